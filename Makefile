@@ -1,0 +1,119 @@
+# ragkernel — build, test, run, install.
+#
+#   make            core binary, plugins, tools          -> build/
+#   make run        build and serve config/default.yaml
+#   make check      deps + build + unit + integration tests, then the same
+#                   suite again under ASan+UBSan (build-asan/)
+#   make bench      benchmarks (see bench/README.md)
+#   make install PREFIX=/usr/local
+#   make deps       install missing Debian/npm packages (idempotent)
+#
+# Plugins are discovered: every plugins/<name>/ builds build/plugins/<name>.so
+# from its *.c; an optional plugins/<name>/plugin.mk sets
+# PLUGIN_LIBS_<name> and PLUGIN_CFLAGS_<name>.
+
+VERSION   := 0.1.0
+CC        ?= cc
+BUILD     ?= build
+PREFIX    ?= /usr/local
+SAN       ?= 0
+CONFIG    ?= config/default.yaml
+
+PKG_CORE  := yaml-0.1 libcurl jansson
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+OPT       := -O2 -g
+ifeq ($(SAN),1)
+OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SANLD     := -fsanitize=address,undefined
+endif
+CFLAGS    := -std=gnu11 $(WARN) $(OPT) -fPIC -MMD -MP -Isdk/include \
+             -DRK_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
+PLUGIN_CFLAGS := $(CFLAGS) -fvisibility=hidden
+CORE_LIBS := $(shell pkg-config --libs $(PKG_CORE) 2>/dev/null) -ldl -lpthread -lm
+CORE_CFLAGS := $(CFLAGS) $(shell pkg-config --cflags $(PKG_CORE) 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
+
+PLUGINS   := $(notdir $(patsubst %/,%,$(wildcard plugins/*/)))
+PLUGIN_SOS := $(PLUGINS:%=$(BUILD)/plugins/%.so)
+-include $(wildcard plugins/*/plugin.mk)
+
+TEST_PLUGIN_SRCS := $(wildcard tests/plugins/*.c)
+TEST_PLUGIN_SOS  := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/test-plugins/%.so)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOLS     := $(BUILD)/ragkernel-plugin-check
+
+.PHONY: all run check check-unit check-integration check-asan bench install \
+        deps clean test-build
+all: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -c $< -o $@
+
+$(BUILD)/ragkernel: $(CORE_OBJS) $(BUILD)/obj/core/main.o
+	$(CC) $(SANLD) -o $@ $^ $(CORE_LIBS)
+
+$(BUILD)/ragkernel-plugin-check: $(CORE_OBJS) $(BUILD)/obj/tools/plugin_check.o
+	$(CC) $(SANLD) -o $@ $^ $(CORE_LIBS)
+
+# one rule per plugin: every .c in plugins/<name>/ -> build/plugins/<name>.so
+define PLUGIN_RULE
+$(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard plugins/$(1)/*.c))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(SANLD) -shared -o $$@ $$^ $$(PLUGIN_LIBS_$(1))
+$(BUILD)/pobj/plugins/$(1)/%.o: plugins/$(1)/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(PLUGIN_CFLAGS) $$(PLUGIN_CFLAGS_$(1)) -c $$< -o $$@
+endef
+$(foreach p,$(PLUGINS),$(eval $(call PLUGIN_RULE,$(p))))
+
+# test plugins: one file each, purpose-built (some deliberately broken)
+$(BUILD)/test-plugins/%.so: tests/plugins/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) $(SANLD) -shared -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -Icore $(shell pkg-config --cflags check) $(SANLD) -o $@ $< $(CORE_OBJS) $(CORE_LIBS) $(CHECK_LIBS)
+
+test-build: all $(TEST_PLUGIN_SOS) $(UNIT_BINS)
+
+run: all
+	$(BUILD)/ragkernel -c $(CONFIG)
+
+check: deps
+	$(MAKE) check-unit check-integration
+	$(MAKE) check-asan
+
+check-asan:
+	$(MAKE) BUILD=build-asan SAN=1 check-unit check-integration
+
+check-unit: test-build
+	@BUILD=$(BUILD) tests/run-unit.sh $(UNIT_BINS)
+
+check-integration: test-build
+	@BUILD=$(BUILD) SAN=$(SAN) tests/run-integration.sh
+
+bench: all
+	bench/run.sh
+
+deps:
+	@tools/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/ragkernel/plugins \
+	  $(DESTDIR)$(PREFIX)/include/ragkernel $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BUILD)/ragkernel $(BUILD)/ragkernel-plugin-check $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/ragkernel/plugins/
+	install -m 644 sdk/include/ragkernel/*.h $(DESTDIR)$(PREFIX)/include/ragkernel/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' sdk/ragkernel.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ragkernel.pc
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

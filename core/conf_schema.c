@@ -1,0 +1,51 @@
+/*
+ * conf_schema — the keys of the core's own config sections. Kept apart from
+ * conf.c so the tables read as documentation; the README's config reference
+ * mirrors them. LIST defaults are comma-separated.
+ */
+#include "conf.h"
+
+const rk_config_key conf_server_schema[] = {
+    {"plugin_path", RK_CFG_LIST, "./build/plugins", 0,
+     "directories searched for <plugin>.so, in order"},
+    {"log_level", RK_CFG_STRING, "info", 0, "debug, info, warn or error"},
+    {"log_format", RK_CFG_STRING, "logfmt", 0, "logfmt or json"},
+    {"workers", RK_CFG_INT, "4", 0, "threads for blocking plugin calls"},
+    {"shutdown_grace", RK_CFG_DURATION, "10s", 0,
+     "how long SIGTERM waits for in-flight requests"},
+    {NULL, 0, NULL, 0, NULL}};
+
+const rk_config_key conf_pipeline_schema[] = {
+    {"llm", RK_CFG_LIST, NULL, 0,
+     "LLM instances in fallback order (first = primary)"},
+    {"retriever", RK_CFG_STRING, NULL, 0, "retriever instance; absent = no retrieval"},
+    {"cache", RK_CFG_STRING, NULL, 0, "cache instance for answers and retrieval; absent = none"},
+    {"history", RK_CFG_STRING, NULL, 0, "history instance; absent = stateless"},
+    {"storage", RK_CFG_STRING, NULL, 0, "document storage instance; absent = no documents"},
+    {"llm_timeout", RK_CFG_DURATION, "60s", 0, "deadline of one LLM call"},
+    {"total_timeout", RK_CFG_DURATION, "120s", 0, "deadline of the whole answer"},
+    {"retrieval_timeout", RK_CFG_DURATION, "60s", 0, "deadline of retrieval"},
+    {"fast_retrieval_timeout", RK_CFG_DURATION, "20s", 0,
+     "deadline of retrieval for simple queries"},
+    {"first_token_timeout", RK_CFG_DURATION, "30s", 0,
+     "an LLM stream must yield its first token within this"},
+    {"inter_chunk_timeout", RK_CFG_DURATION, "30s", 0,
+     "longest allowed gap between two chunks of an LLM stream"},
+    {"top_k", RK_CFG_INT, "5", 0, "passages retrieved per question"},
+    {"fast_top_k", RK_CFG_INT, "3", 0, "passages retrieved per simple question"},
+    {"fast_max_words", RK_CFG_INT, "12", 0,
+     "a question of at most this many words, with one sentence, is simple"},
+    {"cache_ttl", RK_CFG_DURATION, "300s", 0, "TTL of cached answers and retrieval results"},
+    {"history_max_messages", RK_CFG_INT, "20", 0,
+     "conversations longer than this are compacted in the background"},
+    {"breaker_failures", RK_CFG_INT, "3", 0,
+     "consecutive failures that open an LLM instance's circuit"},
+    {"breaker_cooldown", RK_CFG_DURATION, "30s", 0,
+     "how long an open circuit skips the instance"},
+    {"max_messages", RK_CFG_INT, "256", 0, "most messages accepted in one request"},
+    {"max_input_bytes", RK_CFG_SIZE, "256k", 0, "most message bytes accepted in one request"},
+    {"system_prompt", RK_CFG_STRING,
+     "You are a helpful assistant. Answer from the numbered context passages "
+     "when they are relevant and cite them as [n].",
+     0, "system prompt placed before the context passages"},
+    {NULL, 0, NULL, 0, NULL}};

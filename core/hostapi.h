@@ -1,0 +1,31 @@
+/*
+ * hostapi — the rk_host table handed to every instance, and the current
+ * "generation" (registry + pipeline) that transport-facing calls use.
+ * Swapping the generation is how SIGHUP reload works: new chats go to the
+ * new pipeline, old chats finish on the one they started with.
+ */
+#ifndef RK_CORE_HOSTAPI_H
+#define RK_CORE_HOSTAPI_H
+
+#include <ragkernel/host.h>
+
+#include "loop.h"
+#include "pipeline.h"
+#include "pool.h"
+#include "registry.h"
+
+const rk_host *hostapi_table(void);
+
+/* Runtime the services run on (set once at start-up, before any create). */
+void hostapi_set_runtime(loop *l, pool *p);
+
+/* Install a new generation; returns the previous pipeline (caller drains and
+ * frees it with its registry). Thread-safe against concurrent chat_start. */
+typedef struct generation {
+    registry *reg;
+    pipeline *pl;
+} generation;
+generation hostapi_swap(generation g);
+generation hostapi_current(void);
+
+#endif

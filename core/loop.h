@@ -1,0 +1,49 @@
+/*
+ * loop — the event loop thread: epoll + eventfd wakeups + a timer heap +
+ * libcurl's multi interface driven by curl_multi_socket_action, so that
+ * thousands of upstream calls wait with no thread each.
+ *
+ * One loop runs one thread. Calls marked "loop" must come from that thread;
+ * loop_post is the way in from any other thread.
+ */
+#ifndef RK_CORE_LOOP_H
+#define RK_CORE_LOOP_H
+
+#include <stdint.h>
+
+#include <ragkernel/host.h>
+
+typedef struct loop loop;
+
+int64_t clock_now_ms(void);  /* CLOCK_MONOTONIC in ms */
+int64_t clock_wall_ms(void); /* Unix time in ms */
+
+loop *loop_new(rk_err *err);
+/* Start the thread. */
+int loop_start(loop *l, rk_err *err);
+/* Ask the thread to finish: posted functions still run, then it exits;
+ * in-flight http calls are cancelled with on_done(RK_ERR_CANCELLED).
+ * Joins the thread. */
+void loop_stop(loop *l);
+void loop_free(loop *l);
+
+/* The loop whose thread is calling, or NULL. */
+loop *loop_current(void);
+
+/* any: run fn(ud) on the loop thread. RK_ERR_UNAVAILABLE once stopping. */
+int loop_post(loop *l, void (*fn)(void *ud), void *ud);
+
+/* loop: one-shot timers (see rk_host.timer_start/timer_cancel). */
+rk_timer *loop_timer_start(loop *l, int64_t delay_ms, void (*fn)(void *ud),
+                           void *ud);
+void loop_timer_cancel(loop *l, rk_timer *t);
+
+/* loop: upstream HTTP (see rk_host.http_start/http_cancel). */
+rk_http_call *loop_http_start(loop *l, const rk_http_request *req,
+                              const rk_http_handler *h, void *ud, rk_err *err);
+void loop_http_cancel(loop *l, rk_http_call *c);
+
+/* any: number of http calls in flight (for metrics and tests). */
+int loop_http_inflight(loop *l);
+
+#endif

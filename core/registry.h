@@ -1,0 +1,61 @@
+/*
+ * registry — the named instances of one configuration generation.
+ *
+ * registry_build() loads each instance's plugin (shared per file), checks
+ * its config against the plugin's schema, and calls create(); start/stop/
+ * destroy walk the instances (transports start last and stop first).
+ * A registry is reference-counted: in-flight requests hold the generation
+ * they started on, so a SIGHUP reload can swap in a new registry while old
+ * requests finish on the old one.
+ */
+#ifndef RK_CORE_REGISTRY_H
+#define RK_CORE_REGISTRY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <ragkernel/ragkernel.h>
+
+#include "cfg.h"
+#include "conf.h"
+#include "loader.h"
+
+/* The definition behind the SDK's opaque rk_instance. */
+struct rk_instance {
+    char *name;                 /* owned */
+    const rk_plugin *plugin;
+    loader_plugin *lp;          /* shared, owned by the registry */
+    cfg_values *cfg;            /* owned */
+    void *ctx;                  /* plugin's context */
+    int created, started;
+    pthread_mutex_t serial;     /* taken around blocking calls if RK_PLUGIN_SERIALIZE */
+    struct registry *reg;
+};
+
+typedef struct registry {
+    atomic_int refs;
+    rk_conf *conf;              /* owned */
+    rk_instance **inst;
+    size_t n;
+    loader_plugin **plugins;    /* distinct loaded files */
+    size_t n_plugins;
+    uint64_t generation;
+} registry;
+
+/* Build (load + validate + create) every instance of conf; takes ownership
+ * of conf. On error NULL, with "file:line:col: message" lines in d. */
+registry *registry_build(rk_conf *conf, const rk_host *host, cfg_diag *d);
+/* Load plugins and validate instance configs without calling create(). */
+int registry_check(const rk_conf *conf, cfg_diag *d);
+int registry_start(registry *r, rk_err *err);
+void registry_stop(registry *r, int64_t deadline_ms);
+
+rk_instance *registry_get(const registry *r, const char *name);
+rk_instance *registry_get_kind(const registry *r, const char *name, rk_kind k);
+
+void registry_ref(registry *r);
+/* Drops a reference; the last one stops nothing (stop first) but destroys
+ * the instances, closes the plugins and frees the conf. */
+void registry_unref(registry *r);
+
+#endif

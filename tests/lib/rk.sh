@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# rk.sh — helpers for integration tests. Source it (after services.sh):
+#
+#   . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
+#   trap stop_all EXIT; trap 'exit 143' TERM INT
+#   rk_start CONFIG [VAR=value ...]  # starts build/ragkernel on a free port;
+#                                    # exports RK_PORT, RK_URL, RK_PID, RK_LOG
+#   rk_stop                          # SIGTERM the last started ragkernel, wait
+#   check "what" cmd args...         # counts a passed/failed check
+#   rk_summary                       # prints "N passed, N failed"; exit status
+#
+# Configs read the port from ${RK_PORT} (listen: "127.0.0.1:${RK_PORT}").
+# Everything is on 127.0.0.1 and stopped by recorded PID (stop_all).
+
+: "${RK_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${BUILD:=build}"
+RK_BIN=$RK_ROOT/$BUILD/ragkernel
+export RK_PLUGIN_DIR=$RK_ROOT/$BUILD/plugins
+RK_PASS=0; RK_FAIL=0
+
+check() {
+    local what=$1; shift
+    if "$@"; then RK_PASS=$((RK_PASS+1)); echo "  ok: $what"
+    else RK_FAIL=$((RK_FAIL+1)); echo "  FAIL: $what"; fi
+}
+
+rk_summary() {
+    echo "$RK_PASS passed, $RK_FAIL failed"
+    [ "$RK_FAIL" = 0 ] && [ "$RK_PASS" -gt 0 ]
+}
+
+rk_start() {
+    local config=$1; shift
+    _svc_init || return 1
+    local port; port=$(free_port) || return 1
+    local log="$SVC_TMP/ragkernel.$port.log"
+    env RK_PORT="$port" RAGKERNEL_DATA="${RAGKERNEL_DATA:-$SVC_TMP/data.$port}" "$@" \
+        "$RK_BIN" -c "$config" >"$log" 2>&1 &
+    local pid=$!
+    _svc_record ragkernel "$pid" TERM
+    _svc_wait ragkernel "$pid" "$log" _svc_http_up "http://127.0.0.1:$port/health" || return 1
+    export RK_PORT=$port RK_URL="http://127.0.0.1:$port" RK_PID=$pid RK_LOG=$log
+    echo "ragkernel port=$port pid=$pid"
+}
+
+rk_stop() {
+    local pid=${1:-$RK_PID}
+    kill -TERM "$pid" 2>/dev/null
+    local deadline=$((SECONDS+20))
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+    if kill -0 "$pid" 2>/dev/null; then echo "ragkernel $pid did not stop"; kill -KILL "$pid"; fi
+    wait "$pid" 2>/dev/null
+    return 0
+}

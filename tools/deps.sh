@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what ragkernel needs to build, run and test, if it is missing.
+# Idempotent and quiet when everything is present. Debian 12.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS=(
+  build-essential pkg-config
+  libyaml-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev
+  libsqlite3-dev libstemmer-dev libhiredis-dev libpq-dev libssl-dev
+  check libsubunit-dev
+  poppler-utils curl python3 nodejs npm
+  redis-server redis-tools postgresql-15 nginx wrk
+)
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# nodejs may come from elsewhere (nodesource) and bring its own npm
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  tmp=(); for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node clients/servers for the integration tests (pinned by the lockfile).
+if [ ! -d tests/node/node_modules/openai ] || [ ! -d tests/node/node_modules/s3rver ]; then
+  echo "deps: installing test clients (npm ci in tests/node)"
+  npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >/dev/null
+fi
