@@ -30,7 +30,7 @@ CFLAGS    := -std=gnu11 $(WARN) $(OPT) -fPIC -MMD -MP -Isdk/include \
              -DRK_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
 PLUGIN_CFLAGS := $(CFLAGS) -fvisibility=hidden
 CORE_LIBS := $(shell pkg-config --libs $(PKG_CORE) 2>/dev/null) -ldl -lpthread -lm
-CORE_CFLAGS := $(CFLAGS) $(shell pkg-config --cflags $(PKG_CORE) 2>/dev/null)
+CORE_CFLAGS := $(CFLAGS) -Icore $(shell pkg-config --cflags $(PKG_CORE) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
@@ -57,7 +57,7 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/ragkernel: $(CORE_OBJS) $(BUILD)/obj/core/main.o
 	$(CC) $(SANLD) -o $@ $^ $(CORE_LIBS)
 
-$(BUILD)/ragkernel-plugin-check: $(CORE_OBJS) $(BUILD)/obj/tools/plugin_check.o
+$(BUILD)/ragkernel-plugin-check: $(CORE_OBJS) $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/plugin_check*.c))
 	$(CC) $(SANLD) -o $@ $^ $(CORE_LIBS)
 
 # one rule per plugin: every .c in plugins/<name>/ -> build/plugins/<name>.so

@@ -35,6 +35,11 @@ void cfg_diag_add(cfg_diag *d, const char *file, int line, int col,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void cfg_diag_at(cfg_diag *d, const cfg_node *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Adds "<where>: <message>", where `where` is an already formatted
+ * "file:line:col" such as cfg_values_where returns (NULL or "" reads as
+ * "<config>"). */
+void cfg_diag_loc(cfg_diag *d, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void cfg_diag_free(cfg_diag *d);
 
 typedef struct cfg_doc cfg_doc;

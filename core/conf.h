@@ -1,7 +1,8 @@
 /*
  * conf — the whole ragkernel YAML file: the `server:` and `pipeline:`
  * sections (validated with the same schema machinery as plugins) and the
- * `instances:` map (name -> {plugin, config}). Instance configs are only
+ * `instances:` map (name -> {plugin, config}) and the `auth:` section
+ * (core/auth.h). Instance configs are only
  * located here; they are validated against each plugin's schema once the
  * plugin is loaded (registry).
  *
@@ -23,6 +24,7 @@
 #ifndef RK_CORE_CONF_H
 #define RK_CORE_CONF_H
 
+#include "auth.h"
 #include "cfg.h"
 
 typedef struct conf_instance {
@@ -38,6 +40,7 @@ typedef struct rk_conf {
     cfg_values *pipeline; /* schema: conf_pipeline_schema */
     conf_instance *instances;
     size_t n_instances;
+    auth *auth;           /* the auth: section (no keys = auth off) */
 } rk_conf;
 
 extern const rk_config_key conf_server_schema[];

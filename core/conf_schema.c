@@ -22,6 +22,8 @@ const rk_config_key conf_pipeline_schema[] = {
     {"cache", RK_CFG_STRING, NULL, 0, "cache instance for answers and retrieval; absent = none"},
     {"history", RK_CFG_STRING, NULL, 0, "history instance; absent = stateless"},
     {"storage", RK_CFG_STRING, NULL, 0, "document storage instance; absent = no documents"},
+    {"seed_dir", RK_CFG_STRING, NULL, 0,
+     "documents uploaded on first run, when the storage holds none"},
     {"llm_timeout", RK_CFG_DURATION, "60s", 0, "deadline of one LLM call"},
     {"total_timeout", RK_CFG_DURATION, "120s", 0, "deadline of the whole answer"},
     {"retrieval_timeout", RK_CFG_DURATION, "60s", 0, "deadline of retrieval"},

@@ -9,6 +9,7 @@
 
 #include <ragkernel/host.h>
 
+#include "docs.h"
 #include "loop.h"
 #include "pipeline.h"
 #include "pool.h"
@@ -24,6 +25,8 @@ void hostapi_set_runtime(loop *l, pool *p);
 typedef struct generation {
     registry *reg;
     pipeline *pl;
+    docs *docs;          /* NULL when no storage is configured */
+    rk_instance *limiter; /* auth.limiter instance, or NULL (in-process buckets) */
 } generation;
 generation hostapi_swap(generation g);
 generation hostapi_current(void);

@@ -49,6 +49,8 @@ registry *registry_build(rk_conf *conf, const rk_host *host, cfg_diag *d);
 int registry_check(const rk_conf *conf, cfg_diag *d);
 int registry_start(registry *r, rk_err *err);
 void registry_stop(registry *r, int64_t deadline_ms);
+/* Only the transports (first step of a drain); registry_stop does the rest. */
+void registry_stop_transports(registry *r, int64_t deadline_ms);
 
 rk_instance *registry_get(const registry *r, const char *name);
 rk_instance *registry_get_kind(const registry *r, const char *name, rk_kind k);

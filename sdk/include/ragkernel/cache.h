@@ -30,6 +30,16 @@ typedef struct rk_cache_vtable {
                size_t len, int64_t ttl_ms, rk_err *err);
     /* Required. RK_OK also when the key was absent. */
     int (*del)(void *ctx, const void *key, size_t klen, rk_err *err);
+    /* Optional (NULL = unsupported; the host then limits in its own
+     * memory). Token bucket `key`: refills at rate_per_min tokens a minute
+     * up to burst, starts full. Takes `cost` tokens and returns RK_OK, or
+     * returns RK_ERR_RATE_LIMITED and sets *retry_after_ms (time until cost
+     * tokens are there) without taking any. force != 0 always takes (the
+     * balance may go below zero: charging for work already done). Atomic
+     * across every host sharing the backend. */
+    int (*rate_take)(void *ctx, const void *key, size_t klen,
+                     double rate_per_min, double burst, double cost, int force,
+                     int64_t *retry_after_ms, rk_err *err);
 } rk_cache_vtable;
 
 #ifdef __cplusplus

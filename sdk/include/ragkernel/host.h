@@ -18,6 +18,7 @@
 #include "chat.h"
 #include "llm.h"
 #include "plugin.h"
+#include "storage.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -76,6 +77,47 @@ typedef struct rk_http_handler {
      * connect, connection reset), RK_ERR_CANCELLED, RK_ERR_IO. */
     void (*on_done)(void *ud, int status, const char *message);
 } rk_http_handler;
+
+/* Results of a document operation (host->doc_*). Callbacks run on a host
+ * worker thread (never the loop); on_data may block to apply backpressure.
+ * Pointers are valid during the callback only. on_done comes exactly once
+ * after a doc_* call returned RK_OK. */
+typedef struct rk_doc_sink {
+    uint32_t struct_size;
+    /* put/stat/get: the document's metadata, once; list: once per item */
+    void (*on_meta)(void *ud, const rk_doc_meta *m);
+    /* get: body bytes in order; return <0 to stop */
+    int (*on_data)(void *ud, const void *data, size_t len);
+    /* status RK_OK or an rk_status; http_status suggests the HTTP answer
+     * (201, 200, 404, 413, 415, 422, 503, ...); message is NULL on success;
+     * next is the list cursor for the next page, or NULL at the end. */
+    void (*on_done)(void *ud, int status, int http_status, const char *message,
+                    const char *next);
+} rk_doc_sink;
+
+typedef struct rk_doc_upload {
+    uint32_t struct_size;
+    const char *tenant;       /* NULL = "default" */
+    const char *id;           /* NULL = derived from the filename */
+    const char *filename;
+    const char *content_type; /* NULL or "application/octet-stream": guessed */
+    const void *data;         /* the whole body; copied by doc_put */
+    size_t len;
+} rk_doc_upload;
+
+/* Who is calling, as established by host->authenticate. */
+#define RK_SCOPE_CHAT 0x1u        /* chat and completions, models, embeddings */
+#define RK_SCOPE_DOCS_READ 0x2u   /* list and download documents */
+#define RK_SCOPE_DOCS_WRITE 0x4u  /* upload and delete documents */
+#define RK_SCOPE_ADMIN 0x8u       /* metrics and readiness details when protected */
+#define RK_SCOPE_ALL 0xfu
+
+typedef struct rk_principal {
+    uint32_t struct_size;
+    char tenant[65];  /* [A-Za-z0-9_-]; "default" when auth is off */
+    char key_id[65];  /* the key's name from the config, never the secret */
+    uint32_t scopes;  /* RK_SCOPE_* */
+} rk_principal;
 
 typedef struct rk_host {
     uint32_t struct_size;
@@ -162,6 +204,39 @@ typedef struct rk_host {
                        const char *const *inputs, size_t n,
                        const rk_embed_sink *sink, void *ud, rk_chat **call,
                        rk_err *err);
+
+    /* ---- documents (any thread; results on a worker thread) -------------
+     * Upload = extract text, chunk, store, index: all or nothing. The same
+     * id uploaded again replaces the document. RK_ERR_UNSUPPORTED when no
+     * storage is configured. */
+    int (*doc_put)(const rk_instance *self, const rk_doc_upload *up,
+                   const rk_doc_sink *sink, void *ud, rk_err *err);
+    int (*doc_list)(const rk_instance *self, const char *tenant,
+                    const char *after, size_t limit, const rk_doc_sink *sink,
+                    void *ud, rk_err *err);
+    /* length 0 = to the end */
+    int (*doc_get)(const rk_instance *self, const char *tenant, const char *id,
+                   uint64_t offset, uint64_t length, const rk_doc_sink *sink,
+                   void *ud, rk_err *err);
+    int (*doc_delete)(const rk_instance *self, const char *tenant,
+                      const char *id, const rk_doc_sink *sink, void *ud,
+                      rk_err *err);
+
+    /* ---- auth and limits (any thread) ------------------------------------ */
+    /* 1 when API keys are configured (requests must present one). */
+    int (*auth_required)(void);
+    /* Check a presented key (NULL = none). RK_OK fills *who; RK_ERR_AUTH
+     * when keys are configured and this one is missing or unknown. With no
+     * keys configured every caller is tenant "default" with all scopes.
+     * Constant-time in the key; the key is never logged or kept. */
+    int (*authenticate)(const char *api_key, rk_principal *who, rk_err *err);
+    /* Charge `requests` and `tokens` against who's per-minute limits.
+     * RK_OK, or RK_ERR_RATE_LIMITED with *retry_after_ms. force != 0 charges
+     * without refusing (tokens counted after an answer). May block briefly
+     * (a shared limiter lives in Redis); a limiter backend that is down lets
+     * requests through, with a warning and a metric. */
+    int (*rate_limit)(const rk_principal *who, int64_t requests, int64_t tokens,
+                      int force, int64_t *retry_after_ms, rk_err *err);
 } rk_host;
 
 #ifdef __cplusplus

@@ -51,7 +51,9 @@ typedef struct rk_storage_vtable {
                 rk_err *err);
     /* Required. Objects of a tenant in id order, starting after `after`
      * (NULL = from the start), at most limit; one on_meta call each. Returns
-     * the number listed or <0. tenant NULL lists every tenant (re-index). */
+     * the number listed or <0. tenant NULL lists every tenant (re-index),
+     * ordered by (tenant, id); `after` is then "<tenant>/<id>" of the last
+     * item seen. */
     int (*list)(void *ctx, const char *tenant, const char *after, size_t limit,
                 void (*on_meta)(void *ud, const rk_doc_meta *m), void *ud,
                 rk_err *err);

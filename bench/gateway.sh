@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Gateway benchmark: the same fake upstream reached three ways in one run —
+# directly, through nginx proxy_pass (keep-alive upstream), and through
+# ragkernel (transport_http -> pipeline -> llm_openai) — measured with wrk.
+# Then the concurrency run: N simultaneous streaming requests with an
+# upstream that answers after DELAY ms; completions, threads, peak RSS.
+#
+#   bench/gateway.sh [DURATION_S] [CONNS]      (defaults 10, 32)
+#   STREAMS=2000 DELAY=2000 bench/gateway.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RK_ROOT=$PWD BUILD=${BUILD:-build}
+. tests/lib/services.sh
+. tests/lib/rk.sh
+trap stop_all EXIT; trap 'exit 143' TERM INT
+
+DUR=${1:-10}; CONNS=${2:-32}; STREAMS=${STREAMS:-2000}; DELAY=${DELAY:-2000}
+ulimit -n 65536 2>/dev/null || true   # 2,000 clients + 2,000 upstream sockets
+mkdir -p "$BUILD/bench"
+cc -O2 -o "$BUILD/bench/fake_upstream" bench/fake_upstream.c
+_svc_init
+
+start_fake() { # PORT DELAY MODE
+    "$BUILD/bench/fake_upstream" "$1" "$2" "$3" >"$SVC_TMP/fake.$1.log" 2>&1 &
+    local pid=$!; _svc_record fake_upstream "$pid" TERM
+    _svc_wait fake_upstream "$pid" "$SVC_TMP/fake.$1.log" _svc_http_up "http://127.0.0.1:$1/"
+}
+
+start_proxy_nginx() { # LISTEN_PORT UPSTREAM_PORT WORKERS
+    local d="$SVC_TMP/nginx.$1"; mkdir -p "$d"
+    cat >"$d/nginx.conf" <<NGX
+worker_processes $3;
+error_log $d/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $d/cb; proxy_temp_path $d/px; fastcgi_temp_path $d/fc;
+  uwsgi_temp_path $d/uw; scgi_temp_path $d/sc;
+  upstream up { server 127.0.0.1:$2; keepalive 64; }
+  server { listen 127.0.0.1:$1;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; } }
+}
+NGX
+    nginx -c "$d/nginx.conf" -p "$d/" -e "$d/error.log" -g "daemon off; pid $d/nginx.pid;" &
+    local pid=$!; _svc_record nginx "$pid" QUIT
+    _svc_wait nginx "$pid" "$d/error.log" _svc_http_up "http://127.0.0.1:$1/"
+}
+
+# wrk → "req/s p50_ms p99_ms errors"
+measure() { # URL CONNS
+    local out; out=$(wrk -t2 -c"$2" -d"${DUR}s" --latency -s bench/post.lua "$1" 2>&1)
+    local rps p50 p99 errs
+    rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+    p50=$(awk '$1=="50%"{print $2}' <<<"$out"); p99=$(awk '$1=="99%"{print $2}' <<<"$out")
+    errs=$(awk '/Non-2xx|Socket errors/{printf "%s ", $0}' <<<"$out")
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99") ${errs:-none}"
+}
+to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) printf "%.3f", v/1000; else if (v ~ /ms$/) printf "%.3f", v+0; else if (v ~ /s$/) printf "%.3f", v*1000; else print v }'; }
+
+UP=$(free_port); start_fake "$UP" 0 json
+NG1=$(free_port); start_proxy_nginx "$NG1" "$UP" 1
+NG2=$(free_port); start_proxy_nginx "$NG2" "$UP" 2
+UPSTREAM_PORT=$UP rk_start bench/configs/gateway.yaml UPSTREAM_PORT="$UP" >/dev/null
+curl -sf -o /dev/null "$RK_URL/v1/chat/completions" -H 'Content-Type: application/json' \
+     -d '{"model":"bench","messages":[{"role":"user","content":"hi"}]}' || { echo "ragkernel did not answer"; tail "$RK_LOG"; exit 1; }
+
+echo "== gateway: wrk -t2 -c$CONNS -d${DUR}s POST /v1/chat/completions ($(date -u +%F), $(nproc) cores)"
+printf "%-28s %10s %9s %9s  %s\n" target req/s p50_ms p99_ms errors
+declare -A R
+for t in direct nginx1 nginx2 ragkernel; do
+    case $t in
+        direct) url="http://127.0.0.1:$UP/v1/chat/completions" ;;
+        nginx1) url="http://127.0.0.1:$NG1/v1/chat/completions" ;;
+        nginx2) url="http://127.0.0.1:$NG2/v1/chat/completions" ;;
+        ragkernel) url="$RK_URL/v1/chat/completions" ;;
+    esac
+    R[$t]=$(measure "$url" "$CONNS")
+    read -r rps p50 p99 errs <<<"${R[$t]}"
+    printf "%-28s %10s %9s %9s  %s\n" "$t" "$rps" "$p50" "$p99" "$errs"
+done
+read -r rk_rps _ rk_p99 _ <<<"${R[ragkernel]}"
+for n in nginx1 nginx2; do
+    read -r n_rps _ n_p99 _ <<<"${R[$n]}"
+    awk -v a="$rk_rps" -v b="$n_rps" -v c="$rk_p99" -v d="$n_p99" -v n="$n" \
+        'BEGIN{printf "ragkernel / %s: throughput %.2fx, p99 %.2fx\n", n, a/b, c/d}'
+done
+echo "== added latency at c=1 (p50, ms)"
+for t in direct nginx1 ragkernel; do
+    case $t in
+        direct) url="http://127.0.0.1:$UP/v1/chat/completions" ;;
+        nginx1) url="http://127.0.0.1:$NG1/v1/chat/completions" ;;
+        ragkernel) url="$RK_URL/v1/chat/completions" ;;
+    esac
+    read -r rps p50 p99 _ <<<"$(measure "$url" 1)"
+    printf "%-12s p50 %s ms  p99 %s ms  (%s req/s)\n" "$t" "$p50" "$p99" "$rps"
+done
+rk_stop
+
+echo "== concurrency: $STREAMS simultaneous streaming requests, upstream answers after ${DELAY} ms"
+SUP=$(free_port); start_fake "$SUP" "$DELAY" stream
+rk_start bench/configs/gateway.yaml UPSTREAM_PORT="$SUP" UPSTREAM_STREAM=true >/dev/null
+res=$(cd tests/node && node ../../bench/streams.mjs "$RK_URL/v1/chat/completions" "$STREAMS" 60000 || true)
+threads=$(awk '/^Threads:/{print $2}' "/proc/$RK_PID/status")
+hwm=$(awk '/^VmHWM:/{printf "%.1f", $2/1024}' "/proc/$RK_PID/status")
+echo "result: $res"
+echo "ragkernel threads: $threads, peak RSS: ${hwm} MB"
+rk_stop

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, one after the other.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bench/gateway.sh "$@"
+[ -x bench/retrieval/run.sh ] && bench/retrieval/run.sh

@@ -1,0 +1,40 @@
+/*
+ * auth — API keys from the `auth:` section: each key has a name, a secret
+ * (kept only as its SHA-256), a tenant, scopes and per-minute limits.
+ *
+ *   auth:
+ *     limiter: shared            # cache instance with rate_take; absent = in memory
+ *     keys:
+ *       alice:
+ *         key: ${ALICE_KEY}      # or key_sha256: <64 hex digits>
+ *         tenant: acme
+ *         scopes: [chat, documents:read, documents:write]
+ *         requests_per_min: 600  # 0 = unlimited
+ *         tokens_per_min: 0
+ */
+#ifndef RK_CORE_AUTH_H
+#define RK_CORE_AUTH_H
+
+#include <ragkernel/host.h>
+
+#include "cfg.h"
+
+typedef struct auth auth;
+
+/* Parse and validate the section (NULL = no keys: auth off). Plaintext
+ * secrets are hashed and wiped from the config tree (sec is modified). NULL
+ * with diagnostics on error. */
+auth *auth_new(cfg_node *sec, cfg_diag *d);
+void auth_free(auth *a);
+
+int auth_required(const auth *a);
+/* RK_OK + *who, or RK_ERR_AUTH. a may be NULL (auth off). */
+int auth_check(const auth *a, const char *key, rk_principal *who, rk_err *err);
+/* The limiter instance name, or NULL. */
+const char *auth_limiter(const auth *a);
+/* Limits of a key (0 = unlimited); 0 if found, -1 if not. */
+int auth_limits(const auth *a, const char *key_id, int64_t *rpm, int64_t *tpm);
+/* "chat" -> RK_SCOPE_CHAT, ...; 0 if unknown. */
+uint32_t auth_scope_parse(const char *s);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * chatobj — one chat (or embeddings call) as an object: its owned copy of
+ * the client's input, its reference count, and the rules of the client sink
+ * (on_meta exactly once before the first delta, nothing after on_done). The
+ * reference count exists because a chat outlives its on_done: pool jobs
+ * (a late retrieval, the cache store, the history append) may still hold it,
+ * and they must find valid memory. Every reference also pins the pipeline
+ * and its registry generation, so a reload cannot destroy the instances a
+ * job is still calling; the registry reference is dropped before the
+ * pipeline's so that a drained generation's last registry reference stays
+ * with whoever drains it (the main thread).
+ */
+#include "chatobj.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+rk_chat *chat_new(pipeline *pl, chat_kind kind)
+{
+    rk_chat *ch = calloc(1, sizeof *ch);
+    if (!ch) return NULL;
+    ch->kind = kind;
+    atomic_init(&ch->refs, 1);
+    atomic_init(&ch->abandoned, 0);
+    ch->pl = pl;
+    atomic_fetch_add(&pl->refs, 1);
+    registry_ref(pl->reg);
+    return ch;
+}
+
+void chat_ref(rk_chat *ch) { atomic_fetch_add(&ch->refs, 1); }
+
+static void free_messages(rk_message *m, size_t n)
+{
+    for (size_t i = 0; m && i < n; i++) {
+        free((char *)m[i].role);
+        free((char *)m[i].content);
+    }
+    free(m);
+}
+
+static void free_chain(llm_chain *c)
+{
+    free(c->order);
+    free(c->model_arg);
+    free(c->cont);
+    free(c->cont_partial);
+    free(c->answer_model);
+    sb_free(&c->errors);
+}
+
+static void chat_free(rk_chat *ch)
+{
+    pipeline *pl = ch->pl;
+    registry *reg = pl->reg;
+    free(ch->request_id);
+    free(ch->tenant);
+    free(ch->model);
+    free(ch->conv_id);
+    free(ch->finish_reason);
+    free_messages(ch->msgs, ch->n_msgs);
+    free_messages(ch->hist, ch->n_hist);
+    for (size_t i = 0; ch->inputs && i < ch->n_inputs; i++) free(ch->inputs[i]);
+    free(ch->inputs);
+    passvec_free(&ch->pass);
+    free(ch->prompt);
+    free(ch->system_text);
+    sb_free(&ch->answer);
+    free_chain(&ch->llm);
+    free(ch);
+    registry_unref(reg);
+    pipeline__release(pl);
+}
+
+void chat_unref(rk_chat *ch)
+{
+    if (atomic_fetch_sub(&ch->refs, 1) == 1) chat_free(ch);
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+    *dst = NULL;
+    if (!src) return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+int chat_copy_input(rk_chat *ch, const rk_chat_input *in)
+{
+    if (dup_opt(&ch->request_id, in->request_id) < 0 ||
+        dup_opt(&ch->tenant, in->tenant ? in->tenant : "default") < 0 ||
+        dup_opt(&ch->model, in->model) < 0 ||
+        dup_opt(&ch->conv_id, in->conversation_id) < 0)
+        return -1;
+    ch->msgs = calloc(in->n_messages ? in->n_messages : 1, sizeof *ch->msgs);
+    if (!ch->msgs) return -1;
+    ch->n_msgs = in->n_messages;
+    for (size_t i = 0; i < in->n_messages; i++) {
+        ch->msgs[i].role = strdup(in->messages[i].role);
+        ch->msgs[i].content = strdup(in->messages[i].content);
+        if (!ch->msgs[i].role || !ch->msgs[i].content) return -1;
+    }
+    ch->temperature = in->temperature;
+    ch->max_tokens = in->max_tokens;
+    ch->retrieve = in->retrieve != 0;
+    ch->new_conv = in->new_conversation != 0;
+    return 0;
+}
+
+const char *chat_query(const rk_chat *ch)
+{
+    for (size_t i = ch->n_msgs; i > 0; i--)
+        if (strcmp(ch->msgs[i - 1].role, "user") == 0) return ch->msgs[i - 1].content;
+    return NULL;
+}
+
+int chat_has_conversation(const rk_chat *ch)
+{
+    /* without a history instance a conversation id means nothing here */
+    return ch->pl->history && (ch->conv_id || ch->new_conv);
+}
+
+void chat_emit_meta(rk_chat *ch)
+{
+    if (ch->meta_sent || ch->finished) return;
+    ch->meta_sent = 1;
+    rk_chat_meta m = {
+        .struct_size = sizeof m,
+        .model = ch->llm.answer_model ? ch->llm.answer_model
+                 : ch->model          ? ch->model
+                                      : "",
+        .conversation_id = ch->conv_id,
+        .cache_hit = ch->cache_hit,
+        .sources = ch->pass.v,
+        .n_sources = ch->pass.n,
+    };
+    if (ch->sink.on_meta) ch->sink.on_meta(ch->ud, &m);
+}
+
+void chat_emit_delta(rk_chat *ch, const char *text, size_t len)
+{
+    if (ch->finished || len == 0) return;
+    chat_emit_meta(ch);
+    sb_append(&ch->answer, text, len);
+    if (ch->sink.on_delta) ch->sink.on_delta(ch->ud, text, len);
+}
+
+void chat_serial_lock(rk_instance *inst)
+{
+    if (inst->plugin->flags & RK_PLUGIN_SERIALIZE) pthread_mutex_lock(&inst->serial);
+}
+
+void chat_serial_unlock(rk_instance *inst)
+{
+    if (inst->plugin->flags & RK_PLUGIN_SERIALIZE) pthread_mutex_unlock(&inst->serial);
+}
+
+const char *chat_label_escape(const char *s, char *buf, size_t cap)
+{
+    size_t o = 0;
+    for (; s && *s && o + 3 < cap; s++) {
+        if (*s == '\\' || *s == '"') {
+            buf[o++] = '\\';
+            buf[o++] = *s;
+        } else if (*s == '\n') {
+            buf[o++] = '\\';
+            buf[o++] = 'n';
+        } else {
+            buf[o++] = *s;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}

@@ -1,0 +1,171 @@
+/*
+ * chatobj — the pipeline's internal types (struct pipeline, struct rk_chat)
+ * and the chat object's lifecycle and client-sink contract. Shared by the
+ * pipeline's modules: pipeline.c (orchestration, public API), stages.c
+ * (pool-side stages), llmchain.c (LLM fallback chain), embedcall.c.
+ *
+ * Threads: fields under "input" are written once before the chat is posted
+ * to the loop and are read-only afterwards (pool jobs read them); fields
+ * under "loop" are touched on the pipeline's loop thread only; refs and
+ * abandoned are atomics.
+ */
+#ifndef RK_CORE_CHATOBJ_H
+#define RK_CORE_CHATOBJ_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <ragkernel/ragkernel.h>
+
+#include "breaker.h"
+#include "loop.h"
+#include "passages.h"
+#include "pipeline.h"
+#include "pool.h"
+#include "registry.h"
+#include "strbuf.h"
+
+/* One LLM instance of the chain, with its breaker and metrics. */
+typedef struct pl_llm {
+    rk_instance *inst;
+    const rk_llm_vtable *vt;
+    breaker br;
+    rk_metric *m_ok, *m_error, *m_timeout, *m_latency;
+} pl_llm;
+
+typedef struct pl_metrics {
+    rk_metric *requests, *active, *fallbacks;
+    rk_metric *cache_hits, *cache_misses, *cache_errors;
+    rk_metric *retrieval_timeouts, *retrieval_errors, *history_errors;
+    rk_metric *stage_retrieve, *stage_llm, *stage_total;
+} pl_metrics;
+
+struct pipeline {
+    atomic_int refs; /* 1 for the owner (pipeline_free) + 1 per live chat */
+    registry *reg;
+    loop *loop;
+    pool *pool;
+    pl_llm *llm;
+    size_t n_llm;
+    rk_instance *retriever, *cache, *history; /* NULL = not configured */
+    int64_t llm_timeout, total_timeout, retrieval_timeout;
+    int64_t fast_retrieval_timeout, first_token_timeout, inter_chunk_timeout;
+    int64_t cache_ttl, top_k, fast_top_k, fast_max_words, history_max;
+    int64_t max_messages, max_input_bytes;
+    char *system_prompt; /* owned */
+    pl_metrics m;
+    atomic_int cache_quiet; /* a cache error was logged at warn already */
+};
+
+typedef enum chat_kind { CHAT_KIND_CHAT = 1, CHAT_KIND_EMBED = 2 } chat_kind;
+
+typedef enum chat_stage {
+    ST_NEW = 0,
+    ST_CACHE,
+    ST_HISTORY,
+    ST_RETRIEVE,
+    ST_LLM,
+    ST_DONE
+} chat_stage;
+
+/* State of the LLM fallback chain (llmchain.c); loop thread only. */
+typedef struct llm_chain {
+    size_t *order;          /* indices into pl->llm, in try order */
+    const char **model_arg; /* model passed to each (NULL = its default) */
+    size_t n_order, pos;
+    int all_open;           /* every circuit was open: try all anyway */
+    pl_llm *cur;            /* instance of the running attempt */
+    const char *cur_model_arg;
+    rk_llm_call *call;
+    int running;
+    unsigned seq;           /* attempt counter, guards stale callbacks */
+    rk_timer *guard;
+    int64_t t_chain, t_attempt, attempt_deadline;
+    rk_llm_request req;
+    rk_message *cont;       /* continuation prompt (owned array) */
+    char *cont_partial;     /* the partial answer it carries (owned) */
+    strbuf errors;          /* "name: reason; name: reason" */
+    int n_failed, n_timeout, n_ratelimited, last_status;
+    int64_t retry_after_ms;
+    rk_usage usage;
+    char *answer_model;     /* owned: the model named in meta / result */
+} llm_chain;
+
+struct rk_chat {
+    chat_kind kind;
+    atomic_int refs;      /* 1 for the loop-side state machine + 1 per job/post */
+    atomic_int abandoned; /* finished: queued stage jobs skip their work */
+    pipeline *pl;
+
+    /* ---- input (immutable once posted) ---- */
+    char *request_id, *tenant, *model, *conv_id;
+    rk_message *msgs;     /* client messages, strings owned */
+    size_t n_msgs;
+    double temperature;
+    int64_t max_tokens;
+    int retrieve, new_conv;
+    rk_chat_sink sink;
+    void *ud;
+    char **inputs;        /* embed: owned */
+    size_t n_inputs;
+    rk_embed_sink esink;
+
+    /* ---- loop thread ---- */
+    chat_stage stage;
+    unsigned stage_seq;   /* bumped when a stage ends: late pool results are dropped */
+    int finished, meta_sent, cache_hit, cancel_pending;
+    int conv_fresh;       /* conv_id was generated here: nothing to load */
+    char *finish_reason;  /* owned, set on success */
+    int64_t t_start, deadline, t_stage;
+    rk_timer *stage_timer, *total_timer;
+    rk_message *hist;     /* loaded history, strings owned */
+    size_t n_hist;
+    passvec pass;
+    rk_message *prompt;   /* system + history + client (owned array) */
+    size_t n_prompt;
+    char *system_text;    /* owned: prompt[0].content */
+    strbuf answer;        /* everything forwarded to the client so far */
+    llm_chain llm;
+    rk_llm_call *ecall;   /* embed: the running call */
+    pl_llm *einst;
+};
+
+/* New chat holding a reference on pl and on pl->reg; refs = 1. */
+rk_chat *chat_new(pipeline *pl, chat_kind kind);
+void chat_ref(rk_chat *ch);
+/* Last reference: frees everything, then drops the registry and pipeline
+ * references. Never call loop-only functions from here. */
+void chat_unref(rk_chat *ch);
+
+/* Deep-copies in (validated by the caller); tenant NULL -> "default". */
+int chat_copy_input(rk_chat *ch, const rk_chat_input *in);
+/* Last user message of the client's messages, or NULL. */
+const char *chat_query(const rk_chat *ch);
+/* Does this chat use a stored conversation? */
+int chat_has_conversation(const rk_chat *ch);
+
+/* loop: the client-sink contract — meta once, before the first delta;
+ * nothing after on_done. */
+void chat_emit_meta(rk_chat *ch);
+void chat_emit_delta(rk_chat *ch, const char *text, size_t len);
+
+/* Blocking plugin slots of RK_PLUGIN_SERIALIZE instances run under
+ * inst->serial. */
+void chat_serial_lock(rk_instance *inst);
+void chat_serial_unlock(rk_instance *inst);
+
+/* Prometheus label value escaping ("\\", "\"", "\n"); writes into buf. */
+const char *chat_label_escape(const char *s, char *buf, size_t cap);
+
+/* ---- orchestration hooks, implemented in pipeline.c (loop thread) ---- */
+/* The current stage is over (with or without a result): go to the next. */
+void pipeline__advance(rk_chat *ch);
+/* The one on_done of a chat: cancels what runs, reports, releases. */
+void pipeline__finish(rk_chat *ch, const rk_chat_result *res);
+void pipeline__fail(rk_chat *ch, int status, int http_status, const char *type,
+                    const char *code, int64_t retry_after_ms, const char *fmt,
+                    ...) __attribute__((format(printf, 7, 8)));
+/* Drop one reference on pl (chat_unref and pipeline_free use it). */
+void pipeline__release(pipeline *pl);
+
+#endif

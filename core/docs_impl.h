@@ -1,0 +1,65 @@
+/*
+ * docs_impl — the document service's internals, shared by docs.c (the
+ * public calls and the upload path) and docs_reindex.c (seeding and
+ * re-indexing at start-up). Not for other modules: use docs.h.
+ */
+#ifndef RK_CORE_DOCS_IMPL_H
+#define RK_CORE_DOCS_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "docs.h"
+#include "ingest.h"
+#include "registry.h"
+#include "sha256.h"
+
+struct docs {
+    rk_instance *storage, *retriever; /* borrowed; retriever may be NULL */
+    const rk_storage_vtable *svt;
+    const rk_retriever_vtable *rvt;   /* NULL without a retriever */
+    pool *pool;                       /* borrowed */
+    char *seed_dir;                   /* owned, or NULL */
+    pthread_mutex_t mu;               /* guards inflight, stopping */
+    pthread_cond_t idle;              /* inflight reached 0 */
+    int inflight;                     /* accepted jobs not yet finished */
+    int stopping;
+    atomic_int stop;                  /* read by the background work */
+    atomic_int reindexing;
+    rk_metric *m_uploaded, *m_deleted, *m_ingest;
+};
+
+/* One upload through the whole path (validate, extract + chunk, store,
+ * index); tenant must be set. */
+typedef struct docs_put_req {
+    const char *tenant, *id, *filename, *content_type;
+    const void *data;
+    size_t len;
+} docs_put_req;
+
+typedef struct docs_put_res {
+    char id[DOCS_ID_MAX + 1];
+    char sha256[SHA256_HEX_LEN];
+    rk_doc_meta meta; /* points into this struct and the request */
+    int http;         /* 201 on success, else the status that fits */
+    size_t chunks;
+} docs_put_res;
+
+int docs__put(docs *d, const docs_put_req *req, docs_put_res *res, rk_err *err);
+
+/* Instance calls, each under the instance's serial lock when it asks. */
+int docs__store(docs *d, const rk_doc_meta *m, const void *data, size_t len, rk_err *err);
+int docs__unstore(docs *d, const char *tenant, const char *id, rk_err *err);
+int docs__list(docs *d, const char *tenant, const char *after, size_t limit,
+               void (*on_meta)(void *ud, const rk_doc_meta *m), void *ud, rk_err *err);
+int docs__fetch(docs *d, const char *tenant, const char *id, uint64_t off, uint64_t len,
+                rk_write_fn write, void *wud, rk_err *err);
+int docs__index(docs *d, const char *tenant, const char *id, const ingest_doc *doc,
+                rk_err *err);
+
+/* Job accounting: submit counts the job (RK_ERR_UNAVAILABLE once stopping
+ * or when the pool refuses); every accepted job ends with job_done. */
+int docs__submit(docs *d, void (*fn)(void *), void *arg, rk_err *err);
+void docs__job_done(docs *d);
+
+#endif

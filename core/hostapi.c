@@ -1,0 +1,379 @@
+/*
+ * hostapi — the one rk_host table every instance receives, and the current
+ * generation (registry + pipeline) that the transport-facing services use.
+ * Each slot is a thin wrapper over a core module; keeping them together
+ * makes the ABI surface reviewable in one screen.
+ *
+ * Generations: chat_start, embed_start and list_models read the current
+ * generation under a read lock and call into its pipeline before releasing
+ * it; pipeline_chat_start counts the chat in flight (and pins the registry)
+ * synchronously, so once hostapi_swap() has returned no new chat can reach
+ * the old pipeline and every chat already on it is visible to
+ * pipeline_inflight() — the drain in server.c cannot miss one. Calls made
+ * on a loop thread use that loop (a plugin's timers and HTTP calls belong to
+ * the loop its callbacks run on); other threads fall back to the runtime
+ * loop.
+ */
+#include "hostapi.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+
+/* set at start-up and cleared at exit, read on every timer/HTTP call */
+static _Atomic(loop *) g_loop;
+static _Atomic(pool *) g_pool;
+static pthread_rwlock_t g_lock = PTHREAD_RWLOCK_INITIALIZER;
+static generation g_current;
+
+/* ---- logging, config, clock, metrics ------------------------------------- */
+
+static const char *name_of(const rk_instance *self) { return self ? self->name : "core"; }
+
+static void h_log(const rk_instance *self, rk_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_emitv(level, name_of(self), fmt, ap);
+    va_end(ap);
+}
+
+static const char *h_instance_name(const rk_instance *self) { return name_of(self); }
+
+static const char *h_cfg_string(const rk_instance *self, const char *key)
+{
+    return self ? cfg_values_string(self->cfg, key) : NULL;
+}
+
+static int64_t h_cfg_int(const rk_instance *self, const char *key)
+{
+    return self ? cfg_values_int(self->cfg, key) : 0;
+}
+
+static double h_cfg_double(const rk_instance *self, const char *key)
+{
+    return self ? cfg_values_double(self->cfg, key) : 0.0;
+}
+
+static int h_cfg_bool(const rk_instance *self, const char *key)
+{
+    return self ? cfg_values_bool(self->cfg, key) : 0;
+}
+
+static size_t h_cfg_count(const rk_instance *self, const char *key)
+{
+    return self ? cfg_values_count(self->cfg, key) : 0;
+}
+
+static const char *h_cfg_item(const rk_instance *self, const char *key, size_t i)
+{
+    return self ? cfg_values_item(self->cfg, key, i) : NULL;
+}
+
+static const char *h_cfg_item_key(const rk_instance *self, const char *key, size_t i)
+{
+    return self ? cfg_values_item_key(self->cfg, key, i) : NULL;
+}
+
+static const char *h_cfg_where(const rk_instance *self, const char *key, char *buf,
+                               size_t cap)
+{
+    if (self) return cfg_values_where(self->cfg, key, buf, cap);
+    if (cap) buf[0] = '\0';
+    return buf;
+}
+
+static rk_metric *h_metric(rk_metric_type type, const char *name, const char *help,
+                           const char *labels)
+{
+    return metrics_get(type, name, help, labels);
+}
+
+/* ---- scheduling and upstream HTTP ----------------------------------------- */
+
+static loop *here(void)
+{
+    loop *l = loop_current();
+    return l ? l : atomic_load(&g_loop);
+}
+
+static rk_timer *h_timer_start(int64_t delay_ms, void (*fn)(void *ud), void *ud)
+{
+    loop *l = here();
+    return l ? loop_timer_start(l, delay_ms, fn, ud) : NULL;
+}
+
+static void h_timer_cancel(rk_timer *t)
+{
+    loop *l = here();
+    if (l && t) loop_timer_cancel(l, t);
+}
+
+static int h_run_on_loop(void (*fn)(void *ud), void *ud)
+{
+    loop *l = atomic_load(&g_loop);
+    return l ? loop_post(l, fn, ud) : RK_ERR_UNAVAILABLE;
+}
+
+static int h_run_blocking(void (*fn)(void *ud), void *ud)
+{
+    pool *p = atomic_load(&g_pool);
+    return p ? pool_submit(p, fn, ud) : RK_ERR_UNAVAILABLE;
+}
+
+static rk_http_call *h_http_start(const rk_http_request *req, const rk_http_handler *h,
+                                  void *ud, rk_err *err)
+{
+    loop *l = here();
+    if (!l) {
+        rk_fail(err, RK_ERR_UNAVAILABLE, "no event loop is running");
+        return NULL;
+    }
+    return loop_http_start(l, req, h, ud, err);
+}
+
+static void h_http_cancel(rk_http_call *call)
+{
+    loop *l = here();
+    if (l && call) loop_http_cancel(l, call);
+}
+
+/* ---- services for transports ----------------------------------------------- */
+
+static int h_chat_start(const rk_instance *self, const rk_chat_input *in,
+                        const rk_chat_sink *sink, void *ud, rk_chat **chat, rk_err *err)
+{
+    (void)self;
+    pthread_rwlock_rdlock(&g_lock);
+    int rc = g_current.pl
+                 ? pipeline_chat_start(g_current.pl, in, sink, ud, chat, err)
+                 : rk_fail(err, RK_ERR_UNAVAILABLE, "the server is not ready");
+    pthread_rwlock_unlock(&g_lock);
+    return rc;
+}
+
+static void h_chat_cancel(rk_chat *chat) { pipeline_chat_cancel(chat); }
+
+static void h_list_models(void (*fn)(void *ud, const char *id, const char *owner), void *ud)
+{
+    pthread_rwlock_rdlock(&g_lock);
+    if (g_current.pl) pipeline_list_models(g_current.pl, fn, ud);
+    pthread_rwlock_unlock(&g_lock);
+}
+
+static void h_render_metrics(void (*write)(void *ud, const char *data, size_t len), void *ud)
+{
+    metrics_render(write, ud);
+}
+
+static int h_ready(char *why, size_t cap)
+{
+    char reason[160] = "";
+    pthread_rwlock_rdlock(&g_lock);
+    registry *r = g_current.reg;
+    if (!r || !g_current.pl) {
+        snprintf(reason, sizeof reason, "no configuration is loaded yet");
+    } else {
+        for (size_t i = 0; i < r->n && !reason[0]; i++)
+            if (!r->inst[i]->started)
+                snprintf(reason, sizeof reason, "instance %s is not started",
+                         r->inst[i]->name);
+    }
+    pthread_rwlock_unlock(&g_lock);
+    if (why && cap) snprintf(why, cap, "%s", reason);
+    return reason[0] == '\0';
+}
+
+static int h_embed_start(const rk_instance *self, const char *model,
+                         const char *const *inputs, size_t n, const rk_embed_sink *sink,
+                         void *ud, rk_chat **call, rk_err *err)
+{
+    (void)self;
+    pthread_rwlock_rdlock(&g_lock);
+    int rc = g_current.pl
+                 ? pipeline_embed_start(g_current.pl, model, inputs, n, sink, ud, call, err)
+                 : rk_fail(err, RK_ERR_UNAVAILABLE, "the server is not ready");
+    pthread_rwlock_unlock(&g_lock);
+    return rc;
+}
+
+/* ---- documents ---------------------------------------------------------------
+ * The document service runs on the pool; the read lock only covers handing
+ * the job over, and docs_free (when a generation retires) waits for it. */
+
+static int no_docs(rk_err *err)
+{
+    return rk_fail(err, RK_ERR_UNSUPPORTED,
+                   "documents are not enabled: set pipeline.storage in the config");
+}
+
+static int h_doc_put(const rk_instance *self, const rk_doc_upload *up,
+                     const rk_doc_sink *sink, void *ud, rk_err *err)
+{
+    (void)self;
+    pthread_rwlock_rdlock(&g_lock);
+    int rc = g_current.docs ? docs_put(g_current.docs, up, sink, ud, err) : no_docs(err);
+    pthread_rwlock_unlock(&g_lock);
+    return rc;
+}
+
+static int h_doc_list(const rk_instance *self, const char *tenant, const char *after,
+                      size_t limit, const rk_doc_sink *sink, void *ud, rk_err *err)
+{
+    (void)self;
+    pthread_rwlock_rdlock(&g_lock);
+    int rc = g_current.docs ? docs_list(g_current.docs, tenant, after, limit, sink, ud, err)
+                            : no_docs(err);
+    pthread_rwlock_unlock(&g_lock);
+    return rc;
+}
+
+static int h_doc_get(const rk_instance *self, const char *tenant, const char *id,
+                     uint64_t offset, uint64_t length, const rk_doc_sink *sink, void *ud,
+                     rk_err *err)
+{
+    (void)self;
+    pthread_rwlock_rdlock(&g_lock);
+    int rc = g_current.docs
+                 ? docs_get(g_current.docs, tenant, id, offset, length, sink, ud, err)
+                 : no_docs(err);
+    pthread_rwlock_unlock(&g_lock);
+    return rc;
+}
+
+static int h_doc_delete(const rk_instance *self, const char *tenant, const char *id,
+                        const rk_doc_sink *sink, void *ud, rk_err *err)
+{
+    (void)self;
+    pthread_rwlock_rdlock(&g_lock);
+    int rc = g_current.docs ? docs_delete(g_current.docs, tenant, id, sink, ud, err)
+                            : no_docs(err);
+    pthread_rwlock_unlock(&g_lock);
+    return rc;
+}
+
+/* ---- auth and limits -----------------------------------------------------------
+ * Keys and limits belong to the configuration generation, so a reload can
+ * add or revoke keys; the in-process buckets outlive reloads (ratelimit.c). */
+
+static const auth *current_auth(void)
+{
+    return g_current.reg ? g_current.reg->conf->auth : NULL;
+}
+
+static int h_auth_required(void)
+{
+    pthread_rwlock_rdlock(&g_lock);
+    int r = auth_required(current_auth());
+    pthread_rwlock_unlock(&g_lock);
+    return r;
+}
+
+static int h_authenticate(const char *api_key, rk_principal *who, rk_err *err)
+{
+    pthread_rwlock_rdlock(&g_lock);
+    int rc = auth_check(current_auth(), api_key, who, err);
+    pthread_rwlock_unlock(&g_lock);
+    return rc;
+}
+
+/* One bucket per key and budget: "rl:req:<key>" and "rl:tok:<key>". */
+static int h_rate_limit(const rk_principal *who, int64_t requests, int64_t tokens, int force,
+                        int64_t *retry_after_ms, rk_err *err)
+{
+    int64_t rpm = 0, tpm = 0, retry = 0;
+    char name[96];
+    int rc = RK_OK;
+    pthread_rwlock_rdlock(&g_lock);
+    auth_limits(current_auth(), who->key_id, &rpm, &tpm);
+    if (requests > 0 && rpm > 0) {
+        snprintf(name, sizeof name, "rl:req:%s", who->key_id);
+        rc = ratelimit_take(g_current.limiter, name, (double)rpm, (double)requests, force, &retry);
+    }
+    if (rc == RK_OK && tokens > 0 && tpm > 0) {
+        snprintf(name, sizeof name, "rl:tok:%s", who->key_id);
+        rc = ratelimit_take(g_current.limiter, name, (double)tpm, (double)tokens, force, &retry);
+    }
+    pthread_rwlock_unlock(&g_lock);
+    if (retry_after_ms) *retry_after_ms = retry;
+    if (rc == RK_ERR_RATE_LIMITED)
+        rk_fail(err, rc, "rate limit exceeded for key '%s': retry in %lld ms", who->key_id,
+                (long long)retry);
+    return rc;
+}
+
+/* ---- the table ---------------------------------------------------------------- */
+
+static const rk_host HOST = {
+    .struct_size = sizeof(rk_host),
+    .abi_major = RK_ABI_MAJOR,
+    .abi_minor = RK_ABI_MINOR,
+    .version = RK_VERSION,
+    .log = h_log,
+    .instance_name = h_instance_name,
+    .cfg_string = h_cfg_string,
+    .cfg_int = h_cfg_int,
+    .cfg_double = h_cfg_double,
+    .cfg_bool = h_cfg_bool,
+    .cfg_count = h_cfg_count,
+    .cfg_item = h_cfg_item,
+    .cfg_item_key = h_cfg_item_key,
+    .cfg_where = h_cfg_where,
+    .now_ms = clock_now_ms,
+    .wall_ms = clock_wall_ms,
+    .metric = h_metric,
+    .metric_add = metrics_add,
+    .metric_set = metrics_set,
+    .metric_observe = metrics_observe,
+    .timer_start = h_timer_start,
+    .timer_cancel = h_timer_cancel,
+    .run_on_loop = h_run_on_loop,
+    .run_blocking = h_run_blocking,
+    .http_start = h_http_start,
+    .http_cancel = h_http_cancel,
+    .chat_start = h_chat_start,
+    .chat_cancel = h_chat_cancel,
+    .list_models = h_list_models,
+    .render_metrics = h_render_metrics,
+    .ready = h_ready,
+    .embed_start = h_embed_start,
+    .doc_put = h_doc_put,
+    .doc_list = h_doc_list,
+    .doc_get = h_doc_get,
+    .doc_delete = h_doc_delete,
+    .auth_required = h_auth_required,
+    .authenticate = h_authenticate,
+    .rate_limit = h_rate_limit,
+};
+
+const rk_host *hostapi_table(void) { return &HOST; }
+
+void hostapi_set_runtime(loop *l, pool *p)
+{
+    atomic_store(&g_loop, l);
+    atomic_store(&g_pool, p);
+}
+
+generation hostapi_swap(generation g)
+{
+    pthread_rwlock_wrlock(&g_lock);
+    generation old = g_current;
+    g_current = g;
+    pthread_rwlock_unlock(&g_lock);
+    return old;
+}
+
+generation hostapi_current(void)
+{
+    pthread_rwlock_rdlock(&g_lock);
+    generation g = g_current;
+    pthread_rwlock_unlock(&g_lock);
+    return g;
+}

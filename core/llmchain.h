@@ -1,0 +1,19 @@
+/*
+ * llmchain — the LLM stage of a chat: tries the pipeline's LLM instances in
+ * order with per-call deadlines and a guard timer, skips open circuits,
+ * falls back invisibly before the first delta and continues a cut stream
+ * on the next provider after it. Loop thread only.
+ */
+#ifndef RK_CORE_LLMCHAIN_H
+#define RK_CORE_LLMCHAIN_H
+
+#include "chatobj.h"
+
+/* ch->prompt is built; the chain ends with pipeline__finish. */
+void llmchain_start(rk_chat *ch);
+/* Stop the running attempt without callbacks (cancel, end of the chat). */
+void llmchain_abort(rk_chat *ch);
+/* The request's total deadline passed while the chain runs. */
+void llmchain_deadline(rk_chat *ch);
+
+#endif

@@ -1,0 +1,412 @@
+/*
+ * loop — one event-loop thread owning an epoll set, an eventfd for
+ * cross-thread wakeups and a binary min-heap of one-shot timers; the libcurl
+ * multi client that shares the thread lives in upstream.c and reaches the
+ * epoll set and the heap through loop_internal.h. Keeping every wait in one
+ * epoll_wait is what lets thousands of slow upstream streams cost no thread
+ * each. Timers are handed out as (generation, slot) handles rather than
+ * pointers so that cancelling a timer that already fired is a harmless
+ * no-op. Posts from other threads go through a mutex-guarded array that the
+ * loop swaps out whole, so a steady stream of posts allocates nothing.
+ */
+#define _GNU_SOURCE
+#include "loop.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop_internal.h"
+
+#define MAX_EVENTS 256
+#define NO_SLOT UINT32_MAX
+
+_Static_assert(sizeof(uintptr_t) >= 8, "timer handles pack 64 bits");
+
+typedef struct tslot {
+    int64_t due_us;
+    uint64_t seq;   /* ties broken by creation order */
+    void (*fn)(void *ud);
+    void *ud;
+    uint32_t gen;   /* bumped on release: stale handles stop matching */
+    uint32_t pos;   /* index in the heap, NO_SLOT when free */
+    uint32_t next_free;
+} tslot;
+
+typedef struct post {
+    void (*fn)(void *ud);
+    void *ud;
+} post;
+
+struct loop {
+    int epfd, evfd;
+    pthread_t thread;
+    int started, joined, shut;
+    pthread_mutex_t mu; /* guards q, nq, capq */
+    atomic_int stopping;
+    post *q, *runq;
+    size_t nq, capq, caprunq;
+    tslot *slots;
+    uint32_t nslots, cap_slots, free_slot;
+    uint32_t *heap;
+    uint32_t heap_len;
+    uint64_t tseq;
+    upstream *up;
+    struct epoll_event evs[MAX_EVENTS];
+};
+
+static __thread loop *tl_current;
+
+int64_t loop_clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t clock_now_ms(void) { return loop_clock_us() / 1000; }
+
+int64_t clock_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+loop *loop_current(void) { return tl_current; }
+
+/* Loop-only calls from another thread while the loop runs would race on
+ * unlocked state: refuse them loudly rather than corrupt the loop. */
+int loop_on_thread(const loop *l, const char *what)
+{
+    if (tl_current == l || !l->started || l->joined) return 1;
+    log_error("loop", "%s called outside the loop thread; refused", what);
+    return 0;
+}
+
+/* ---- timer heap ---------------------------------------------------------- */
+
+static int tless(const loop *l, uint32_t a, uint32_t b)
+{
+    const tslot *x = &l->slots[a], *y = &l->slots[b];
+    return x->due_us < y->due_us || (x->due_us == y->due_us && x->seq < y->seq);
+}
+
+static void heap_put(loop *l, uint32_t pos, uint32_t slot)
+{
+    l->heap[pos] = slot;
+    l->slots[slot].pos = pos;
+}
+
+static void sift_up(loop *l, uint32_t pos)
+{
+    uint32_t s = l->heap[pos];
+    while (pos > 0 && tless(l, s, l->heap[(pos - 1) / 2])) {
+        heap_put(l, pos, l->heap[(pos - 1) / 2]);
+        pos = (pos - 1) / 2;
+    }
+    heap_put(l, pos, s);
+}
+
+static void sift_down(loop *l, uint32_t pos)
+{
+    uint32_t s = l->heap[pos];
+    for (;;) {
+        uint32_t c = 2 * pos + 1;
+        if (c >= l->heap_len) break;
+        if (c + 1 < l->heap_len && tless(l, l->heap[c + 1], l->heap[c])) c++;
+        if (!tless(l, l->heap[c], s)) break;
+        heap_put(l, pos, l->heap[c]);
+        pos = c;
+    }
+    heap_put(l, pos, s);
+}
+
+/* Take a slot out of the heap and put it on the free list. */
+static void slot_release(loop *l, uint32_t slot)
+{
+    uint32_t pos = l->slots[slot].pos, last = l->heap[--l->heap_len];
+    if (pos != l->heap_len) {
+        heap_put(l, pos, last);
+        if (pos > 0 && tless(l, last, l->heap[(pos - 1) / 2])) sift_up(l, pos);
+        else sift_down(l, pos);
+    }
+    l->slots[slot].pos = NO_SLOT;
+    l->slots[slot].gen++;
+    l->slots[slot].next_free = l->free_slot;
+    l->free_slot = slot;
+}
+
+static int slots_grow(loop *l)
+{
+    uint32_t cap = l->cap_slots ? l->cap_slots * 2 : 64;
+    tslot *s = realloc(l->slots, cap * sizeof *s);
+    if (!s) return -1;
+    l->slots = s;
+    uint32_t *h = realloc(l->heap, cap * sizeof *h);
+    if (!h) return -1;
+    l->heap = h;
+    l->cap_slots = cap;
+    return 0;
+}
+
+rk_timer *loop_timer_at(loop *l, int64_t due_us, void (*fn)(void *ud), void *ud)
+{
+    uint32_t i = l->free_slot;
+    if (i != NO_SLOT) {
+        l->free_slot = l->slots[i].next_free;
+    } else {
+        if (l->nslots == l->cap_slots && slots_grow(l) < 0) return NULL;
+        i = l->nslots++;
+        l->slots[i].gen = 1;
+    }
+    tslot *t = &l->slots[i];
+    t->due_us = due_us;
+    t->seq = l->tseq++;
+    t->fn = fn;
+    t->ud = ud;
+    heap_put(l, l->heap_len++, i);
+    sift_up(l, t->pos);
+    return (rk_timer *)(uintptr_t)(((uint64_t)t->gen << 32) | (i + 1));
+}
+
+rk_timer *loop_timer_start(loop *l, int64_t delay_ms, void (*fn)(void *ud),
+                           void *ud)
+{
+    if (!l || !fn || !loop_on_thread(l, "timer_start")) return NULL;
+    if (delay_ms < 0) delay_ms = 0;
+    if (delay_ms > INT64_MAX / 4000) delay_ms = INT64_MAX / 4000; /* "never" */
+    return loop_timer_at(l, loop_clock_us() + delay_ms * 1000, fn, ud);
+}
+
+void loop_timer_cancel(loop *l, rk_timer *t)
+{
+    uint64_t h = (uint64_t)(uintptr_t)t;
+    uint32_t i = (uint32_t)(h & 0xffffffffu) - 1, gen = (uint32_t)(h >> 32);
+    if (!l || !t || !loop_on_thread(l, "timer_cancel") || i >= l->nslots) return;
+    if (l->slots[i].gen != gen || l->slots[i].pos == NO_SLOT) return;
+    slot_release(l, i);
+}
+
+/* Fire what is due, but only timers that existed when this pass began: a
+ * callback that starts a 0 ms timer gets it on the next turn, after I/O. */
+static void timers_run(loop *l)
+{
+    uint64_t pass = l->tseq;
+    int64_t now = loop_clock_us();
+    while (l->heap_len > 0) {
+        tslot *t = &l->slots[l->heap[0]];
+        if (t->due_us > now || t->seq >= pass) break;
+        void (*fn)(void *) = t->fn;
+        void *ud = t->ud;
+        slot_release(l, l->heap[0]);
+        fn(ud);
+    }
+}
+
+static int timers_wait_ms(const loop *l)
+{
+    if (l->heap_len == 0) return -1;
+    int64_t d = l->slots[l->heap[0]].due_us - loop_clock_us();
+    if (d <= 0) return 0;
+    d = (d + 999) / 1000; /* round up: never wake before the deadline */
+    return d > INT_MAX ? INT_MAX : (int)d;
+}
+
+/* ---- cross-thread posts -------------------------------------------------- */
+
+static void wake(loop *l)
+{
+    uint64_t one = 1;
+    while (write(l->evfd, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+}
+
+/* Posts go into a growable array under the mutex; the loop swaps it with
+ * its own (empty) array and runs the items outside the lock, so a steady
+ * stream of posts allocates nothing. */
+int loop_post(loop *l, void (*fn)(void *ud), void *ud)
+{
+    if (!l || !fn) return RK_ERR_INVALID;
+    pthread_mutex_lock(&l->mu);
+    if (atomic_load(&l->stopping)) {
+        pthread_mutex_unlock(&l->mu);
+        return RK_ERR_UNAVAILABLE;
+    }
+    if (l->nq == l->capq) {
+        size_t cap = l->capq ? l->capq * 2 : 256;
+        post *q = realloc(l->q, cap * sizeof *q);
+        if (!q) {
+            pthread_mutex_unlock(&l->mu);
+            return RK_ERR_NOMEM;
+        }
+        l->q = q;
+        l->capq = cap;
+    }
+    l->q[l->nq++] = (post){fn, ud};
+    /* the loop takes the whole array at once, so only the first post after
+     * that needs to wake it */
+    int first = l->nq == 1;
+    pthread_mutex_unlock(&l->mu);
+    if (first) wake(l);
+    return RK_OK;
+}
+
+static size_t posts_run(loop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    post *q = l->q;
+    size_t n = l->nq, cap = l->capq;
+    l->q = l->runq;
+    l->capq = l->caprunq;
+    l->nq = 0;
+    pthread_mutex_unlock(&l->mu);
+    for (size_t i = 0; i < n; i++) q[i].fn(q[i].ud);
+    if (cap > 65536) { /* give a burst's memory back */
+        free(q);
+        q = NULL;
+        cap = 0;
+    }
+    l->runq = q;
+    l->caprunq = cap;
+    return n;
+}
+
+/* ---- fds watched for upstream.c ----------------------------------------- */
+
+int loop_fd_watch(loop *l, int fd, uint32_t events, int known)
+{
+    struct epoll_event ev = {.events = events, .data.fd = fd};
+    int op = known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(l->epfd, op, fd, &ev) == 0) return 0;
+    /* libcurl can reuse a fd number it closed behind our back */
+    op = errno == EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(l->epfd, op, fd, &ev) == 0) return 0;
+    log_error("loop", "epoll_ctl fd %d: %s", fd, strerror(errno));
+    return -1;
+}
+
+void loop_fd_unwatch(loop *l, int fd)
+{
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL); /* may be closed already */
+}
+
+upstream *loop_upstream(const loop *l) { return l->up; }
+
+/* ---- the thread ---------------------------------------------------------- */
+
+static void loop_turn(loop *l)
+{
+    int n = epoll_wait(l->epfd, l->evs, MAX_EVENTS, timers_wait_ms(l));
+    for (int i = 0; i < n; i++) {
+        struct epoll_event *ev = &l->evs[i];
+        if (ev->data.fd == l->evfd) {
+            uint64_t v;
+            while (read(l->evfd, &v, sizeof v) < 0 && errno == EINTR) {
+            }
+            continue;
+        }
+        upstream_io(l->up, ev->data.fd, ev->events);
+    }
+    posts_run(l);
+    timers_run(l);
+}
+
+/* Runs on the loop thread (or the stopping thread if it never started). */
+static void loop_shutdown(loop *l)
+{
+    while (posts_run(l) > 0) {
+    }
+    upstream_close(l->up);
+    while (l->heap_len > 0) slot_release(l, l->heap[0]);
+    l->shut = 1;
+}
+
+static void *loop_main(void *arg)
+{
+    loop *l = arg;
+    tl_current = l;
+    while (!atomic_load(&l->stopping)) loop_turn(l);
+    loop_shutdown(l);
+    tl_current = NULL;
+    return NULL;
+}
+
+loop *loop_new(rk_err *err)
+{
+    loop *l = calloc(1, sizeof *l);
+    if (!l) {
+        rk_fail(err, RK_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    l->epfd = l->evfd = -1;
+    l->free_slot = NO_SLOT;
+    pthread_mutex_init(&l->mu, NULL);
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = l->evfd};
+    if (l->epfd < 0 || l->evfd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->evfd, &ev) < 0) {
+        rk_fail(err, RK_ERR_IO, "loop: %s", strerror(errno));
+        goto fail;
+    }
+    if (!(l->up = upstream_new(l, err))) goto fail;
+    return l;
+fail:
+    loop_free(l);
+    return NULL;
+}
+
+int loop_start(loop *l, rk_err *err)
+{
+    if (!l || l->started) return rk_fail(err, RK_ERR_INVALID, "loop already started");
+    int rc = pthread_create(&l->thread, NULL, loop_main, l);
+    if (rc != 0) return rk_fail(err, RK_ERR_IO, "loop thread: %s", strerror(rc));
+    pthread_setname_np(l->thread, "rk-loop");
+    l->started = 1;
+    return RK_OK;
+}
+
+void loop_stop(loop *l)
+{
+    if (!l) return;
+    if (tl_current == l) {
+        log_error("loop", "loop_stop called on its own thread; ignored");
+        return;
+    }
+    pthread_mutex_lock(&l->mu);
+    atomic_store(&l->stopping, 1);
+    pthread_mutex_unlock(&l->mu);
+    if (l->started && !l->joined) {
+        wake(l);
+        pthread_join(l->thread, NULL);
+        l->joined = 1;
+    } else if (!l->started && !l->shut) {
+        tl_current = l;
+        loop_shutdown(l);
+        tl_current = NULL;
+    }
+}
+
+void loop_free(loop *l)
+{
+    if (!l) return;
+    loop_stop(l);
+    if (tl_current == l) return; /* refused above; freeing would crash */
+    upstream_free(l->up); /* before the epoll set closes */
+    free(l->q);
+    free(l->runq);
+    if (l->epfd >= 0) close(l->epfd);
+    if (l->evfd >= 0) close(l->evfd);
+    pthread_mutex_destroy(&l->mu);
+    free(l->slots);
+    free(l->heap);
+    free(l);
+}

@@ -1,0 +1,49 @@
+/*
+ * loop_internal — what loop.c (thread, posts, timers, epoll) and upstream.c
+ * (the libcurl multi client) share. Private to those two files: everything
+ * else goes through loop.h. All calls here are "loop" calls (loop thread,
+ * or the stopping thread once the loop thread is gone) except
+ * loop_clock_us and loop_upstream.
+ */
+#ifndef RK_CORE_LOOP_INTERNAL_H
+#define RK_CORE_LOOP_INTERNAL_H
+
+#include <stdint.h>
+
+#include "loop.h"
+
+typedef struct upstream upstream;
+
+/* CLOCK_MONOTONIC in microseconds: the unit timers and call deadlines use. */
+int64_t loop_clock_us(void);
+
+/* 1 when the caller may use loop-only state: on the loop thread, or while
+ * no loop thread runs. Otherwise logs "WHAT called outside the loop
+ * thread" and returns 0. */
+int loop_on_thread(const loop *l, const char *what);
+
+/* A one-shot timer at an absolute loop_clock_us instant (no clamping, no
+ * thread check: for callers already on the loop). NULL when out of memory.
+ * Cancel with loop_timer_cancel. */
+rk_timer *loop_timer_at(loop *l, int64_t due_us, void (*fn)(void *ud), void *ud);
+
+/* Add fd to the loop's epoll set, or change what it waits for (events are
+ * EPOLLIN/EPOLLOUT bits); `known` says whether fd was added before. Events
+ * on it go to upstream_io. 0, or -1 (logged). */
+int loop_fd_watch(loop *l, int fd, uint32_t events, int known);
+/* Remove fd; harmless if it is already closed or was never added. */
+void loop_fd_unwatch(loop *l, int fd);
+
+/* The loop's upstream client; set by loop_new, fixed until loop_free. */
+upstream *loop_upstream(const loop *l);
+
+/* upstream.c, called by loop.c. */
+upstream *upstream_new(loop *l, rk_err *err);
+/* epoll reported `events` on one of the fds registered via loop_fd_watch. */
+void upstream_io(upstream *u, int fd, uint32_t events);
+/* Stopping: refuse new calls, end live ones with RK_ERR_CANCELLED. */
+void upstream_close(upstream *u);
+/* Needs the epoll set still open: libcurl unregisters its sockets. */
+void upstream_free(upstream *u);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * server — owns the runtime (one loop thread, the worker pool) and the
+ * current generation. Reload builds a complete new generation before
+ * touching the old one, so a bad file costs nothing but a log line; the
+ * swap is one pointer exchange in hostapi, after which new chats use the
+ * new pipeline while old chats finish on the generation they hold.
+ * Transports bind with SO_REUSEPORT so old and new listen side by side for
+ * the moment of the swap and no connection is refused.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "docs.h"
+#include "hostapi.h"
+#include "log.h"
+#include "loop.h"
+#include "pipeline.h"
+#include "pool.h"
+#include "registry.h"
+
+struct server {
+    char *path;
+    loop *lp;
+    pool *workers;
+    generation gen;
+    int64_t grace_ms;
+};
+
+static void print_diag_log(const cfg_diag *d)
+{
+    for (size_t i = 0; i < d->n; i++) log_error("config", "%s", d->lines[i]);
+}
+
+static void apply_logging(const rk_conf *c)
+{
+    int lv = log_level_parse(cfg_values_string(c->server, "log_level"));
+    int fm = log_format_parse(cfg_values_string(c->server, "log_format"));
+    log_configure(lv < 0 ? RK_LOG_INFO : (rk_log_level)lv,
+                  fm < 0 ? LOG_LOGFMT : (log_format)fm);
+}
+
+/* The document service and the rate limiter of a generation. */
+static int attach_services(server *s, generation *g, rk_err *err)
+{
+    const rk_conf *c = g->reg->conf;
+    const char *st = cfg_values_string(c->pipeline, "storage");
+    const char *rt = cfg_values_string(c->pipeline, "retriever");
+    const char *lim = auth_limiter(c->auth);
+    if (lim && !(g->limiter = registry_get_kind(g->reg, lim, RK_KIND_CACHE)))
+        return rk_fail(err, RK_ERR_CONFIG, "auth.limiter '%s' is not a cache instance", lim);
+    if (!st) return RK_OK;
+    rk_instance *si = registry_get_kind(g->reg, st, RK_KIND_STORAGE);
+    rk_instance *ri = rt ? registry_get_kind(g->reg, rt, RK_KIND_RETRIEVER) : NULL;
+    if (!si) return rk_fail(err, RK_ERR_CONFIG, "pipeline.storage '%s' is not a storage instance", st);
+    g->docs = docs_new(si, ri, s->workers, cfg_values_string(c->pipeline, "seed_dir"), err);
+    return g->docs ? RK_OK : RK_ERR_CONFIG;
+}
+
+/* Stop an old generation: transports drain first, then the document jobs
+ * and the pipeline's chats, then everything else. */
+static void retire_generation(generation g, int64_t deadline)
+{
+    if (!g.reg) return;
+    registry_stop_transports(g.reg, deadline);
+    docs_free(g.docs);
+    while (g.pl && pipeline_inflight(g.pl) > 0 && clock_now_ms() < deadline) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (g.pl && pipeline_inflight(g.pl) > 0)
+        log_warn("core", "%d chats still in flight after the grace period; they end "
+                 "when their deadlines pass", pipeline_inflight(g.pl));
+    registry_stop(g.reg, deadline);
+    if (g.pl) pipeline_free(g.pl); /* refcounted: the last chat frees it */
+    registry_unref(g.reg);
+}
+
+/* Build and start a generation from the file; all NULL on failure. */
+static generation build_generation(server *s, rk_conf *c, cfg_diag *d)
+{
+    generation g = {0};
+    rk_err err = {{0}};
+    g.reg = registry_build(c, hostapi_table(), d); /* owns c from here */
+    if (!g.reg) return g;
+    g.pl = pipeline_new(g.reg, s->lp, s->workers, &err);
+    if (!g.pl || attach_services(s, &g, &err) != RK_OK) {
+        cfg_diag_add(d, cfg_file(g.reg->conf->doc), 1, 1, "pipeline: %s", err.msg);
+        goto fail;
+    }
+    if (registry_start(g.reg, &err) != RK_OK) {
+        cfg_diag_add(d, cfg_file(g.reg->conf->doc), 1, 1, "start: %s", err.msg);
+        goto fail;
+    }
+    if (g.docs) docs_reindex_async(g.docs);
+    return g;
+fail:
+    retire_generation(g, clock_now_ms() + s->grace_ms);
+    return (generation){0};
+}
+
+server *server_new(const char *config_path, cfg_diag *d)
+{
+    rk_err err = {{0}};
+    server *s = calloc(1, sizeof *s);
+    rk_conf *c = conf_load(config_path, d);
+    if (!s || !c) goto fail;
+    s->path = strdup(config_path);
+    apply_logging(c);
+    s->grace_ms = cfg_values_int(c->server, "shutdown_grace");
+    s->lp = loop_new(&err);
+    if (!s->lp || loop_start(s->lp, &err) != RK_OK) goto fail_err;
+    s->workers = pool_new((int)cfg_values_int(c->server, "workers"), &err);
+    if (!s->workers) goto fail_err;
+    hostapi_set_runtime(s->lp, s->workers);
+    s->gen = build_generation(s, c, d);
+    c = NULL;
+    if (!s->gen.reg) goto fail;
+    hostapi_swap(s->gen);
+    log_info("core", "ragkernel %s started (ABI %d.%d) with %s", RK_VERSION, RK_ABI_MAJOR,
+             RK_ABI_MINOR, config_path);
+    return s;
+fail_err:
+    cfg_diag_add(d, config_path, 1, 1, "runtime: %s", err.msg);
+fail:
+    if (c) conf_free(c);
+    server_free(s);
+    return NULL;
+}
+
+int server_reload(server *s, cfg_diag *d)
+{
+    rk_conf *c = conf_load(s->path, d);
+    if (!c) return -1;
+    int64_t grace = cfg_values_int(c->server, "shutdown_grace");
+    generation g = build_generation(s, c, d);
+    if (!g.reg) return -1;
+    apply_logging(g.reg->conf);
+    generation old = hostapi_swap(g);
+    s->gen = g;
+    s->grace_ms = grace;
+    retire_generation(old, clock_now_ms() + grace);
+    log_info("core", "configuration reloaded from %s (generation %llu)", s->path,
+             (unsigned long long)g.reg->generation);
+    return 0;
+}
+
+void server_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void server_wait_signals(server *s)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig != SIGHUP) {
+            log_info("core", "received %s, draining (grace %lld ms)", strsignal(sig),
+                     (long long)s->grace_ms);
+            return;
+        }
+        cfg_diag d = {0};
+        log_info("core", "received SIGHUP, reloading %s", s->path);
+        if (server_reload(s, &d) != 0) {
+            print_diag_log(&d);
+            log_error("core", "reload failed; the previous configuration keeps running");
+        }
+        cfg_diag_free(&d);
+    }
+}
+
+void server_free(server *s)
+{
+    if (!s) return;
+    generation none = {0};
+    if (s->gen.reg) {
+        generation old = hostapi_swap(none);
+        retire_generation(old, clock_now_ms() + s->grace_ms);
+    }
+    /* The loop stops first (its queued posts may still submit to the pool);
+     * worker jobs finishing afterwards get RK_ERR_UNAVAILABLE from
+     * loop_post, which every caller handles. */
+    if (s->lp) loop_stop(s->lp);
+    if (s->workers) pool_free(s->workers);
+    if (s->lp) loop_free(s->lp);
+    hostapi_set_runtime(NULL, NULL);
+    free(s->path);
+    free(s);
+}

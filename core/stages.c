@@ -1,0 +1,490 @@
+/*
+ * stages — the pool-side half of a chat. Cache, history and retriever
+ * plugins block, so each call runs as a job on the worker pool; the job
+ * holds a chat reference and posts its result back to the loop, where it
+ * is applied only if the chat is still waiting for that very stage
+ * (stage_seq): a result that arrives after a stage deadline, a cancel or
+ * the end of the chat is dropped, never applied to a later stage. Failures
+ * here degrade instead of failing the request: a broken cache is a miss, a
+ * broken history store means no history, a slow or broken retriever means
+ * an answer without passages.
+ */
+#define _GNU_SOURCE
+#include "stages.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "pcache.h"
+#include "prompt.h"
+
+#define SUMMARY_MAX_BYTES 1024
+
+typedef struct sjob sjob;
+struct sjob {
+    rk_chat *ch;
+    unsigned seq;
+    void (*work)(sjob *j); /* worker thread */
+    void (*done)(sjob *j); /* loop thread, only while the stage still waits */
+    int status;
+    rk_err err;
+    char key[PCACHE_KEY_MAX];
+    strbuf value;           /* cache get */
+    int hit;
+    rk_message *msgs;       /* history load: owned */
+    size_t n_msgs, cap_msgs;
+    passvec pass;           /* retrieval */
+    const char *query;
+    size_t k;
+    int fast, store;
+    int64_t deadline;
+};
+
+static void sjob_free(sjob *j)
+{
+    for (size_t i = 0; i < j->n_msgs; i++) {
+        free((char *)j->msgs[i].role);
+        free((char *)j->msgs[i].content);
+    }
+    free(j->msgs);
+    sb_free(&j->value);
+    passvec_free(&j->pass);
+    chat_unref(j->ch);
+    free(j);
+}
+
+static void job_back(void *ud)
+{
+    sjob *j = ud;
+    if (!j->ch->finished && j->ch->stage_seq == j->seq) j->done(j);
+    sjob_free(j);
+}
+
+static void job_run(void *ud)
+{
+    sjob *j = ud;
+    if (atomic_load(&j->ch->abandoned))
+        j->status = RK_ERR_CANCELLED; /* nobody waits: skip the call */
+    else
+        j->work(j);
+    if (loop_post(j->ch->pl->loop, job_back, j) != RK_OK) sjob_free(j);
+}
+
+static sjob *sjob_new(rk_chat *ch, void (*work)(sjob *), void (*done)(sjob *))
+{
+    sjob *j = calloc(1, sizeof *j);
+    if (!j) return NULL;
+    j->ch = ch;
+    j->seq = ch->stage_seq;
+    j->work = work;
+    j->done = done;
+    chat_ref(ch);
+    return j;
+}
+
+static int sjob_submit(sjob *j)
+{
+    if (pool_submit(j->ch->pl->pool, job_run, j) == RK_OK) return 0;
+    sjob_free(j);
+    return -1;
+}
+
+/* ---- cache helpers (worker threads) ------------------------------------- */
+
+static void on_cache_value(void *ud, const void *data, size_t len)
+{
+    sjob *j = ud;
+    sb_append(&j->value, data, len);
+    j->hit = !j->value.oom;
+}
+
+/* A cache is an optimisation: the first error of an outage is a warning,
+ * the rest are debug lines until the cache works again. */
+static void cache_error(pipeline *pl, const char *op, int rc, const char *msg)
+{
+    metrics_add(pl->m.cache_errors, 1);
+    int quiet = atomic_exchange(&pl->cache_quiet, 1);
+    log_emit(quiet ? RK_LOG_DEBUG : RK_LOG_WARN, pl->cache->name,
+             "cache %s failed (%s): %s; carrying on without the cache", op,
+             rk_strerror(rc), msg[0] ? msg : "no details");
+}
+
+/* get into j->value; returns 1 on a hit, 0 on a miss or an error. */
+static int cache_get(pipeline *pl, sjob *j)
+{
+    const rk_cache_vtable *vt = pl->cache->plugin->vtable;
+    rk_err err = {{0}};
+    chat_serial_lock(pl->cache);
+    int rc = vt->get(pl->cache->ctx, j->key, strlen(j->key), on_cache_value, j, &err);
+    chat_serial_unlock(pl->cache);
+    if (rc == RK_OK || rc == RK_ERR_NOT_FOUND) {
+        atomic_store(&pl->cache_quiet, 0);
+    } else {
+        cache_error(pl, "get", rc, err.msg);
+    }
+    if (rc != RK_OK || !j->hit) {
+        sb_free(&j->value);
+        j->hit = 0;
+    }
+    return j->hit;
+}
+
+static void cache_set(pipeline *pl, const char *key, const char *data, size_t len)
+{
+    const rk_cache_vtable *vt = pl->cache->plugin->vtable;
+    rk_err err = {{0}};
+    chat_serial_lock(pl->cache);
+    int rc = vt->set(pl->cache->ctx, key, strlen(key), data, len, pl->cache_ttl, &err);
+    chat_serial_unlock(pl->cache);
+    if (rc == RK_OK)
+        atomic_store(&pl->cache_quiet, 0);
+    else
+        cache_error(pl, "set", rc, err.msg);
+}
+
+/* ---- answer-cache lookup ----------------------------------------------- */
+
+static void lookup_work(sjob *j) { cache_get(j->ch->pl, j); }
+
+static void serve_cached(rk_chat *ch, pcache_answer *a)
+{
+    passvec_free(&ch->pass);
+    ch->pass = a->sources;
+    memset(&a->sources, 0, sizeof a->sources);
+    free(ch->llm.answer_model);
+    ch->llm.answer_model = a->model[0] ? strdup(a->model) : NULL;
+    ch->cache_hit = 1;
+    chat_emit_meta(ch);
+    chat_emit_delta(ch, a->answer, strlen(a->answer));
+    rk_chat_result res = {.struct_size = sizeof res, .status = RK_OK,
+                          .http_status = 200, .finish_reason = a->finish_reason};
+    pipeline__finish(ch, &res);
+}
+
+static void lookup_done(sjob *j)
+{
+    rk_chat *ch = j->ch;
+    pcache_answer a;
+    if (j->hit && pcache_answer_decode(j->value.s, j->value.len, &a) == 0) {
+        metrics_add(ch->pl->m.cache_hits, 1);
+        serve_cached(ch, &a);
+        pcache_answer_free(&a);
+        return;
+    }
+    metrics_add(ch->pl->m.cache_misses, 1);
+    pipeline__advance(ch);
+}
+
+int stages_cache_lookup(rk_chat *ch)
+{
+    if (!ch->pl->cache || chat_has_conversation(ch)) return -1;
+    sjob *j = sjob_new(ch, lookup_work, lookup_done);
+    if (!j) return -1;
+    pcache_answer_key(j->key, ch->tenant, ch->model, ch->msgs, ch->n_msgs,
+                      ch->temperature, ch->max_tokens, ch->retrieve);
+    return sjob_submit(j);
+}
+
+/* ---- history load ------------------------------------------------------ */
+
+static int push_msg(sjob *j, const char *role, const char *content)
+{
+    if (j->n_msgs == j->cap_msgs) {
+        size_t cap = j->cap_msgs ? j->cap_msgs * 2 : 16;
+        rk_message *m = realloc(j->msgs, cap * sizeof *m);
+        if (!m) return -1;
+        j->msgs = m;
+        j->cap_msgs = cap;
+    }
+    rk_message *m = &j->msgs[j->n_msgs];
+    m->role = strdup(role ? role : "user");
+    m->content = strdup(content ? content : "");
+    if (!m->role || !m->content) {
+        free((char *)m->role);
+        free((char *)m->content);
+        return -1;
+    }
+    j->n_msgs++;
+    return 0;
+}
+
+static void on_history_msg(void *ud, const rk_history_entry *e)
+{
+    sjob *j = ud;
+    if (j->status == RK_OK && push_msg(j, e->role, e->content) < 0)
+        j->status = RK_ERR_NOMEM;
+}
+
+/* load into j->msgs; max 0 = all. */
+static int history_load(rk_chat *ch, sjob *j, size_t max)
+{
+    rk_instance *h = ch->pl->history;
+    const rk_history_vtable *vt = h->plugin->vtable;
+    chat_serial_lock(h);
+    int rc = vt->load(h->ctx, ch->tenant, ch->conv_id, max, on_history_msg, j, &j->err);
+    chat_serial_unlock(h);
+    if (rc == RK_OK && j->status != RK_OK) rc = j->status;
+    return rc == RK_ERR_NOT_FOUND ? RK_OK : rc;
+}
+
+static void history_work(sjob *j)
+{
+    /* compaction keeps a conversation near history_max messages; twice
+     * that bounds the prompt even when compaction is behind */
+    size_t max = j->ch->pl->history_max > 0 ? (size_t)j->ch->pl->history_max * 2 : 0;
+    j->status = history_load(j->ch, j, max);
+}
+
+static void history_done(sjob *j)
+{
+    rk_chat *ch = j->ch;
+    if (j->status != RK_OK) {
+        metrics_add(ch->pl->m.history_errors, 1);
+        log_warn(ch->pl->history->name,
+                 "loading conversation %s failed (%s): %s; answering without history",
+                 ch->conv_id, rk_strerror(j->status), j->err.msg);
+    } else {
+        ch->hist = j->msgs;
+        ch->n_hist = j->n_msgs;
+        j->msgs = NULL;
+        j->n_msgs = 0;
+    }
+    pipeline__advance(ch);
+}
+
+int stages_history_load(rk_chat *ch)
+{
+    if (!ch->pl->history || !ch->conv_id || ch->conv_fresh) return -1;
+    sjob *j = sjob_new(ch, history_work, history_done);
+    return j ? sjob_submit(j) : -1;
+}
+
+/* ---- retrieval ---------------------------------------------------------- */
+
+static void on_hit(void *ud, const rk_passage *p)
+{
+    sjob *j = ud;
+    if (j->pass.n < j->k && passvec_push(&j->pass, p) < 0) j->status = RK_ERR_NOMEM;
+}
+
+static int search(rk_chat *ch, sjob *j)
+{
+    rk_instance *r = ch->pl->retriever;
+    const rk_retriever_vtable *vt = r->plugin->vtable;
+    rk_query q = {.struct_size = sizeof q, .tenant = ch->tenant, .text = j->query,
+                  .k = j->k, .deadline_ms = j->deadline, .fast = j->fast};
+    chat_serial_lock(r);
+    int rc = vt->search(r->ctx, &q, on_hit, j, &j->err);
+    chat_serial_unlock(r);
+    if (rc >= 0 && j->status != RK_OK) rc = j->status;
+    if (rc < 0) passvec_free(&j->pass);
+    return rc < 0 ? rc : RK_OK;
+}
+
+static void retrieve_work(sjob *j)
+{
+    pipeline *pl = j->ch->pl;
+    if (pl->cache) {
+        pcache_retrieve_key(j->key, j->ch->tenant, j->query, j->k, j->fast);
+        if (cache_get(pl, j) &&
+            pcache_passages_decode(j->value.s, j->value.len, &j->pass) == 0)
+            return;
+    }
+    j->status = search(j->ch, j);
+    j->store = pl->cache && j->status == RK_OK;
+}
+
+static void retrieve_observe(rk_chat *ch)
+{
+    metrics_observe(ch->pl->m.stage_retrieve, (double)(clock_now_ms() - ch->t_stage) / 1000.0);
+}
+
+static void retrieve_done(sjob *j)
+{
+    rk_chat *ch = j->ch;
+    if (ch->stage_timer) {
+        loop_timer_cancel(ch->pl->loop, ch->stage_timer);
+        ch->stage_timer = NULL;
+    }
+    retrieve_observe(ch);
+    if (j->status != RK_OK) {
+        metrics_add(ch->pl->m.retrieval_errors, 1);
+        log_warn(ch->pl->retriever->name, "retrieval failed (%s): %s; answering without passages",
+                 rk_strerror(j->status), j->err.msg);
+    } else {
+        passvec_free(&ch->pass);
+        ch->pass = j->pass;
+        memset(&j->pass, 0, sizeof j->pass);
+    }
+    pipeline__advance(ch);
+}
+
+/* The cache store of a fresh retrieval result runs after the result went
+ * back to the loop, so a slow cache never delays the answer. */
+static void retrieve_run(void *ud)
+{
+    sjob *j = ud;
+    rk_chat *ch = j->ch;
+    if (atomic_load(&ch->abandoned)) {
+        j->status = RK_ERR_CANCELLED;
+    } else {
+        j->work(j);
+    }
+    size_t len = 0;
+    char *data = j->store ? pcache_passages_encode(j->pass.v, j->pass.n, &len) : NULL;
+    char key[PCACHE_KEY_MAX];
+    memcpy(key, j->key, sizeof key);
+    chat_ref(ch); /* keeps pl (and the cache instance) alive for the store */
+    if (loop_post(ch->pl->loop, job_back, j) != RK_OK) sjob_free(j);
+    if (data) cache_set(ch->pl, key, data, len);
+    free(data);
+    chat_unref(ch);
+}
+
+static void retrieve_timeout(void *ud)
+{
+    rk_chat *ch = ud;
+    ch->stage_timer = NULL;
+    if (ch->finished || ch->stage != ST_RETRIEVE) return;
+    retrieve_observe(ch);
+    metrics_add(ch->pl->m.retrieval_timeouts, 1);
+    log_warn(ch->pl->retriever->name,
+             "retrieval timed out after %lld ms; answering without passages (request %s)",
+             (long long)(clock_now_ms() - ch->t_stage), ch->request_id ? ch->request_id : "-");
+    pipeline__advance(ch); /* bumps stage_seq: the late result is dropped */
+}
+
+int stages_retrieve(rk_chat *ch)
+{
+    pipeline *pl = ch->pl;
+    const char *q = chat_query(ch);
+    if (!pl->retriever || !ch->retrieve || !q || !q[strspn(q, " \t\r\n")]) return -1;
+    sjob *j = sjob_new(ch, retrieve_work, retrieve_done);
+    if (!j) return -1;
+    j->query = q;
+    j->fast = prompt_is_simple(q, (int)pl->fast_max_words);
+    j->k = (size_t)(j->fast ? pl->fast_top_k : pl->top_k);
+    int64_t now = clock_now_ms();
+    int64_t tmo = j->fast ? pl->fast_retrieval_timeout : pl->retrieval_timeout;
+    j->deadline = now + tmo < ch->deadline ? now + tmo : ch->deadline;
+    if (pool_submit(pl->pool, retrieve_run, j) != RK_OK) {
+        sjob_free(j);
+        return -1;
+    }
+    ch->stage_timer = loop_timer_start(pl->loop, j->deadline > now ? j->deadline - now : 0,
+                                       retrieve_timeout, ch);
+    return 0;
+}
+
+/* ---- after the answer: cache store, history append, compaction ---------- */
+
+typedef struct bgjob {
+    rk_chat *ch;
+    void (*work)(rk_chat *ch);
+} bgjob;
+
+static void bg_run(void *ud)
+{
+    bgjob *b = ud;
+    b->work(b->ch);
+    chat_unref(b->ch);
+    free(b);
+}
+
+static void bg_submit(rk_chat *ch, void (*work)(rk_chat *ch))
+{
+    bgjob *b = malloc(sizeof *b);
+    if (!b) return;
+    b->ch = ch;
+    b->work = work;
+    chat_ref(ch);
+    if (pool_submit(ch->pl->pool, bg_run, b) != RK_OK) {
+        chat_unref(ch);
+        free(b);
+    }
+}
+
+static void store_answer(rk_chat *ch)
+{
+    char key[PCACHE_KEY_MAX];
+    size_t len = 0;
+    char *data = pcache_answer_encode(sb_str(&ch->answer), ch->llm.answer_model,
+                                      ch->finish_reason, ch->pass.v, ch->pass.n, &len);
+    if (!data) return; /* OOM or text that is not UTF-8: just not cached */
+    pcache_answer_key(key, ch->tenant, ch->model, ch->msgs, ch->n_msgs,
+                      ch->temperature, ch->max_tokens, ch->retrieve);
+    cache_set(ch->pl, key, data, len);
+    free(data);
+}
+
+/* Replace the older half of a conversation by one trimmed summary message.
+ * The summary takes the first sentence of each older message; an LLM-written
+ * summary would read better and is a later improvement. A message appended
+ * by a concurrent request between load and replace is lost: compaction is
+ * best effort for one conversation answered one request at a time. */
+static void compact_history(rk_chat *ch)
+{
+    rk_instance *h = ch->pl->history;
+    const rk_history_vtable *vt = h->plugin->vtable;
+    sjob j = {.ch = ch};
+    rk_message *out = NULL;
+    char *summary = NULL;
+    int rc = history_load(ch, &j, 0);
+    if (rc != RK_OK || j.n_msgs <= (size_t)ch->pl->history_max) goto done;
+    size_t keep = j.n_msgs / 2 ? j.n_msgs / 2 : 1, older = j.n_msgs - keep;
+    summary = prompt_summary(j.msgs, older, SUMMARY_MAX_BYTES);
+    out = calloc(keep + 1, sizeof *out);
+    rc = RK_ERR_NOMEM;
+    if (!summary || !out) goto done;
+    out[0].role = "system";
+    out[0].content = summary;
+    memcpy(out + 1, j.msgs + older, keep * sizeof *out);
+    chat_serial_lock(h);
+    rc = vt->replace(h->ctx, ch->tenant, ch->conv_id, out, keep + 1, &j.err);
+    chat_serial_unlock(h);
+    if (rc == RK_OK)
+        log_info(h->name, "compacted conversation %s: %zu -> %zu messages",
+                 ch->conv_id, j.n_msgs, keep + 1);
+done:
+    if (rc != RK_OK) {
+        metrics_add(ch->pl->m.history_errors, 1);
+        log_warn(h->name, "compacting conversation %s failed (%s): %s", ch->conv_id,
+                 rk_strerror(rc), j.err.msg);
+    }
+    for (size_t i = 0; i < j.n_msgs; i++) {
+        free((char *)j.msgs[i].role);
+        free((char *)j.msgs[i].content);
+    }
+    free(j.msgs);
+    free(out);
+    free(summary);
+}
+
+static void append_history(rk_chat *ch)
+{
+    rk_instance *h = ch->pl->history;
+    const rk_history_vtable *vt = h->plugin->vtable;
+    const char *q = chat_query(ch);
+    rk_message m[2] = {{"user", q ? q : ""}, {"assistant", sb_str(&ch->answer)}};
+    rk_err err = {{0}};
+    chat_serial_lock(h);
+    int rc = vt->append(h->ctx, ch->tenant, ch->conv_id, m, 2, &err);
+    chat_serial_unlock(h);
+    if (rc != RK_OK) {
+        metrics_add(ch->pl->m.history_errors, 1);
+        log_warn(h->name, "appending to conversation %s failed (%s): %s",
+                 ch->conv_id, rk_strerror(rc), err.msg);
+        return;
+    }
+    if (ch->pl->history_max > 0 && ch->n_hist + 2 > (size_t)ch->pl->history_max)
+        compact_history(ch);
+}
+
+void stages_after_success(rk_chat *ch)
+{
+    pipeline *pl = ch->pl;
+    if (pl->cache && !chat_has_conversation(ch)) bg_submit(ch, store_answer);
+    if (pl->history && ch->conv_id) bg_submit(ch, append_history);
+}

@@ -1,0 +1,302 @@
+/*
+ * history_sqlite — conversations in a local SQLite file (see dbpool.c for
+ * connections and schema). Every operation is one transaction, so a
+ * conversation is never seen half-appended or half-replaced, and writes
+ * start with BEGIN IMMEDIATE: taking the write lock up front means a busy
+ * database shows up as a wait (busy_timeout) rather than as a failed upgrade
+ * halfway through. Tenant is part of every key and every WHERE clause, which
+ * is what makes another tenant's conversation indistinguishable from a
+ * missing one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <ragkernel/ragkernel.h>
+
+#include "dbpool.h"
+
+typedef struct hist_ctx {
+    const rk_host *host;
+    rk_instance *self;
+    dbpool pool;
+} hist_ctx;
+
+static const rk_config_key hist_keys[] = {
+    {"path", RK_CFG_STRING, "./data/history.sqlite", 0,
+     "database file; its directory is created if missing"},
+    {"busy_timeout", RK_CFG_DURATION, "5s", 0,
+     "how long a call waits for another writer before failing"},
+    {"pool_size", RK_CFG_INT, "4", 0, "idle connections kept open (1..64)"},
+    {NULL, 0, NULL, 0, NULL}};
+
+/* The default tenant reaches plugins as NULL; it is stored as "". */
+static const char *tenant_key(const char *tenant)
+{
+    return tenant ? tenant : "";
+}
+
+static int step_done(dbconn *c, sqlite3_stmt *st, rk_err *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? RK_OK : db_fail(c, rc, err);
+}
+
+static int check_msgs(const char *conv_id, const rk_message *msgs, size_t n,
+                      rk_err *err)
+{
+    if (!conv_id || !*conv_id)
+        return rk_fail(err, RK_ERR_INVALID, "missing conversation id");
+    if (n && !msgs)
+        return rk_fail(err, RK_ERR_INVALID, "NULL messages");
+    for (size_t i = 0; i < n; i++)
+        if (!msgs[i].role || !msgs[i].content)
+            return rk_fail(err, RK_ERR_INVALID, "message %zu has no role or content", i);
+    return RK_OK;
+}
+
+/* Insert msgs with seq = first_seq + 1, ... inside the caller's transaction. */
+static int insert_msgs(dbconn *c, const char *tenant, const char *conv,
+                       const rk_message *msgs, size_t n, int64_t first_seq,
+                       int64_t now, rk_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st = dbconn_stmt(c, ST_INSERT_MSG, err);
+        if (!st)
+            return RK_ERR_IO;
+        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, conv, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, first_seq + 1 + (int64_t)i);
+        sqlite3_bind_text(st, 4, msgs[i].role, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, msgs[i].content, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, now);
+        int rc = step_done(c, st, err);
+        if (rc != RK_OK)
+            return rc;
+    }
+    return RK_OK;
+}
+
+/* The sequence number new messages continue from: the current maximum
+ * when appending, 0 after clearing the conversation when replacing. */
+static int next_seq_base(dbconn *c, const char *tenant, const char *conv,
+                         int replace, int64_t *base, rk_err *err)
+{
+    sqlite3_stmt *st = dbconn_stmt(c, replace ? ST_DELETE_MSGS : ST_MAX_SEQ, err);
+    if (!st)
+        return RK_ERR_IO;
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, conv, -1, SQLITE_STATIC);
+    *base = 0;
+    if (replace)
+        return step_done(c, st, err);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *base = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? RK_OK : db_fail(c, rc, err);
+}
+
+static int hist_write(hist_ctx *h, const char *tenant, const char *conv,
+                      const rk_message *msgs, size_t n, int replace, rk_err *err)
+{
+    int rc = check_msgs(conv, msgs, n, err);
+    if (rc != RK_OK)
+        return rc;
+    tenant = tenant_key(tenant);
+    dbconn *c = dbpool_acquire(&h->pool, err);
+    if (!c)
+        return RK_ERR_UNAVAILABLE;
+    int64_t now = h->host->wall_ms(), base = 0;
+    if ((rc = dbconn_exec(c, ST_BEGIN_WRITE, err)) != RK_OK)
+        goto out;
+    sqlite3_stmt *st = dbconn_stmt(c, ST_TOUCH_CONV, err);
+    if (!st) {
+        rc = RK_ERR_IO;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, conv, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    if ((rc = step_done(c, st, err)) != RK_OK ||
+        (rc = next_seq_base(c, tenant, conv, replace, &base, err)) != RK_OK ||
+        (rc = insert_msgs(c, tenant, conv, msgs, n, base, now, err)) != RK_OK)
+        goto out;
+    rc = dbconn_exec(c, ST_COMMIT, err);
+out:
+    dbpool_release(&h->pool, c); /* rolls back whatever did not commit */
+    return rc;
+}
+
+static int hist_append(void *ctxp, const char *tenant, const char *conv_id,
+                       const rk_message *msgs, size_t n, rk_err *err)
+{
+    return hist_write(ctxp, tenant, conv_id, msgs, n, 0, err);
+}
+
+static int hist_replace(void *ctxp, const char *tenant, const char *conv_id,
+                        const rk_message *msgs, size_t n, rk_err *err)
+{
+    return hist_write(ctxp, tenant, conv_id, msgs, n, 1, err);
+}
+
+static int conv_exists(dbconn *c, const char *tenant, const char *conv, rk_err *err)
+{
+    sqlite3_stmt *st = dbconn_stmt(c, ST_CONV_EXISTS, err);
+    if (!st)
+        return RK_ERR_IO;
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, conv, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return RK_OK;
+    if (rc == SQLITE_DONE)
+        return rk_fail(err, RK_ERR_NOT_FOUND, "no conversation %s", conv);
+    return db_fail(c, rc, err);
+}
+
+static int emit_rows(dbconn *c, sqlite3_stmt *st,
+                     void (*on_msg)(void *ud, const rk_history_entry *e), void *ud,
+                     rk_err *err)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rk_history_entry e = {
+            .struct_size = sizeof e,
+            .role = (const char *)sqlite3_column_text(st, 0),
+            .content = (const char *)sqlite3_column_text(st, 1),
+            .created_ms = sqlite3_column_int64(st, 2),
+        };
+        if (!e.role || !e.content)
+            continue; /* NULL text means out of memory in sqlite: skip */
+        if (on_msg)
+            on_msg(ud, &e);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? RK_OK : db_fail(c, rc, err);
+}
+
+static int hist_load(void *ctxp, const char *tenant, const char *conv_id,
+                     size_t max, void (*on_msg)(void *ud, const rk_history_entry *e),
+                     void *ud, rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    if (!conv_id || !*conv_id)
+        return rk_fail(err, RK_ERR_INVALID, "missing conversation id");
+    tenant = tenant_key(tenant);
+    dbconn *c = dbpool_acquire(&h->pool, err);
+    if (!c)
+        return RK_ERR_UNAVAILABLE;
+    /* one read transaction: the existence check and the rows agree */
+    int rc = dbconn_exec(c, ST_BEGIN_READ, err);
+    if (rc != RK_OK || (rc = conv_exists(c, tenant, conv_id, err)) != RK_OK)
+        goto out;
+    sqlite3_stmt *st = dbconn_stmt(c, ST_LOAD, err);
+    if (!st) {
+        rc = RK_ERR_IO;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, conv_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, max == 0 || max > INT64_MAX ? -1 : (int64_t)max);
+    if ((rc = emit_rows(c, st, on_msg, ud, err)) == RK_OK)
+        rc = dbconn_exec(c, ST_COMMIT, err);
+out:
+    dbpool_release(&h->pool, c);
+    return rc;
+}
+
+static int run_expire(dbconn *c, db_stmt_id id, int64_t cutoff, int64_t limit,
+                      rk_err *err)
+{
+    sqlite3_stmt *st = dbconn_stmt(c, id, err);
+    if (!st)
+        return RK_ERR_IO;
+    sqlite3_bind_int64(st, 1, cutoff);
+    sqlite3_bind_int64(st, 2, limit);
+    return step_done(c, st, err);
+}
+
+/* batch 0 means no limit, like load's max. */
+static int64_t hist_expire(void *ctxp, int64_t idle_before_ms, size_t batch,
+                           rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    int64_t limit = batch == 0 || batch > INT64_MAX ? -1 : (int64_t)batch;
+    dbconn *c = dbpool_acquire(&h->pool, err);
+    if (!c)
+        return RK_ERR_UNAVAILABLE;
+    int64_t deleted = 0;
+    int rc = dbconn_exec(c, ST_BEGIN_WRITE, err);
+    if (rc != RK_OK ||
+        (rc = run_expire(c, ST_EXPIRE_MSGS, idle_before_ms, limit, err)) != RK_OK ||
+        (rc = run_expire(c, ST_EXPIRE_CONVS, idle_before_ms, limit, err)) != RK_OK)
+        goto out;
+    deleted = sqlite3_changes64(c->db);
+    rc = dbconn_exec(c, ST_COMMIT, err);
+out:
+    dbpool_release(&h->pool, c);
+    return rc == RK_OK ? deleted : rc;
+}
+
+static void hist_destroy(void *ctxp)
+{
+    hist_ctx *h = ctxp;
+    if (!h)
+        return;
+    dbpool_destroy(&h->pool);
+    free(h);
+}
+
+static int hist_create(const rk_host *host, rk_instance *self, void **ctx,
+                       rk_err *err)
+{
+    const char *path = host->cfg_string(self, "path");
+    int64_t busy = host->cfg_int(self, "busy_timeout");
+    int64_t keep = host->cfg_int(self, "pool_size");
+    char where[128];
+    if (!path || !*path)
+        return rk_fail(err, RK_ERR_CONFIG, "%s: path must not be empty",
+                       host->cfg_where(self, "path", where, sizeof where));
+    if (keep < 1 || keep > 64)
+        return rk_fail(err, RK_ERR_CONFIG, "%s: pool_size must be in 1..64",
+                       host->cfg_where(self, "pool_size", where, sizeof where));
+    hist_ctx *h = calloc(1, sizeof *h);
+    if (!h)
+        return rk_fail(err, RK_ERR_NOMEM, "out of memory");
+    h->host = host;
+    h->self = self;
+    int rc = dbpool_init(&h->pool, path, busy < 0 ? 0 : busy, (size_t)keep, err);
+    if (rc != RK_OK) {
+        free(h);
+        return rc;
+    }
+    *ctx = h;
+    return RK_OK;
+}
+
+static const rk_history_vtable hist_vtable = {
+    .struct_size = sizeof(rk_history_vtable),
+    .append = hist_append,
+    .load = hist_load,
+    .replace = hist_replace,
+    .expire = hist_expire,
+};
+
+static const rk_plugin history_sqlite_plugin = {
+    .struct_size = sizeof(rk_plugin),
+    .abi_major = RK_ABI_MAJOR,
+    .abi_minor = RK_ABI_MINOR,
+    .kind = RK_KIND_HISTORY,
+    .name = "history_sqlite",
+    .version = "1.0.0",
+    .description = "conversation history in a local SQLite file (WAL)",
+    .flags = 0,
+    .config = hist_keys,
+    .create = hist_create,
+    .destroy = hist_destroy,
+    .vtable = &hist_vtable,
+};
+
+RK_PLUGIN_DEFINE(history_sqlite_plugin)

@@ -1,0 +1,1 @@
+PLUGIN_LIBS_llm_extractive := -lstemmer -lm

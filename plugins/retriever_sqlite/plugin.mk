@@ -1,0 +1,1 @@
+PLUGIN_LIBS_retriever_sqlite := $(shell pkg-config --libs sqlite3) -lstemmer -lpthread -lm

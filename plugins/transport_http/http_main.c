@@ -1,0 +1,82 @@
+/*
+ * transport_http — the plugin descriptor: config schema, lifecycle entry
+ * points and the transport vtable, each a thin call into http_server. Kept
+ * separate so the schema (what --check-config and --list-plugins read) sits
+ * in one obvious place.
+ */
+#include <ragkernel/ragkernel.h>
+
+#include "http_server.h"
+
+static const rk_config_key http_config[] = {
+    {"listen", RK_CFG_STRING, "127.0.0.1:8080", 0,
+     "address to listen on: host:port, [v6]:port; port 0 = ephemeral"},
+    {"threads", RK_CFG_INT, "2", 0,
+     "libmicrohttpd epoll threads (thread pool size)"},
+    {"max_connections", RK_CFG_INT, "4096", 0,
+     "simultaneous client connections (MHD_OPTION_CONNECTION_LIMIT)"},
+    {"max_body", RK_CFG_SIZE, "1MB", 0,
+     "largest request body; larger ones get 413"},
+    {"connection_timeout", RK_CFG_DURATION, "120s", 0,
+     "idle connection timeout (not applied while an answer is pending)"},
+    {"connection_memory", RK_CFG_SIZE, "32k", 0,
+     "per-connection memory pool (headers and I/O buffers)"},
+    {"request_id_header", RK_CFG_STRING, "X-Request-Id", 0,
+     "header carrying the request id (echoed; generated when absent)"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+static int http_create(const rk_host *host, rk_instance *self, void **ctx,
+                       rk_err *err)
+{
+    http_server *s = NULL;
+    int rc = server_create(host, self, &s, err);
+    if (rc == RK_OK)
+        *ctx = s;
+    return rc;
+}
+
+static int http_start(void *ctx, rk_err *err)
+{
+    return server_start(ctx, err);
+}
+
+static void http_stop(void *ctx, int64_t deadline_ms)
+{
+    server_stop(ctx, deadline_ms);
+}
+
+static void http_destroy(void *ctx)
+{
+    server_destroy(ctx);
+}
+
+static int http_listening(void *ctx, char *buf, size_t cap)
+{
+    return server_listening(ctx, buf, cap);
+}
+
+static const rk_transport_vtable http_vtable = {
+    .struct_size = sizeof(rk_transport_vtable),
+    .listening = http_listening,
+};
+
+static const rk_plugin http_plugin = {
+    .struct_size = sizeof(rk_plugin),
+    .abi_major = RK_ABI_MAJOR,
+    .abi_minor = RK_ABI_MINOR,
+    .kind = RK_KIND_TRANSPORT,
+    .name = "transport_http",
+    .version = "0.1.0",
+    .description = "HTTP API (libmicrohttpd): OpenAI-compatible chat "
+                   "completions, /chat, embeddings, models, health, metrics",
+    .flags = 0,
+    .config = http_config,
+    .create = http_create,
+    .start = http_start,
+    .stop = http_stop,
+    .destroy = http_destroy,
+    .vtable = &http_vtable,
+};
+
+RK_PLUGIN_DEFINE(http_plugin)

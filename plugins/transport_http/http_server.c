@@ -1,0 +1,330 @@
+/*
+ * http_server — owns the libmicrohttpd daemon and its lifecycle: reading and
+ * checking the instance config, binding (epoll internal threads, a thread
+ * pool, suspend/resume, an explicit connection limit because MHD's default
+ * is FD_SETSIZE-4 even with epoll), reporting the bound address, and
+ * draining on stop. Draining matters because MHD aborts the process if it is
+ * stopped while a connection is suspended, so every request we suspended
+ * must be resumed (and every host call it started must end) first.
+ */
+#include "http_server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <microhttpd.h>
+
+#include "http_router.h"
+
+/* How long aborted requests get to deliver on_done after chat_cancel. */
+#define ABORT_GRACE_MS 3000
+
+/* "host:port", "[v6]:port", ":port"; port 0 = ephemeral. */
+static int parse_listen(http_server *s, const char *spec, rk_err *err)
+{
+    char host[256];
+    const char *port;
+    if (spec[0] == '[') {
+        const char *end = strchr(spec, ']');
+        if (!end || end[1] != ':' || (size_t)(end - spec - 1) >= sizeof host)
+            return rk_fail(err, RK_ERR_CONFIG, "listen: bad address '%s'", spec);
+        memcpy(host, spec + 1, (size_t)(end - spec - 1));
+        host[end - spec - 1] = '\0';
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(spec, ':');
+        if (!colon || (size_t)(colon - spec) >= sizeof host)
+            return rk_fail(err, RK_ERR_CONFIG,
+                           "listen: expected host:port, got '%s'", spec);
+        memcpy(host, spec, (size_t)(colon - spec));
+        host[colon - spec] = '\0';
+        port = colon + 1;
+    }
+    char *end;
+    errno = 0;
+    unsigned long p = strtoul(port, &end, 10);
+    if (!*port || *end || errno || p > 65535)
+        return rk_fail(err, RK_ERR_CONFIG, "listen: bad port in '%s'", spec);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+    if (rc != 0 || !ai)
+        return rk_fail(err, RK_ERR_CONFIG, "listen: cannot resolve '%s': %s",
+                       spec, gai_strerror(rc));
+    memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+    s->addrlen = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return RK_OK;
+}
+
+static int read_config(http_server *s, rk_err *err)
+{
+    const rk_host *h = s->host;
+    char where[160];
+    const char *listen = h->cfg_string(s->self, "listen");
+    if (parse_listen(s, listen ? listen : "127.0.0.1:8080", err) < 0)
+        goto bad;
+    int64_t threads = h->cfg_int(s->self, "threads");
+    int64_t maxc = h->cfg_int(s->self, "max_connections");
+    int64_t body = h->cfg_int(s->self, "max_body");
+    int64_t tmo = h->cfg_int(s->self, "connection_timeout");
+    int64_t mem = h->cfg_int(s->self, "connection_memory");
+    if (threads < 1 || threads > 1024)
+        return rk_fail(err, RK_ERR_CONFIG, "%s: threads must be 1..1024",
+                       h->cfg_where(s->self, "threads", where, sizeof where));
+    if (maxc < 1 || maxc > 1000000)
+        return rk_fail(err, RK_ERR_CONFIG,
+                       "%s: max_connections must be 1..1000000",
+                       h->cfg_where(s->self, "max_connections", where,
+                                    sizeof where));
+    if (body < 1 || body > ((int64_t)1 << 32))
+        return rk_fail(err, RK_ERR_CONFIG, "%s: max_body must be 1..4GiB",
+                       h->cfg_where(s->self, "max_body", where, sizeof where));
+    if (mem < 4096 || mem > ((int64_t)1 << 30))
+        return rk_fail(err, RK_ERR_CONFIG,
+                       "%s: connection_memory must be 4k..1GiB",
+                       h->cfg_where(s->self, "connection_memory", where,
+                                    sizeof where));
+    if (tmo < 0 || tmo > (int64_t)86400000)
+        return rk_fail(err, RK_ERR_CONFIG,
+                       "%s: connection_timeout must be 0..24h",
+                       h->cfg_where(s->self, "connection_timeout", where,
+                                    sizeof where));
+    s->threads = (unsigned)threads;
+    s->max_connections = (unsigned)maxc;
+    s->max_body = (size_t)body;
+    s->timeout_s = (unsigned)((tmo + 999) / 1000);
+    s->conn_memory = (size_t)mem;
+    s->request_id_header = h->cfg_string(s->self, "request_id_header");
+    if (!s->request_id_header || !s->request_id_header[0])
+        s->request_id_header = "X-Request-Id";
+    return RK_OK;
+bad: {
+        /* prefix the YAML position of `listen` to the parser's message */
+        char msg[RK_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return rk_fail(err, RK_ERR_CONFIG, "%s: %s",
+                       h->cfg_where(s->self, "listen", where, sizeof where),
+                       msg);
+    }
+}
+
+int server_create(const rk_host *host, rk_instance *self, http_server **out,
+                  rk_err *err)
+{
+    http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return rk_fail(err, RK_ERR_NOMEM, "out of memory");
+    s->host = host;
+    s->self = self;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    atomic_init(&s->draining, 0);
+    int rc = read_config(s, err);
+    if (rc < 0) {
+        server_destroy(s);
+        return rc;
+    }
+    hm_init(&s->metrics, host);
+    *out = s;
+    return RK_OK;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    http_server *s = cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    s->host->log(s->self, RK_LOG_WARN, "libmicrohttpd: %s", line);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    http_req *r = *con_cls;
+    *con_cls = NULL;
+    if (r)
+        req_completed(r, toe);
+}
+
+static void format_bound(http_server *s)
+{
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char ip[INET6_ADDRSTRLEN];
+    s->listening[0] = '\0';
+    if (!di || getsockname(di->listen_fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+        snprintf(s->listening, sizeof s->listening, "[%s]:%u", ip,
+                 ntohs(a->sin6_port));
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+        snprintf(s->listening, sizeof s->listening, "%s:%u", ip,
+                 ntohs(a->sin_port));
+    }
+}
+
+int server_start(http_server *s, rk_err *err)
+{
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (s->addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    unsigned backlog = s->max_connections < 4096 ? s->max_connections : 4096;
+    /* one epoll loop per pool thread; a single thread needs no pool */
+    struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL},
+                                     {MHD_OPTION_END, 0, NULL}};
+    if (s->threads > 1)
+        pool[0] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+                                          (intptr_t)s->threads, NULL};
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, router_access, s, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, s, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&s->addr, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->conn_memory,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, backlog, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+    if (!s->daemon)
+        return rk_fail(err, RK_ERR_IO,
+                       "cannot start the HTTP server (address in use or not "
+                       "permitted? see the libmicrohttpd line above)");
+    format_bound(s);
+    s->host->log(s->self, RK_LOG_INFO,
+                 "listening on %s (threads=%u max_connections=%u)",
+                 s->listening, s->threads, s->max_connections);
+    return RK_OK;
+}
+
+int server_listening(http_server *s, char *buf, size_t cap)
+{
+    if (!cap)
+        return RK_ERR_INVALID;
+    int n = snprintf(buf, cap, "%s", s->listening);
+    return n < 0 || (size_t)n >= cap ? RK_ERR_TOO_LARGE : RK_OK;
+}
+
+void server_add_req(http_server *s, http_req *r)
+{
+    pthread_mutex_lock(&s->mu);
+    r->next = s->reqs;
+    if (s->reqs)
+        s->reqs->prev = r;
+    s->reqs = r;
+    s->n_reqs++;
+    /* set under s->mu so abort_all cannot miss a request being born */
+    r->stopping = s->aborting;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void server_remove_req(http_server *s, http_req *r)
+{
+    pthread_mutex_lock(&s->mu);
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        s->reqs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    s->n_reqs--;
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Wait (s->mu held) until no request is left or the host clock passes
+ * deadline_ms. Returns the number left. */
+static size_t wait_idle_locked(http_server *s, int64_t deadline_ms)
+{
+    while (s->n_reqs > 0) {
+        int64_t left = deadline_ms - s->host->now_ms();
+        if (left <= 0)
+            break;
+        if (left > 100)
+            left = 100; /* re-read the host clock; cond waits use realtime */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)left * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&s->idle, &s->mu, &ts);
+    }
+    return s->n_reqs;
+}
+
+/* Past the deadline: cancel host calls and resume every suspended
+ * connection; their handlers see r->stopping and answer at once. */
+static void abort_all_locked(http_server *s)
+{
+    s->aborting = 1;
+    for (http_req *r = s->reqs; r; r = r->next) {
+        pthread_mutex_lock(&r->mu);
+        r->stopping = 1;
+        if (r->pending && r->ops && r->ops->cancel)
+            r->ops->cancel(r); /* idempotent */
+        req_wake_locked(r);
+        pthread_mutex_unlock(&r->mu);
+    }
+}
+
+void server_stop(http_server *s, int64_t deadline_ms)
+{
+    if (!s->daemon)
+        return;
+    atomic_store(&s->draining, 1);
+    MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    pthread_mutex_lock(&s->mu);
+    size_t left = wait_idle_locked(s, deadline_ms);
+    if (left) {
+        s->host->log(s->self, RK_LOG_WARN,
+                     "stop: aborting %zu request(s) still in flight", left);
+        abort_all_locked(s);
+        left = wait_idle_locked(s, s->host->now_ms() + ABORT_GRACE_MS);
+        if (left) {
+            /* requests whose on_done never came: resumed above, so MHD can
+             * stop; their state is leaked rather than freed under the host */
+            s->host->log(s->self, RK_LOG_ERROR,
+                         "stop: %zu request(s) got no on_done after cancel",
+                         left);
+            abort_all_locked(s);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+    s->host->log(s->self, RK_LOG_INFO, "stopped");
+}
+
+void server_destroy(http_server *s)
+{
+    if (!s)
+        return;
+    if (s->daemon)
+        server_stop(s, s->host->now_ms());
+    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}

@@ -1,0 +1,521 @@
+/*
+ * test_ingest — text extraction, titles and chunking on the sample files
+ * in tests/fixtures/docs (English and Russian text, Markdown, HTML and a
+ * small PDF read through the real pdftotext), content-type decisions, the
+ * 415/422 refusals, the pdftotext child's failure modes (missing program,
+ * failing program, one that hangs past its deadline), and the chunker's
+ * bounds: size, overlap, sentence breaks, whole UTF-8 characters,
+ * determinism.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chunk.h"
+#include "extract.h"
+#include "ingest.h"
+
+static char *g_buf;
+static size_t g_len;
+
+static void load_fixture(const char *name)
+{
+    const char *dir = getenv("RK_FIXTURES");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "tests/fixtures/docs", name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s (run from the repository root)", path);
+    free(g_buf);
+    g_buf = malloc(1 << 20);
+    g_len = fread(g_buf, 1, 1 << 20, f);
+    fclose(f);
+}
+
+static void teardown(void)
+{
+    free(g_buf);
+    g_buf = NULL;
+}
+
+#define ck_has(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, "missing '%s' in:\n%s", (needle), (hay))
+#define ck_lacks(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, "unexpected '%s' in:\n%s", (needle), (hay))
+
+/* Runs ingest on a fixture and checks it succeeded. */
+static ingest_doc ingest_fixture(const char *name, const char *ctype)
+{
+    ingest_doc d;
+    rk_err err = {{0}};
+    load_fixture(name);
+    int rc = ingest_run(g_buf, g_len, name, ctype, &d, &err);
+    ck_assert_msg(rc == RK_OK, "%s: %s", name, err.msg);
+    ck_assert_uint_ge(d.chunks.n, 1);
+    return d;
+}
+
+static void check_chunk_bounds(const chunk_list *l, size_t target)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        size_t n = strlen(l->text[i]);
+        ck_assert_msg(n > 0 && n <= target, "chunk %zu has %zu bytes", i, n);
+        ck_assert_msg(extract_utf8_valid(l->text[i], n), "chunk %zu is not valid UTF-8", i);
+    }
+}
+
+START_TEST(plain_english)
+{
+    ingest_doc d = ingest_fixture("en.txt", NULL);
+    ck_assert_str_eq(d.content_type, "text/plain");
+    ck_assert_str_eq(d.title, "Lighthouse Keeping Manual");
+    ck_has(d.text, "The fog signal is sounded");
+    ck_has(d.text, "mistake for a different light.");
+    ck_assert_uint_ge(d.chunks.n, 2);
+    check_chunk_bounds(&d.chunks, CHUNK_TARGET_BYTES);
+    ingest_doc_free(&d);
+}
+END_TEST
+
+START_TEST(plain_russian)
+{
+    ingest_doc d = ingest_fixture("ru.txt", "text/plain; charset=utf-8");
+    ck_assert_str_eq(d.title, "Руководство смотрителя маяка");
+    ck_has(d.text, "Туманный сигнал подают, когда видимость падает ниже двух морских миль.");
+    ck_has(d.text, "на три недели…");
+    ck_assert_uint_ge(d.chunks.n, 3);
+    check_chunk_bounds(&d.chunks, CHUNK_TARGET_BYTES);
+    ingest_doc_free(&d);
+}
+END_TEST
+
+START_TEST(markdown_markup_removed)
+{
+    ingest_doc d = ingest_fixture("sample.md", "application/octet-stream");
+    ck_assert_str_eq(d.content_type, "text/markdown");
+    ck_assert_str_eq(d.title, "Harbour Pilot Notes");
+    const char *t = d.text;
+    ck_has(t, "Harbour Pilot Notes");
+    ck_has(t, "Pilots board incoming ships at the outer buoy.");
+    ck_has(t, "See the port authority rules and the tide chart before boarding.");
+    ck_has(t, "Use the pilot ladder only");
+    ck_has(t, "with radio and pager logbook");
+    ck_has(t, "snake_case_identifier");
+    ck_has(t, "Safety first: never board");
+    ck_has(t, "echo \"fenced code stays as text\"");
+    ck_has(t, "depth");
+    const char *noise[] = {"#", "**", "__", "~~", "```", "https://", "tide.png", "](",
+                           "ref-definition-hidden", "[ ]", "> ", "- Use", "`pilot"};
+    for (size_t i = 0; i < sizeof noise / sizeof *noise; i++) ck_lacks(t, noise[i]);
+    ingest_doc_free(&d);
+}
+END_TEST
+
+START_TEST(markdown_titles)
+{
+    rk_err err = {{0}};
+    ingest_doc d;
+    const char *setext = "Intro line is not a heading\n\nReal Title\n==========\n\nBody text.\n";
+    ck_assert_int_eq(ingest_run(setext, strlen(setext), "a.md", NULL, &d, &err), RK_OK);
+    ck_assert_str_eq(d.title, "Real Title");
+    ck_lacks(d.text, "===");
+    ingest_doc_free(&d);
+    const char *fm = "---\ntitle: \"Front Matter Title\"\ntags: [a]\n---\n# Heading\n\nBody.\n";
+    ck_assert_int_eq(ingest_run(fm, strlen(fm), "b.markdown", NULL, &d, &err), RK_OK);
+    ck_assert_str_eq(d.title, "Front Matter Title");
+    ck_lacks(d.text, "tags:");
+    ck_has(d.text, "Heading\n\nBody.");
+    ingest_doc_free(&d);
+    const char *none = "just *some* text\nmore\n";
+    ck_assert_int_eq(ingest_run(none, strlen(none), "c.md", NULL, &d, &err), RK_OK);
+    ck_assert_str_eq(d.title, "just some text");
+    ingest_doc_free(&d);
+}
+END_TEST
+
+START_TEST(html_text_only)
+{
+    ingest_doc d = ingest_fixture("sample.html", NULL);
+    ck_assert_str_eq(d.content_type, "text/html");
+    ck_assert_str_eq(d.title, "Tide & Current Tables");
+    const char *t = d.text;
+    ck_has(t, "Spring tides\n\nSpring tides occur at new and full moon \u2014 the range is largest.");
+    ck_has(t, "Neap tides follow a week later \u2014 smallest range.");
+    ck_has(t, "Currents <strongest> at mid-tide; caf\u00e9 \u00e9t\u00e9 \u00a9 2024.");
+    ck_has(t, "First item\n\nSecond item");
+    ck_has(t, "Line one\nLine two");
+    ck_has(t, "12:00 high");
+    const char *hidden[] = {"hiddenscriptvalue", "hiddenstylecolour", "hiddencomment",
+                            "hiddennoscripttext", "<p>", "<li>", "&amp;", "&nbsp;", "&#",
+                            "Tide & Current Tables", "charset"};
+    for (size_t i = 0; i < sizeof hidden / sizeof *hidden; i++) ck_lacks(t, hidden[i]);
+    ingest_doc_free(&d);
+}
+END_TEST
+
+START_TEST(html_broken_markup)
+{
+    rk_err err = {{0}};
+    ingest_doc d;
+    const char *h = "<p>a < b and <img alt=Don't>still here &bogus; &#99999999; end"
+                    "<script>never";
+    ck_assert_int_eq(ingest_run(h, strlen(h), "x.htm", NULL, &d, &err), RK_OK);
+    ck_has(d.text, "a < b and still here &bogus; \uFFFD end");
+    ck_lacks(d.text, "never");
+    ck_assert_str_eq(d.title, "a < b and still here &bogus; \uFFFD end");
+    ingest_doc_free(&d);
+}
+END_TEST
+
+START_TEST(pdf_through_pdftotext)
+{
+    ingest_doc d = ingest_fixture("sample.pdf", NULL);
+    ck_assert_str_eq(d.content_type, "application/pdf");
+    ck_assert_str_eq(d.title, "Ragkernel PDF Fixture");
+    ck_has(d.text, "The quick brown fox jumps over the lazy dog.");
+    ck_has(d.text, "zebras and quokkas");
+    ingest_doc_free(&d);
+
+    /* sniffed by its magic bytes, whatever the name says */
+    ingest_doc e;
+    rk_err err = {{0}};
+    ck_assert_int_eq(ingest_run(g_buf, g_len, "upload.bin", NULL, &e, &err), RK_OK);
+    ck_assert_str_eq(e.content_type, "application/pdf");
+    ingest_doc_free(&e);
+
+    const char *junk = "%PDF-1.4\nthis is not really a pdf\n";
+    int rc = ingest_run(junk, strlen(junk), "bad.pdf", NULL, &e, &err);
+    ck_assert_int_eq(rc, RK_ERR_INVALID);
+    ck_assert_int_eq(ingest_http_status(rc), 422);
+    ck_has(err.msg, "could not read the PDF");
+}
+END_TEST
+
+/* A stand-in for pdftotext: a shell script in a temp dir. */
+static void write_script(char *path, size_t cap, const char *body)
+{
+    snprintf(path, cap, "/tmp/rk_fakepdf_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+    close(fd);
+    chmod(path, 0700);
+}
+
+START_TEST(pdf_child_failures)
+{
+    char path[64];
+    strbuf out = {0};
+    rk_err err = {{0}};
+    ck_assert_int_eq(ingest_pdftotext("/nonexistent/pdftotext", "x", 1, 1000, &out, &err),
+                     RK_ERR_UNSUPPORTED);
+    ck_assert_int_eq(ingest_http_status(RK_ERR_UNSUPPORTED), 415);
+
+    write_script(path, sizeof path, "#!/bin/sh\necho 'Syntax Error: broken xref' >&2\nexit 3\n");
+    ck_assert_int_eq(ingest_pdftotext(path, "x", 1, 5000, &out, &err), RK_ERR_INVALID);
+    ck_has(err.msg, "exit 3");
+    ck_has(err.msg, "broken xref");
+    unlink(path);
+
+    /* the input file is passed (argv[4]) and stdout is read */
+    write_script(path, sizeof path, "#!/bin/sh\n[ \"$1 $2 $3 $5\" = \"-layout -enc UTF-8 -\" ] || exit 9\ncat \"$4\"\n");
+    ck_assert_int_eq(ingest_pdftotext(path, "hello pdf", 9, 5000, &out, &err), RK_OK);
+    ck_assert_str_eq(sb_str(&out), "hello pdf");
+    unlink(path);
+
+    write_script(path, sizeof path, "#!/bin/sh\nexec sleep 30\n");
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    ck_assert_int_eq(ingest_pdftotext(path, "x", 1, 300, &out, &err), RK_ERR_TIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    ck_assert_msg(secs < 5.0, "timeout took %.1f s", secs);
+    ck_assert_int_eq(ingest_http_status(RK_ERR_TIMEOUT), 422);
+    unlink(path);
+    sb_free(&out);
+}
+END_TEST
+
+START_TEST(content_types)
+{
+    const char *pdf = "%PDF-1.7 ...";
+    const char *html = "  <!DOCTYPE html><html></html>";
+    const char *bin = "\x89PNG\r\n\x1a\n\0\0";
+    ck_assert_str_eq(ingest_content_type(NULL, "a.TXT", "x", 1), "text/plain");
+    ck_assert_str_eq(ingest_content_type("", "a.md", "x", 1), "text/markdown");
+    ck_assert_str_eq(ingest_content_type(NULL, "a.markdown", "x", 1), "text/markdown");
+    ck_assert_str_eq(ingest_content_type(NULL, "dir/a.htm", "x", 1), "text/html");
+    ck_assert_str_eq(ingest_content_type("application/octet-stream", "a.html", "x", 1), "text/html");
+    ck_assert_str_eq(ingest_content_type(NULL, "a.pdf", "x", 1), "application/pdf");
+    ck_assert_str_eq(ingest_content_type(NULL, "scan", pdf, strlen(pdf)), "application/pdf");
+    ck_assert_str_eq(ingest_content_type(NULL, NULL, html, strlen(html)), "text/html");
+    ck_assert_str_eq(ingest_content_type(NULL, "README", "plain words", 11), "text/plain");
+    ck_assert_str_eq(ingest_content_type("Text/HTML; charset=UTF-8", "x", "x", 1), "text/html");
+    ck_assert_str_eq(ingest_content_type("text/plain", "notes.md", "x", 1), "text/markdown");
+    ck_assert_str_eq(ingest_content_type("text/x-markdown", NULL, "x", 1), "text/markdown");
+    ck_assert_ptr_null(ingest_content_type(NULL, "image", bin, 10));
+    ck_assert_ptr_null(ingest_content_type(NULL, "report.docx", "PK\3\4", 4));
+    ck_assert_ptr_null(ingest_content_type("image/png", "a.png", bin, 10));
+}
+END_TEST
+
+START_TEST(unsupported_is_415)
+{
+    rk_err err = {{0}};
+    ingest_doc d;
+    int rc = ingest_run("\x89PNG\r\n", 6, "photo.png", "image/png", &d, &err);
+    ck_assert_int_eq(rc, RK_ERR_UNSUPPORTED);
+    ck_assert_int_eq(ingest_http_status(rc), 415);
+    ck_has(err.msg, "image/png");
+    rc = ingest_run("PK\3\4", 4, "report.docx", NULL, &d, &err);
+    ck_assert_int_eq(rc, RK_ERR_UNSUPPORTED);
+    ck_has(err.msg, "report.docx");
+    ck_assert_ptr_null(d.text);
+}
+END_TEST
+
+START_TEST(empty_is_422)
+{
+    rk_err err = {{0}};
+    ingest_doc d;
+    const char *cases[][2] = {{"  \n\n \t\n", "blank.txt"},
+                              {"", "empty.md"},
+                              {"<html><head><title>T</title><script>x()</script></head></html>", "s.html"},
+                              {"# \n\n---\n", "rules.md"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int rc = ingest_run(cases[i][0], strlen(cases[i][0]), cases[i][1], NULL, &d, &err);
+        ck_assert_msg(rc == RK_ERR_INVALID, "%s: rc %d", cases[i][1], rc);
+        ck_assert_int_eq(ingest_http_status(rc), 422);
+        ck_assert_str_eq(err.msg, "no text could be extracted");
+    }
+}
+END_TEST
+
+START_TEST(invalid_utf8)
+{
+    rk_err err = {{0}};
+    ingest_doc d;
+    /* a stray Latin-1 byte is replaced, the rest kept */
+    const char *few = "Caf\xe9 au lait is a coffee drink with hot milk, served in a bowl.";
+    ck_assert_int_eq(ingest_run(few, strlen(few), "c.txt", NULL, &d, &err), RK_OK);
+    ck_has(d.text, "Caf\uFFFD au lait");
+    ingest_doc_free(&d);
+    /* Windows-1251 Russian: mostly invalid, refused */
+    const char *cp1251 = "\xcf\xf0\xe8\xe2\xe5\xf2 \xec\xe8\xf0";
+    int rc = ingest_run(cp1251, strlen(cp1251), "r.txt", NULL, &d, &err);
+    ck_assert_int_eq(rc, RK_ERR_INVALID);
+    ck_has(err.msg, "not UTF-8 text");
+    /* overlong, surrogate, NUL and control bytes */
+    strbuf b = {0};
+    size_t bad = 0;
+    extract_utf8_clean("\xef\xbb\xbf" "a\xc0\xaf" "b\xed\xa0\x80" "c\0d\x01\r\ne", 17, &b, &bad);
+    ck_assert_str_eq(sb_str(&b), "a\uFFFD\uFFFDb\uFFFD\uFFFD\uFFFDcd\ne");
+    ck_assert_uint_eq(bad, 5);
+    sb_free(&b);
+}
+END_TEST
+
+START_TEST(title_fallbacks)
+{
+    char long_line[700];
+    size_t n = 0;
+    while (n + 2 < 600) { /* "я" is 2 bytes: an odd cut would split it */
+        memcpy(long_line + n, "\xd1\x8f", 2);
+        n += 2;
+    }
+    long_line[n++] = 'x';
+    long_line[n] = '\0';
+    rk_err err = {{0}};
+    ingest_doc d;
+    ck_assert_int_eq(ingest_run(long_line, n, "long.txt", NULL, &d, &err), RK_OK);
+    ck_assert_uint_le(strlen(d.title), EXTRACT_TITLE_MAX);
+    ck_assert_uint_ge(strlen(d.title), EXTRACT_TITLE_MAX - 1);
+    ck_assert(extract_utf8_valid(d.title, strlen(d.title)));
+    ingest_doc_free(&d);
+    const char *h = "<html><body><p>   </p><h2>  First   words  </h2><p>more</p>";
+    ck_assert_int_eq(ingest_run(h, strlen(h), "t.html", NULL, &d, &err), RK_OK);
+    ck_assert_str_eq(d.title, "First words");
+    ingest_doc_free(&d);
+}
+END_TEST
+
+/* Deterministic prose: sentences of 30..150 bytes, paragraphs of 1..6. */
+static char *make_prose(size_t want, int cyrillic)
+{
+    static const char *en[] = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"};
+    static const char *ru[] = {"альфа", "браво", "чарли", "дельта", "эхо", "фокстрот"};
+    const char *const *w = cyrillic ? ru : en;
+    strbuf b = {0};
+    unsigned x = 12345;
+    static const char *ends[] = {".", "!", "?", "\u2026"};
+    while (b.len < want) {
+        int sentences = 1 + (int)((x = x * 1103515245 + 12345) >> 16) % 6;
+        for (int s = 0; s < sentences; s++) {
+            int words = 4 + (int)((x = x * 1103515245 + 12345) >> 16) % 18;
+            sb_puts(&b, cyrillic ? "Слово" : "Word");
+            for (int k = 0; k < words; k++) {
+                sb_puts(&b, " ");
+                sb_puts(&b, w[((x = x * 1103515245 + 12345) >> 16) % 6]);
+            }
+            sb_puts(&b, ends[((x = x * 1103515245 + 12345) >> 16) % 4]);
+            sb_puts(&b, s + 1 < sentences ? " " : "\n\n");
+        }
+    }
+    char *t = extract_normalize(b.s, b.len, 0);
+    sb_free(&b);
+    return t;
+}
+
+/* c[0..k) ends with a sentence terminator. */
+static int ends_sentence_at(const char *c, size_t k)
+{
+    return (k >= 1 && strchr(".!?", c[k - 1]) && c[k - 1]) || (k >= 3 && strncmp(c + k - 3, "\u2026", 3) == 0);
+}
+
+static int ends_sentence(const char *c)
+{
+    size_t n = strlen(c);
+    return (n >= 1 && strchr(".!?", c[n - 1])) || (n >= 3 && strcmp(c + n - 3, "\u2026") == 0);
+}
+
+/* The longest prefix of b (at most max bytes) that is a suffix of a. */
+static size_t overlap_len(const char *a, const char *b, size_t max)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    for (size_t l = max < nb ? max : nb; l > 0; l--)
+        if (l <= na && memcmp(a + na - l, b, l) == 0) return l;
+    return 0;
+}
+
+static void check_prose_chunks(int cyrillic)
+{
+    char *t = make_prose(20000, cyrillic);
+    const char *word = cyrillic ? "Слово" : "Word";
+    chunk_list l;
+    ck_assert_int_eq(chunk_text(t, strlen(t), CHUNK_TARGET_BYTES, CHUNK_OVERLAP_BYTES, &l), 0);
+    ck_assert_uint_ge(l.n, 20000 / CHUNK_TARGET_BYTES);
+    check_chunk_bounds(&l, CHUNK_TARGET_BYTES);
+    for (size_t i = 0; i < l.n; i++) {
+        ck_assert_msg(ends_sentence(l.text[i]), "chunk %zu ends mid-sentence: ...%s", i,
+                      l.text[i] + strlen(l.text[i]) - 20);
+        if (i == 0) continue;
+        /* The next chunk repeats the end of the previous one: whole
+         * sentences when the last one fits in the overlap, else words. */
+        const char *prev = l.text[i - 1], *last = prev;
+        size_t np = strlen(prev);
+        for (size_t k = 1; k + 1 < np; k++)
+            if (prev[k] == ' ' && ends_sentence_at(prev, k)) last = prev + k + 1;
+        size_t ov = overlap_len(prev, l.text[i], np - 1);
+        ck_assert_msg(ov > 0 && ov <= CHUNK_OVERLAP_BYTES, "chunk %zu: overlap of %zu bytes", i, ov);
+        ck_assert_msg(prev[np - ov - 1] == ' ' || prev[np - ov - 1] == '\n',
+                      "chunk %zu starts mid-word: %.30s", i, l.text[i]);
+        if (strlen(last) <= CHUNK_OVERLAP_BYTES)
+            ck_assert_msg(strncmp(l.text[i], word, strlen(word)) == 0,
+                          "chunk %zu starts mid-sentence: %.30s", i, l.text[i]);
+        ck_assert_uint_ge(np, CHUNK_TARGET_BYTES / 2 - CHUNK_OVERLAP_BYTES);
+    }
+    /* every sentence of the text is whole in some chunk */
+    for (const char *s = t; *s;) {
+        const char *e = s;
+        while (*e && !(strchr(".!?", *e) || strncmp(e, "\u2026", 3) == 0)) e++;
+        e += *e ? (*e == '.' || *e == '!' || *e == '?' ? 1 : 3) : 0;
+        char sentence[400];
+        snprintf(sentence, sizeof sentence, "%.*s", (int)(e - s), s);
+        int found = 0;
+        for (size_t i = 0; i < l.n && !found; i++) found = strstr(l.text[i], sentence) != NULL;
+        ck_assert_msg(found, "sentence not whole in any chunk: %s", sentence);
+        while (*e == ' ' || *e == '\n') e++;
+        s = e;
+    }
+    chunk_list again;
+    ck_assert_int_eq(chunk_text(t, strlen(t), CHUNK_TARGET_BYTES, CHUNK_OVERLAP_BYTES, &again), 0);
+    ck_assert_uint_eq(again.n, l.n);
+    for (size_t i = 0; i < l.n; i++) ck_assert_str_eq(again.text[i], l.text[i]);
+    chunk_list_free(&again);
+    chunk_list_free(&l);
+    free(t);
+}
+
+START_TEST(chunks_english_prose) { check_prose_chunks(0); }
+END_TEST
+
+START_TEST(chunks_russian_prose) { check_prose_chunks(1); }
+END_TEST
+
+START_TEST(chunks_never_split_utf8)
+{
+    /* no spaces, no punctuation: only character boundaries are left */
+    strbuf b = {0};
+    for (int i = 0; i < 1500; i++) sb_puts(&b, i % 7 == 0 ? "\u20ac" : "ж");
+    sb_puts(&b, "\U0001F600");
+    size_t targets[] = {16, 17, 33, 101, 800};
+    for (size_t k = 0; k < sizeof targets / sizeof *targets; k++) {
+        chunk_list l;
+        ck_assert_int_eq(chunk_text(b.s, b.len, targets[k], targets[k] / 4, &l), 0);
+        check_chunk_bounds(&l, targets[k]);
+        ck_assert(strstr(l.text[l.n - 1], "\U0001F600") != NULL);
+        chunk_list_free(&l);
+    }
+    sb_free(&b);
+}
+END_TEST
+
+START_TEST(chunks_paragraphs_first)
+{
+    /* two paragraphs that fit one window are kept apart when the window ends
+     * inside the second */
+    strbuf b = {0};
+    for (int i = 0; i < 14; i++) sb_puts(&b, "First paragraph sentence here. ");
+    sb_puts(&b, "End.\n\n");
+    for (int i = 0; i < 30; i++) sb_puts(&b, "Second paragraph sentence. ");
+    chunk_list l;
+    ck_assert_int_eq(chunk_text(b.s, b.len, 800, 150, &l), 0);
+    ck_assert_uint_ge(l.n, 2);
+    size_t n0 = strlen(l.text[0]);
+    ck_assert_str_eq(l.text[0] + n0 - 4, "End.");
+    ck_assert(strstr(l.text[0], "Second") == NULL);
+    chunk_list_free(&l);
+    ck_assert_int_eq(chunk_text("", 0, 800, 150, &l), 0);
+    ck_assert_uint_eq(l.n, 0);
+    chunk_list_free(&l);
+    sb_free(&b);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("ingest");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, plain_english);
+    tcase_add_test(tc, plain_russian);
+    tcase_add_test(tc, markdown_markup_removed);
+    tcase_add_test(tc, markdown_titles);
+    tcase_add_test(tc, html_text_only);
+    tcase_add_test(tc, html_broken_markup);
+    tcase_add_test(tc, pdf_through_pdftotext);
+    tcase_add_test(tc, pdf_child_failures);
+    tcase_add_test(tc, content_types);
+    tcase_add_test(tc, unsupported_is_415);
+    tcase_add_test(tc, empty_is_422);
+    tcase_add_test(tc, invalid_utf8);
+    tcase_add_test(tc, title_fallbacks);
+    tcase_add_test(tc, chunks_english_prose);
+    tcase_add_test(tc, chunks_russian_prose);
+    tcase_add_test(tc, chunks_never_split_utf8);
+    tcase_add_test(tc, chunks_paragraphs_first);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,541 @@
+/*
+ * test_llm_extractive — the built llm_extractive.so through the real
+ * loader, host table and config validation, run on a real event loop (the
+ * calls are made on the loop thread, as the pipeline does, and the test
+ * waits on a condition variable with a timeout). Checks that the answer
+ * quotes the sentence that contains the answer with its [n], that a
+ * Russian question finds a Russian sentence through inflection, the fixed
+ * messages for no passages and no overlap, cancel (before the first delta
+ * and from inside one) with no callback after it, streaming in several
+ * deltas never from inside complete(), max_sentences, max_tokens, models()
+ * and determinism. Run from the repository root (BUILD defaults to "build").
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cfg.h"
+#include "hostapi.h"
+#include "loader.h"
+#include "loop.h"
+#include "pool.h"
+#include "registry.h"
+
+#include <ragkernel/ragkernel.h>
+
+#define NONE_EN "I could not find this in the uploaded documents."
+#define NONE_RU "Не нашёл этого в загруженных документах."
+
+static loop *g_loop;
+static pool *g_pool;
+
+static void runtime_up(void)
+{
+    rk_err err = {{0}};
+    g_loop = loop_new(&err);
+    ck_assert_msg(g_loop != NULL, "loop_new: %s", err.msg);
+    ck_assert_msg(loop_start(g_loop, &err) == RK_OK, "loop_start: %s", err.msg);
+    g_pool = pool_new(1, &err);
+    ck_assert_msg(g_pool != NULL, "pool_new: %s", err.msg);
+    hostapi_set_runtime(g_loop, g_pool);
+}
+
+static void runtime_down(void)
+{
+    loop_stop(g_loop);
+    loop_free(g_loop);
+    pool_free(g_pool);
+    hostapi_set_runtime(NULL, NULL);
+}
+
+typedef struct harness {
+    loader_plugin *lp;
+    cfg_doc *doc;
+    rk_instance inst;
+    void *ctx;
+    const rk_llm_vtable *vt;
+} harness;
+
+static void h_open(harness *h, const char *yaml)
+{
+    memset(h, 0, sizeof *h);
+    const char *b = getenv("BUILD");
+    char path[512];
+    snprintf(path, sizeof path, "%s/plugins/llm_extractive.so", b && *b ? b : "build");
+    rk_err err = {{0}};
+    h->lp = loader_open(path, RK_KIND_LLM, &err);
+    ck_assert_msg(h->lp != NULL, "loader: %s", err.msg);
+    cfg_diag d = {0};
+    h->doc = cfg_load_string(yaml, strlen(yaml), "test.yaml", &d);
+    ck_assert_msg(h->doc != NULL, "yaml: %s", d.n ? d.lines[0] : "?");
+    h->inst.name = "extractive";
+    h->inst.plugin = h->lp->desc;
+    h->inst.lp = h->lp;
+    h->inst.cfg = cfg_values_build(cfg_root(h->doc), h->lp->desc->config,
+                                   cfg_root(h->doc), &d);
+    ck_assert_msg(h->inst.cfg != NULL, "config: %s", d.n ? d.lines[0] : "?");
+    cfg_diag_free(&d);
+    pthread_mutex_init(&h->inst.serial, NULL);
+    int rc = h->lp->desc->create(hostapi_table(), &h->inst, &h->ctx, &err);
+    ck_assert_msg(rc == RK_OK, "create: %s", err.msg);
+    h->vt = h->lp->desc->vtable;
+}
+
+static void h_close(harness *h)
+{
+    h->lp->desc->destroy(h->ctx);
+    cfg_values_free(h->inst.cfg);
+    cfg_free(h->doc);
+    pthread_mutex_destroy(&h->inst.serial);
+    loader_close(h->lp);
+}
+
+/* ---- one completion, run on the loop ------------------------------------ */
+
+typedef enum { CANCEL_NEVER, CANCEL_AT_ONCE, CANCEL_IN_DELTA } cancel_mode;
+
+typedef struct run {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    harness *h;
+    rk_llm_request req;
+    rk_message msgs[2];
+    cancel_mode cancel;
+    rk_llm_call *call;
+    int in_complete;    /* set while complete() runs */
+    int started, start_rc;
+    int deltas, done, status, off_loop, reentrant, after_done;
+    char answer[4096];
+    size_t len;
+    char splits[256];   /* delta lengths, "12,7,9," */
+    char finish[32], model[64];
+    rk_usage usage;
+} run;
+
+static void on_delta(void *ud, const char *text, size_t len)
+{
+    run *r = ud;
+    pthread_mutex_lock(&r->mu);
+    r->off_loop |= loop_current() != g_loop;
+    r->reentrant |= r->in_complete;
+    r->after_done |= r->done;
+    r->deltas++;
+    if (r->len + len < sizeof r->answer) {
+        memcpy(r->answer + r->len, text, len);
+        r->len += len;
+        r->answer[r->len] = '\0';
+    }
+    size_t sl = strlen(r->splits);
+    snprintf(r->splits + sl, sizeof r->splits - sl, "%zu,", len);
+    cancel_mode cm = r->cancel;
+    pthread_mutex_unlock(&r->mu);
+    if (cm == CANCEL_IN_DELTA)
+        r->h->vt->cancel(r->h->ctx, r->call);
+}
+
+static void on_done(void *ud, int status, const rk_llm_result *res, const char *msg)
+{
+    run *r = ud;
+    (void)msg;
+    pthread_mutex_lock(&r->mu);
+    r->off_loop |= loop_current() != g_loop;
+    r->reentrant |= r->in_complete;
+    r->after_done |= r->done;
+    r->done++;
+    r->status = status;
+    if (res) {
+        snprintf(r->finish, sizeof r->finish, "%s", res->finish_reason ? res->finish_reason : "");
+        snprintf(r->model, sizeof r->model, "%s", res->model ? res->model : "");
+        r->usage = res->usage;
+    }
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static const rk_llm_sink sink = {sizeof(rk_llm_sink), on_delta, on_done};
+
+static void start_on_loop(void *ud)
+{
+    run *r = ud;
+    rk_err err = {{0}};
+    r->in_complete = 1;
+    r->start_rc = r->h->vt->complete(r->h->ctx, &r->req, &sink, r, &r->call, &err);
+    r->in_complete = 0;
+    if (r->start_rc == RK_OK && r->cancel == CANCEL_AT_ONCE)
+        r->h->vt->cancel(r->h->ctx, r->call);
+    pthread_mutex_lock(&r->mu);
+    r->started = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Wait until pred(r) or ms pass; returns pred(r). */
+static int wait_for(run *r, int (*pred)(const run *), long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&r->mu);
+    while (!pred(r))
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &until) == ETIMEDOUT)
+            break;
+    int ok = pred(r);
+    pthread_mutex_unlock(&r->mu);
+    return ok;
+}
+
+static int is_started(const run *r) { return r->started; }
+static int is_done(const run *r) { return r->done > 0; }
+
+static void run_init(run *r, harness *h, const char *question, const rk_passage *ps,
+                     size_t n)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    r->h = h;
+    r->msgs[0] = (rk_message){"system", "Answer from the numbered context passages."};
+    r->msgs[1] = (rk_message){"user", question};
+    r->req = (rk_llm_request){
+        .struct_size = sizeof r->req,
+        .request_id = "test",
+        .messages = r->msgs,
+        .n_messages = 2,
+        .passages = ps,
+        .n_passages = n,
+        .temperature = -1,
+        .deadline_ms = clock_now_ms() + 10000,
+    };
+}
+
+static void run_start(run *r)
+{
+    ck_assert_int_eq(loop_post(g_loop, start_on_loop, r), RK_OK);
+    ck_assert_msg(wait_for(r, is_started, 5000), "complete() never ran");
+    ck_assert_int_eq(r->start_rc, RK_OK);
+}
+
+/* Run to completion and check the contract every answer must meet. */
+static void run_answer(run *r)
+{
+    run_start(r);
+    ck_assert_msg(wait_for(r, is_done, 5000), "no on_done within 5 s");
+    /* let a stray extra callback show up if there is one */
+    struct timespec ts = {0, 50 * 1000000L};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&r->mu);
+    ck_assert_int_eq(r->done, 1);
+    ck_assert_int_eq(r->status, RK_OK);
+    ck_assert_int_eq(r->off_loop, 0);
+    ck_assert_int_eq(r->reentrant, 0);
+    ck_assert_int_eq(r->after_done, 0);
+    ck_assert_int_ge(r->deltas, 1);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void run_fini(run *r)
+{
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+}
+
+static rk_passage passage(const char *doc, const char *text)
+{
+    return (rk_passage){.struct_size = sizeof(rk_passage), .doc_id = doc, .title = doc,
+                        .text = text, .snippet = NULL, .score = 1.0, .chunk_index = 0};
+}
+
+static void setup(void) { runtime_up(); }
+static void teardown(void) { runtime_down(); }
+
+/* ---- tests ---------------------------------------------------------------- */
+
+START_TEST(english_answer_with_citation)
+{
+    harness h;
+    h_open(&h, "{}");
+    rk_passage ps[] = {
+        passage("paris", "The Eiffel Tower is in Paris. It opened in 1889 for the "
+                         "World's Fair and is 330 metres tall."),
+        passage("berlin", "Berlin is the capital of Germany. The Reichstag building "
+                          "hosts the Bundestag, the federal parliament."),
+        passage("states", "Germany has sixteen federal states."),
+    };
+    run r;
+    run_init(&r, &h, "What is the capital city of Germany?", ps, 3);
+    run_answer(&r);
+    ck_assert_msg(strstr(r.answer, "Berlin is the capital of Germany [2].") != NULL,
+                  "answer: %s", r.answer);
+    ck_assert_msg(strstr(r.answer, "Eiffel") == NULL, "answer: %s", r.answer);
+    ck_assert_msg(strstr(r.answer, "[1]") == NULL, "answer: %s", r.answer);
+    ck_assert_str_eq(r.finish, "stop");
+    ck_assert_str_eq(r.model, "extractive");
+    ck_assert_int_ge(r.deltas, 2); /* streamed, not one blob */
+    ck_assert_int_gt(r.usage.completion_tokens, 0);
+    ck_assert_int_gt(r.usage.prompt_tokens, 0);
+    run_fini(&r);
+    h_close(&h);
+}
+END_TEST
+
+START_TEST(russian_inflection)
+{
+    harness h;
+    h_open(&h, "{}");
+    rk_passage ps[] = {
+        passage("ru1", "Россия — самая большая страна мира.\n\n"
+                       "Москва является столицей России. В городе много музеев."),
+        passage("ru2", "Санкт-Петербург был основан в 1703 году."),
+    };
+    run r;
+    /* "столица" in the question, only "столицей" in the text */
+    run_init(&r, &h, "Какая столица у России?", ps, 2);
+    run_answer(&r);
+    ck_assert_msg(strstr(r.answer, "Москва является столицей России [1].") != NULL,
+                  "answer: %s", r.answer);
+    ck_assert_msg(strstr(r.answer, NONE_RU) == NULL, "answer: %s", r.answer);
+    ck_assert_msg(strstr(r.answer, "1703") == NULL, "answer: %s", r.answer);
+    run_fini(&r);
+    h_close(&h);
+}
+END_TEST
+
+START_TEST(no_passages_fixed_message)
+{
+    harness h;
+    h_open(&h, "{}");
+    run r;
+    run_init(&r, &h, "How do I reset the router password?", NULL, 0);
+    run_answer(&r);
+    ck_assert_str_eq(r.answer, NONE_EN);
+    ck_assert_str_eq(r.finish, "stop");
+    ck_assert_int_ge(r.deltas, 2);
+    run_fini(&r);
+    run_init(&r, &h, "Как сбросить пароль роутера?", NULL, 0);
+    run_answer(&r);
+    ck_assert_str_eq(r.answer, NONE_RU);
+    run_fini(&r);
+    h_close(&h);
+}
+END_TEST
+
+START_TEST(no_overlap_fixed_message)
+{
+    harness h;
+    h_open(&h, "{}");
+    rk_passage ps[] = {
+        passage("soup", "Simmer the onions for ten minutes. Add salt to taste."),
+    };
+    run r;
+    run_init(&r, &h, "Which rocket engine did Apollo use?", ps, 1);
+    run_answer(&r);
+    ck_assert_str_eq(r.answer, NONE_EN);
+    run_fini(&r);
+    /* a question made only of stopwords matches nothing either */
+    run_init(&r, &h, "What is it?", ps, 1);
+    run_answer(&r);
+    ck_assert_str_eq(r.answer, NONE_EN);
+    run_fini(&r);
+    h_close(&h);
+}
+END_TEST
+
+static int never(const run *r)
+{
+    return r->done > 0 || r->deltas > 0;
+}
+
+START_TEST(cancel_before_first_delta)
+{
+    harness h;
+    h_open(&h, "{}");
+    rk_passage ps[] = {passage("a", "Berlin is the capital of Germany.")};
+    run r;
+    run_init(&r, &h, "What is the capital of Germany?", ps, 1);
+    r.cancel = CANCEL_AT_ONCE;
+    run_start(&r);
+    ck_assert_msg(!wait_for(&r, never, 300), "callback after cancel");
+    ck_assert_int_eq(r.deltas, 0);
+    ck_assert_int_eq(r.done, 0);
+    run_fini(&r);
+    h_close(&h);
+}
+END_TEST
+
+static int two_deltas(const run *r)
+{
+    return r->deltas >= 2 || r->done > 0;
+}
+
+START_TEST(cancel_inside_delta)
+{
+    harness h;
+    h_open(&h, "{}");
+    run r;
+    run_init(&r, &h, "Where are the documents about tax returns?", NULL, 0);
+    r.cancel = CANCEL_IN_DELTA;
+    run_start(&r);
+    ck_assert_msg(!wait_for(&r, two_deltas, 300), "callback after cancel");
+    ck_assert_int_eq(r.deltas, 1);
+    ck_assert_int_eq(r.done, 0);
+    run_fini(&r);
+    h_close(&h);
+}
+END_TEST
+
+START_TEST(deterministic)
+{
+    harness h;
+    h_open(&h, "{}");
+    rk_passage ps[] = {
+        passage("a", "Backups run every night at 02:00. They are kept for 30 days."),
+        passage("b", "Restore a backup from the admin console. Restores take an hour."),
+        passage("c", "The console shows each backup with its size and age."),
+    };
+    char first[4096] = "", first_splits[256] = "";
+    for (int i = 0; i < 3; i++) {
+        run r;
+        run_init(&r, &h, "How long are backups kept, and how do I restore a backup?", ps, 3);
+        run_answer(&r);
+        if (i == 0) {
+            snprintf(first, sizeof first, "%s", r.answer);
+            snprintf(first_splits, sizeof first_splits, "%s", r.splits);
+            ck_assert_msg(strstr(first, "[") != NULL, "not grounded: %s", first);
+        } else {
+            ck_assert_str_eq(r.answer, first);
+            ck_assert_str_eq(r.splits, first_splits);
+        }
+        run_fini(&r);
+    }
+    /* a second instance (a restart) answers the same */
+    harness h2;
+    h_open(&h2, "{}");
+    run r;
+    run_init(&r, &h2, "How long are backups kept, and how do I restore a backup?", ps, 3);
+    run_answer(&r);
+    ck_assert_str_eq(r.answer, first);
+    run_fini(&r);
+    h_close(&h2);
+    h_close(&h);
+}
+END_TEST
+
+static int count_of(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+START_TEST(several_sentences_in_document_order)
+{
+    harness h;
+    h_open(&h, "{}");
+    rk_passage ps[] = {
+        passage("a", "Invoices are issued monthly. Unrelated text about the office."),
+        passage("b", "Nothing relevant here at all."),
+        passage("c", "Monthly invoices are sent by email to the billing contact."),
+    };
+    run r;
+    run_init(&r, &h, "When are invoices sent?", ps, 3);
+    run_answer(&r);
+    const char *a = strstr(r.answer, "Invoices are issued monthly [1].");
+    const char *c = strstr(r.answer, "[3].");
+    ck_assert_msg(a && c && a < c, "answer: %s", r.answer);
+    ck_assert_int_eq(count_of(r.answer, "["), 2);
+    run_fini(&r);
+    h_close(&h);
+    /* max_sentences: 1 keeps the best one only */
+    h_open(&h, "{max_sentences: 1}");
+    run_init(&r, &h, "When are invoices sent?", ps, 3);
+    run_answer(&r);
+    ck_assert_int_eq(count_of(r.answer, "["), 1);
+    ck_assert_msg(strstr(r.answer, "sent by email") != NULL, "answer: %s", r.answer);
+    run_fini(&r);
+    h_close(&h);
+}
+END_TEST
+
+START_TEST(max_tokens_cuts)
+{
+    harness h;
+    h_open(&h, "{}");
+    run r;
+    run_init(&r, &h, "Anything about llamas?", NULL, 0);
+    r.req.max_tokens = 3;
+    run_answer(&r);
+    ck_assert_str_eq(r.answer, "I could not");
+    ck_assert_str_eq(r.finish, "length");
+    ck_assert_int_eq(r.usage.completion_tokens, 3);
+    run_fini(&r);
+    h_close(&h);
+}
+END_TEST
+
+static void on_model(void *ud, const char *id)
+{
+    char *out = ud;
+    size_t n = strlen(out);
+    snprintf(out + n, 128 - n, "%s;", id);
+}
+
+START_TEST(models_reported)
+{
+    harness h;
+    h_open(&h, "{}");
+    char out[128] = "";
+    h.vt->models(h.ctx, on_model, out);
+    ck_assert_str_eq(out, "extractive;");
+    h_close(&h);
+    h_open(&h, "{model: docs-bot}");
+    out[0] = '\0';
+    h.vt->models(h.ctx, on_model, out);
+    ck_assert_str_eq(out, "docs-bot;");
+    run r;
+    run_init(&r, &h, "hello there friend", NULL, 0);
+    run_answer(&r);
+    ck_assert_str_eq(r.model, "docs-bot");
+    run_fini(&r);
+    h_close(&h);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("llm_extractive");
+    TCase *tc = tcase_create("contract");
+    tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, english_answer_with_citation);
+    tcase_add_test(tc, russian_inflection);
+    tcase_add_test(tc, no_passages_fixed_message);
+    tcase_add_test(tc, no_overlap_fixed_message);
+    tcase_add_test(tc, cancel_before_first_delta);
+    tcase_add_test(tc, cancel_inside_delta);
+    tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, several_sentences_in_document_order);
+    tcase_add_test(tc, max_tokens_cuts);
+    tcase_add_test(tc, models_reported);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
