@@ -43,6 +43,8 @@ PLUGIN_SOS := $(PLUGINS:%=$(BUILD)/plugins/%.so)
 TEST_PLUGIN_SRCS := $(wildcard tests/plugins/*.c)
 TEST_PLUGIN_SOS  := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/test-plugins/%.so)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# shared test helpers (e.g. a plugin-instance harness), linked into every unit test
+TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/support/*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOLS     := $(BUILD)/ragkernel-plugin-check
 
@@ -76,9 +78,9 @@ $(BUILD)/test-plugins/%.so: tests/plugins/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) $(SANLD) -shared -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS)
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -Icore $(shell pkg-config --cflags check) $(SANLD) -o $@ $< $(CORE_OBJS) $(CORE_LIBS) $(CHECK_LIBS)
+	$(CC) $(CORE_CFLAGS) -Itests/support $(shell pkg-config --cflags check) $(SANLD) -o $@ $< $(CORE_OBJS) $(TEST_SUPPORT_OBJS) $(CORE_LIBS) $(CHECK_LIBS)
 
 test-build: all $(TEST_PLUGIN_SOS) $(UNIT_BINS)
 

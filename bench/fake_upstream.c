@@ -59,7 +59,8 @@ static void respond(int fd)
     (void)w;
 }
 
-/* Returns 1 when a complete request (headers + Content-Length body) is in. */
+/* Consumes one complete request (headers + Content-Length body): returns 0
+ * if none is in yet, 2 for a GET, 1 for anything else. */
 static int request_complete(int fd)
 {
     char *end = memmem(inbuf[fd], inlen[fd], "\r\n\r\n", 4);
@@ -68,9 +69,10 @@ static int request_complete(int fd)
     char *cl = strcasestr(inbuf[fd], "content-length:");
     if (cl && cl < end) body = strtoul(cl + 15, NULL, 10);
     if (inlen[fd] < hdr + body) return 0;
+    int is_get = strncmp(inbuf[fd], "GET ", 4) == 0;
     memmove(inbuf[fd], inbuf[fd] + hdr + body, inlen[fd] - hdr - body);
     inlen[fd] -= hdr + body;
-    return 1;
+    return is_get ? 2 : 1;
 }
 
 static void on_readable(int fd, int delay)
@@ -85,8 +87,10 @@ static void on_readable(int fd, int delay)
         }
         inlen[fd] += (size_t)n;
         inbuf[fd][inlen[fd]] = 0;
-        while (request_complete(fd)) {
-            if (delay <= 0) respond(fd);
+        int kind;
+        while ((kind = request_complete(fd)) != 0) {
+            /* readiness probes (GET) are answered at once; POSTs wait */
+            if (delay <= 0 || kind == 2) respond(fd);
             else if (qtail - qhead < qcap) queue[qtail++ % qcap] = (pending){fd, now_ms() + delay};
         }
         if (inlen[fd] >= sizeof inbuf[fd] - 1) inlen[fd] = 0; /* oversized: drop */

@@ -7,7 +7,7 @@
 #
 #   bench/gateway.sh [DURATION_S] [CONNS]      (defaults 10, 32)
 #   STREAMS=2000 DELAY=2000 bench/gateway.sh
-set -euo pipefail
+set -u   # not -e: stop_all (the EXIT trap) must run to the end
 cd "$(dirname "$0")/.."
 export RK_ROOT=$PWD BUILD=${BUILD:-build}
 . tests/lib/services.sh
@@ -17,13 +17,13 @@ trap stop_all EXIT; trap 'exit 143' TERM INT
 DUR=${1:-10}; CONNS=${2:-32}; STREAMS=${STREAMS:-2000}; DELAY=${DELAY:-2000}
 ulimit -n 65536 2>/dev/null || true   # 2,000 clients + 2,000 upstream sockets
 mkdir -p "$BUILD/bench"
-cc -O2 -o "$BUILD/bench/fake_upstream" bench/fake_upstream.c
+cc -O2 -o "$BUILD/bench/fake_upstream" bench/fake_upstream.c || exit 1
 _svc_init
 
 start_fake() { # PORT DELAY MODE
     "$BUILD/bench/fake_upstream" "$1" "$2" "$3" >"$SVC_TMP/fake.$1.log" 2>&1 &
     local pid=$!; _svc_record fake_upstream "$pid" TERM
-    _svc_wait fake_upstream "$pid" "$SVC_TMP/fake.$1.log" _svc_http_up "http://127.0.0.1:$1/"
+    _svc_wait fake_upstream "$pid" "$SVC_TMP/fake.$1.log" _svc_http_up "http://127.0.0.1:$1/" || exit 1
 }
 
 start_proxy_nginx() { # LISTEN_PORT UPSTREAM_PORT WORKERS
@@ -43,12 +43,13 @@ http {
 NGX
     nginx -c "$d/nginx.conf" -p "$d/" -e "$d/error.log" -g "daemon off; pid $d/nginx.pid;" &
     local pid=$!; _svc_record nginx "$pid" QUIT
-    _svc_wait nginx "$pid" "$d/error.log" _svc_http_up "http://127.0.0.1:$1/"
+    _svc_wait nginx "$pid" "$d/error.log" _svc_http_up "http://127.0.0.1:$1/" || exit 1
 }
 
 # wrk → "req/s p50_ms p99_ms errors"
 measure() { # URL CONNS
-    local out; out=$(wrk -t2 -c"$2" -d"${DUR}s" --latency -s bench/post.lua "$1" 2>&1)
+    local threads=2; [ "$2" -lt 2 ] && threads=1
+    local out; out=$(wrk -t"$threads" -c"$2" -d"${DUR}s" --latency -s bench/post.lua "$1" 2>&1)
     local rps p50 p99 errs
     rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
     p50=$(awk '$1=="50%"{print $2}' <<<"$out"); p99=$(awk '$1=="99%"{print $2}' <<<"$out")
@@ -60,7 +61,7 @@ to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) printf "%.3f", v/1000; else if (v
 UP=$(free_port); start_fake "$UP" 0 json
 NG1=$(free_port); start_proxy_nginx "$NG1" "$UP" 1
 NG2=$(free_port); start_proxy_nginx "$NG2" "$UP" 2
-UPSTREAM_PORT=$UP rk_start bench/configs/gateway.yaml UPSTREAM_PORT="$UP" >/dev/null
+rk_start bench/configs/gateway.yaml UPSTREAM_PORT="$UP" >/dev/null || exit 1
 curl -sf -o /dev/null "$RK_URL/v1/chat/completions" -H 'Content-Type: application/json' \
      -d '{"model":"bench","messages":[{"role":"user","content":"hi"}]}' || { echo "ragkernel did not answer"; tail "$RK_LOG"; exit 1; }
 
@@ -98,7 +99,7 @@ rk_stop
 
 echo "== concurrency: $STREAMS simultaneous streaming requests, upstream answers after ${DELAY} ms"
 SUP=$(free_port); start_fake "$SUP" "$DELAY" stream
-rk_start bench/configs/gateway.yaml UPSTREAM_PORT="$SUP" UPSTREAM_STREAM=true >/dev/null
+rk_start bench/configs/gateway.yaml UPSTREAM_PORT="$SUP" UPSTREAM_STREAM=true >/dev/null || exit 1
 res=$(cd tests/node && node ../../bench/streams.mjs "$RK_URL/v1/chat/completions" "$STREAMS" 60000 || true)
 threads=$(awk '/^Threads:/{print $2}' "/proc/$RK_PID/status")
 hwm=$(awk '/^VmHWM:/{printf "%.1f", $2/1024}' "/proc/$RK_PID/status")

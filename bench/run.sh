@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench/gateway.sh "$@"
+bench/cache.sh
 [ -x bench/retrieval/run.sh ] && bench/retrieval/run.sh

@@ -58,6 +58,7 @@ static void chat_free(rk_chat *ch)
     free(ch->model);
     free(ch->conv_id);
     free(ch->finish_reason);
+    free(ch->flight_key);
     free_messages(ch->msgs, ch->n_msgs);
     free_messages(ch->hist, ch->n_hist);
     for (size_t i = 0; ch->inputs && i < ch->n_inputs; i++) free(ch->inputs[i]);

@@ -55,6 +55,7 @@ struct pipeline {
     char *system_prompt; /* owned */
     pl_metrics m;
     atomic_int cache_quiet; /* a cache error was logged at warn already */
+    struct sflight *flights; /* identical uncached requests in progress */
 };
 
 typedef enum chat_kind { CHAT_KIND_CHAT = 1, CHAT_KIND_EMBED = 2 } chat_kind;
@@ -126,6 +127,7 @@ struct rk_chat {
     char *system_text;    /* owned: prompt[0].content */
     strbuf answer;        /* everything forwarded to the client so far */
     llm_chain llm;
+    char *flight_key;     /* owned: set while this chat leads a single flight */
     rk_llm_call *ecall;   /* embed: the running call */
     pl_llm *einst;
 };

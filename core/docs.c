@@ -224,7 +224,7 @@ int docs__put(docs *d, const docs_put_req *req, docs_put_res *res, rk_err *err)
          * older chunks, which would now point at a missing document. */
         rk_err e2 = {{0}};
         if (docs__unstore(d, req->tenant, res->id, &e2) != RK_OK)
-            log_warn("docs", "tenant=%s id=%s: removing after a failed index: %s",
+            log_warn("documents", "tenant=%s id=%s: removing after a failed index: %s",
                      req->tenant, res->id, e2.msg);
         unindex(d, req->tenant, res->id, &e2);
         rc = rk_fail(err, rc, "index unavailable: %s", e.msg);
@@ -297,7 +297,7 @@ __attribute__((format(printf, 5, 6))) static void fail(doc_job *j, int status, i
     metrics_add(metrics_get(RK_METRIC_COUNTER, "ragkernel_document_errors_total",
                             "document operations that failed", labels), 1);
     if (http >= 500)
-        log_warn("docs", "op=%s tenant=%s id=%s: %s", op_names[j->op], j->tenant,
+        log_warn("documents", "op=%s tenant=%s id=%s: %s", op_names[j->op], j->tenant,
                  j->id ? j->id : "-", msg);
     j->sink.on_done(j->ud, status, http, msg, next);
 }
@@ -316,7 +316,7 @@ static void run_put(doc_job *j)
     }
     metrics_add(d->m_uploaded, 1);
     metrics_observe(d->m_ingest, (double)(clock_now_ms() - t0) / 1000.0);
-    log_info("docs", "stored tenant=%s id=%s bytes=%zu chunks=%zu", j->tenant, res.id,
+    log_info("documents", "stored tenant=%s id=%s bytes=%zu chunks=%zu", j->tenant, res.id,
              j->len, res.chunks);
     if (j->sink.on_meta) j->sink.on_meta(j->ud, &res.meta);
     j->sink.on_done(j->ud, RK_OK, 201, NULL, NULL);
@@ -412,7 +412,7 @@ static void run_delete(doc_job *j)
         fail(j, rc, 503, NULL, "storage unavailable: %s", err.msg);
     } else {
         metrics_add(d->m_deleted, 1);
-        log_info("docs", "deleted tenant=%s id=%s", j->tenant, j->id);
+        log_info("documents", "deleted tenant=%s id=%s", j->tenant, j->id);
         j->sink.on_done(j->ud, RK_OK, 204, NULL, NULL);
     }
 }

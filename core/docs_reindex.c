@@ -100,11 +100,11 @@ static void seed_one(docs *d, const char *name, size_t *ok)
         rc = docs__put(d, &req, &res, &err);
         if (rc == RK_OK) {
             (*ok)++;
-            log_info("docs", "seeded tenant=%s id=%s from %s", DOCS_DEFAULT_TENANT, res.id, path);
+            log_info("documents", "seeded tenant=%s id=%s from %s", DOCS_DEFAULT_TENANT, res.id, path);
         }
     }
     if (rc != RK_OK && rc != RK_ERR_NOT_FOUND)
-        log_warn("docs", "seed %s: %s", path, err.msg);
+        log_warn("documents", "seed %s: %s", path, err.msg);
     free(data);
 }
 
@@ -114,12 +114,12 @@ static void seed(docs *d)
     if (!d->seed_dir) return;
     int n = docs__list(d, DOCS_DEFAULT_TENANT, NULL, 1, ignore_meta, NULL, &err);
     if (n < 0 && n != RK_ERR_NOT_FOUND)
-        log_warn("docs", "seed: cannot list storage: %s", err.msg);
+        log_warn("documents", "seed: cannot list storage: %s", err.msg);
     if (n != 0 && n != RK_ERR_NOT_FOUND) return;
     struct dirent **names = NULL;
     int k = scandir(d->seed_dir, &names, seed_filter, seed_cmp);
     if (k < 0) {
-        log_warn("docs", "seed directory %s: %s", d->seed_dir, strerror(errno));
+        log_warn("documents", "seed directory %s: %s", d->seed_dir, strerror(errno));
         return;
     }
     size_t ok = 0;
@@ -128,7 +128,7 @@ static void seed(docs *d)
         free(names[i]);
     }
     free(names);
-    log_info("docs", "seeded %zu documents from %s", ok, d->seed_dir);
+    log_info("documents", "seeded %zu documents from %s", ok, d->seed_dir);
 }
 
 /* ---- re-index --------------------------------------------------------- */
@@ -168,7 +168,7 @@ static int rx_next_page(reindex *rx)
     int rc = docs__list(rx->d, NULL, rx->cursor[0] ? rx->cursor : NULL, RX_PAGE, rx_on_meta,
                         rx, &err);
     if (rc < 0) {
-        log_warn("docs", "re-index: cannot list storage: %s", err.msg);
+        log_warn("documents", "re-index: cannot list storage: %s", err.msg);
         rx->list_failed = 1;
         return -1;
     }
@@ -206,7 +206,7 @@ static void rx_one(reindex *rx, const rx_item *it)
         rx->done++;
     } else {
         rx->failed++;
-        log_warn("docs", "re-index tenant=%s id=%s: %s", it->tenant, it->id, err.msg);
+        log_warn("documents", "re-index tenant=%s id=%s: %s", it->tenant, it->id, err.msg);
     }
     ingest_doc_free(&doc);
     sb_free(&blob);
@@ -216,7 +216,7 @@ static void rx_finish(reindex *rx)
 {
     docs *d = rx->d;
     if (d->retriever && !rx->list_failed)
-        log_info("docs", "re-indexed %zu documents from storage, %zu failed%s", rx->done,
+        log_info("documents", "re-indexed %zu documents from storage, %zu failed%s", rx->done,
                  rx->failed, atomic_load(&d->stop) ? " (stopped early)" : "");
     rx_items_free(rx);
     free(rx);

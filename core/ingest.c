@@ -109,6 +109,7 @@ const char *ingest_content_type(const char *given, const char *filename,
 {
     int has_ext;
     const char *by_ext = ext_type(filename, &has_ext);
+    if (!data) data = "", len = 0;
     if (given && *given) {
         size_t n;
         const char *t = canon_type(given, &n);
@@ -342,6 +343,7 @@ int ingest_run(const void *data, size_t len, const char *filename,
 {
     extract_out ex = {0};
     *out = (ingest_doc){0};
+    if (!data) data = "", len = 0;
     const char *type = ingest_content_type(content_type, filename, data, len);
     if (!type) {
         const char *shown = content_type && *content_type ? content_type

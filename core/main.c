@@ -23,9 +23,10 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ragkernel -c FILE            serve with the config FILE\n"
             "       ragkernel --check-config FILE validate FILE and its plugins; exit 0/1\n"
-            "       ragkernel --list-plugins [DIR...]\n"
+            "       ragkernel --list-plugins [-v] [DIR...]\n"
             "                                    list the plugins found (default: the\n"
-            "                                    plugin_path of -c FILE, or ./build/plugins)\n"
+            "                                    plugin_path of -c FILE, or ./build/plugins);\n"
+            "                                    -v: every plugin's config keys (Markdown)\n"
             "       ragkernel --version          core and plugin ABI versions\n"
             "       ragkernel --help\n"
             "Signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the config.\n");
@@ -51,9 +52,36 @@ static int check_config(const char *path)
     return rc;
 }
 
+static const char *type_name(rk_cfg_type t)
+{
+    static const char *names[] = {"?", "string", "int", "double", "bool",
+                                  "duration", "size", "list", "map"};
+    return (unsigned)t < sizeof names / sizeof *names ? names[t] : "?";
+}
+
+/* The config keys of a plugin, from its schema table (Markdown rows). */
+static void describe(const rk_plugin *d)
+{
+    printf("\n### %s (%s)\n\n%s\n\n", d->name, loader_kind_name(d->kind),
+           d->description ? d->description : "");
+    if (!d->config || !d->config[0].name) {
+        printf("No configuration keys.\n");
+        return;
+    }
+    printf("| key | type | default | |\n|---|---|---|---|\n");
+    for (const rk_config_key *k = d->config; k->name; k++)
+        printf("| `%s` | %s | %s | %s |\n", k->name, type_name(k->type),
+               k->required ? "**required**" : k->default_value ? k->default_value : "",
+               k->description ? k->description : "");
+}
+
 static void list_one(void *ud, const char *path, const loader_plugin *p, const char *error)
 {
-    (void)ud;
+    if (ud && p) {
+        describe(p->desc);
+        return;
+    }
+    if (ud) return;
     if (!p) {
         printf("%-10s %-20s %-8s %-5s %s (refused: %s)\n", "-", "-", "-", "-", path, error);
         return;
@@ -64,7 +92,7 @@ static void list_one(void *ud, const char *path, const loader_plugin *p, const c
            d->description ? d->description : "");
 }
 
-static int list_plugins(int argc, char **argv, const char *config)
+static int list_plugins(int argc, char **argv, const char *config, int verbose)
 {
     const char *defaults[] = {"./build/plugins"};
     rk_conf *c = NULL;
@@ -85,8 +113,9 @@ static int list_plugins(int argc, char **argv, const char *config)
         for (size_t i = 0; i < n; i++) tmp[i] = cfg_values_item(c->server, "plugin_path", i);
         dirs = tmp;
     }
-    printf("%-10s %-20s %-8s %-5s %s\n", "KIND", "NAME", "VERSION", "ABI", "DESCRIPTION");
-    loader_scan(dirs, n, list_one, NULL);
+    if (!verbose)
+        printf("%-10s %-20s %-8s %-5s %s\n", "KIND", "NAME", "VERSION", "ABI", "DESCRIPTION");
+    loader_scan(dirs, n, list_one, verbose ? (void *)&verbose : NULL);
     conf_free(c);
     return 0;
 }
@@ -118,10 +147,11 @@ int main(int argc, char **argv)
         {"list-plugins", no_argument, NULL, OPT_LIST},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0}};
     const char *config = NULL;
-    int list = 0, c;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+    int list = 0, verbose = 0, c;
+    while ((c = getopt_long(argc, argv, "c:hv", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case OPT_CHECK: return check_config(optarg);
@@ -130,10 +160,11 @@ int main(int argc, char **argv)
             printf("ragkernel %s (plugin ABI %d.%d)\n", RK_VERSION, RK_ABI_MAJOR, RK_ABI_MINOR);
             return 0;
         case 'h': usage(stdout); return 0;
+        case 'v': verbose = 1; break;
         default: usage(stderr); return 2;
         }
     }
-    if (list) return list_plugins(argc - optind, argv + optind, config);
+    if (list) return list_plugins(argc - optind, argv + optind, config, verbose);
     if (!config || optind != argc) {
         usage(stderr);
         return 2;

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "prompt.h"
+#include "singleflight.h"
 #include "stages.h"
 
 #define CONV_ID_MAX 128
@@ -179,6 +180,7 @@ static void pipeline_metrics(pl_metrics *m)
 static void pipeline_destroy(pipeline *pl)
 {
     for (size_t i = 0; i < pl->n_llm; i++) breaker_destroy(&pl->llm[i].br);
+    sflight_free(pl->flights);
     free(pl->llm);
     free(pl->system_prompt);
     free(pl);
@@ -198,6 +200,11 @@ pipeline *pipeline_new(registry *r, loop *l, pool *p, rk_err *err)
     pl->loop = l;
     pl->pool = p;
     pipeline_metrics(&pl->m);
+    if (!(pl->flights = sflight_new())) {
+        free(pl);
+        rk_fail(err, RK_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
     if (read_settings(pl, v, err) != RK_OK || resolve_llms(pl, v, err) != RK_OK ||
         resolve_opt(pl, v, "retriever", RK_KIND_RETRIEVER, &pl->retriever, err) != RK_OK ||
         resolve_opt(pl, v, "cache", RK_KIND_CACHE, &pl->cache, err) != RK_OK ||
@@ -462,6 +469,7 @@ void pipeline__finish(rk_chat *ch, const rk_chat_result *in)
                  "chat %s failed (%d): %s", ch->request_id ? ch->request_id : "-",
                  res.http_status, res.message ? res.message : rk_strerror(res.status));
     }
+    stages_flight_done(ch, res.status);
     ch->sink.on_done(ch->ud, &res);
     if (res.status == RK_OK && !ch->cache_hit) stages_after_success(ch);
     /* released from a posted function: never inside a plugin's callback,

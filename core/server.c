@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "docs.h"
 #include "hostapi.h"
+#include "housekeep.h"
 #include "log.h"
 #include "loop.h"
 #include "pipeline.h"
@@ -30,8 +31,23 @@ struct server {
     loop *lp;
     pool *workers;
     generation gen;
+    housekeep *hk; /* of the current generation */
     int64_t grace_ms;
 };
+
+/* Background upkeep follows the current generation's history instance. */
+static void replace_housekeeping(server *s)
+{
+    housekeep_free(s->hk);
+    s->hk = NULL;
+    const rk_conf *c = s->gen.reg->conf;
+    const char *hist = cfg_values_string(c->pipeline, "history");
+    if (!hist) return;
+    s->hk = housekeep_new(registry_get_kind(s->gen.reg, hist, RK_KIND_HISTORY),
+                          cfg_values_int(c->pipeline, "history_ttl"),
+                          cfg_values_int(c->pipeline, "history_expire_interval"),
+                          cfg_values_int(c->pipeline, "history_expire_batch"));
+}
 
 static void print_diag_log(const cfg_diag *d)
 {
@@ -123,6 +139,7 @@ server *server_new(const char *config_path, cfg_diag *d)
     c = NULL;
     if (!s->gen.reg) goto fail;
     hostapi_swap(s->gen);
+    replace_housekeeping(s);
     log_info("core", "ragkernel %s started (ABI %d.%d) with %s", RK_VERSION, RK_ABI_MAJOR,
              RK_ABI_MINOR, config_path);
     return s;
@@ -145,6 +162,7 @@ int server_reload(server *s, cfg_diag *d)
     generation old = hostapi_swap(g);
     s->gen = g;
     s->grace_ms = grace;
+    replace_housekeeping(s);
     retire_generation(old, clock_now_ms() + grace);
     log_info("core", "configuration reloaded from %s (generation %llu)", s->path,
              (unsigned long long)g.reg->generation);
@@ -190,6 +208,7 @@ void server_wait_signals(server *s)
 void server_free(server *s)
 {
     if (!s) return;
+    housekeep_free(s->hk);
     generation none = {0};
     if (s->gen.reg) {
         generation old = hostapi_swap(none);

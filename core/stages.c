@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pcache.h"
+#include "singleflight.h"
 #include "prompt.h"
 
 #define SUMMARY_MAX_BYTES 1024
@@ -163,6 +164,75 @@ static void serve_cached(rk_chat *ch, pcache_answer *a)
     pipeline__finish(ch, &res);
 }
 
+/* ---- single flight: identical uncached requests wait for one answer ---- */
+
+typedef struct flight_wake {
+    rk_chat *ch;
+    char *data; /* the leader's answer entry, or NULL: compute it yourself */
+    size_t len;
+} flight_wake;
+
+static void flight_resume(void *ud)
+{
+    flight_wake *w = ud;
+    rk_chat *ch = w->ch;
+    pcache_answer a;
+    if (!ch->finished) {
+        if (w->data && pcache_answer_decode(w->data, w->len, &a) == 0) {
+            metrics_add(ch->pl->m.cache_hits, 1);
+            serve_cached(ch, &a);
+            pcache_answer_free(&a);
+        } else {
+            pipeline__advance(ch);
+        }
+    }
+    free(w->data);
+    free(w);
+    chat_unref(ch);
+}
+
+/* Runs on the leader's thread; the waiter continues on the loop. */
+static void flight_wake_fn(void *ud, const void *data, size_t len)
+{
+    flight_wake *w = calloc(1, sizeof *w);
+    rk_chat *ch = ud;
+    if (w) w->ch = ch;
+    if (w && data && (w->data = malloc(len ? len : 1))) {
+        memcpy(w->data, data, len);
+        w->len = len;
+    }
+    if (!w || loop_post(ch->pl->loop, flight_resume, w) != RK_OK) {
+        free(w ? w->data : NULL);
+        free(w);
+        chat_unref(ch); /* shutting down: the total deadline ends the chat */
+    }
+}
+
+/* 1: parked behind a leader (holding a reference); 0: go on (leading). */
+static int flight_join(rk_chat *ch, const char *key)
+{
+    chat_ref(ch);
+    int rc = sflight_join(ch->pl->flights, key, flight_wake_fn, ch);
+    if (rc == 1) return 1;
+    chat_unref(ch);
+    if (rc == 0) ch->flight_key = strdup(key);
+    return 0;
+}
+
+void stages_flight_done(rk_chat *ch, int status)
+{
+    if (!ch->flight_key) return;
+    size_t len = 0;
+    char *data = status == RK_OK
+                     ? pcache_answer_encode(sb_str(&ch->answer), ch->llm.answer_model,
+                                            ch->finish_reason, ch->pass.v, ch->pass.n, &len)
+                     : NULL;
+    sflight_leave(ch->pl->flights, ch->flight_key, data, len);
+    free(data);
+    free(ch->flight_key);
+    ch->flight_key = NULL;
+}
+
 static void lookup_done(sjob *j)
 {
     rk_chat *ch = j->ch;
@@ -174,6 +244,7 @@ static void lookup_done(sjob *j)
         return;
     }
     metrics_add(ch->pl->m.cache_misses, 1);
+    if (flight_join(ch, j->key)) return; /* an identical request is computing it */
     pipeline__advance(ch);
 }
 

@@ -19,5 +19,8 @@ int stages_retrieve(rk_chat *ch);
 /* After a successful on_done: cache store (no conversation) and history
  * append (+ compaction past history_max), off the request path. */
 void stages_after_success(rk_chat *ch);
+/* A chat that led a single flight hands its answer (status RK_OK) or its
+ * failure to the identical requests waiting behind it. Loop thread. */
+void stages_flight_done(rk_chat *ch, int status);
 
 #endif

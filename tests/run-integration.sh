@@ -1,21 +1,41 @@
 #!/usr/bin/env bash
-# Run every tests/integration/test_*.sh with a time limit; print a summary.
-# Each script starts what it needs on loopback and stops it by PID.
+# Run every tests/integration/test_*.sh (or those named) with a time limit,
+# RK_TEST_JOBS at a time (default 3: the tests mostly wait on their
+# services, sockets and deadlines); print a summary. Each script starts what
+# it needs on 127.0.0.1 and stops it by PID.
 set -u
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build} RK_ROOT=$PWD
-pass=0; fail=0; failed=()
-for t in tests/integration/test_*.sh; do
-  [ -e "$t" ] || continue
-  name=$(basename "$t" .sh)
-  log=$BUILD/test-logs/$name.log; mkdir -p "$BUILD/test-logs"
-  start=$SECONDS
-  if timeout -k 10 300 bash "$t" >"$log" 2>&1; then
-    pass=$((pass+1)); echo "ok   $name ($((SECONDS-start))s)"
-  else
-    fail=$((fail+1)); failed+=("$name"); echo "FAIL $name ($((SECONDS-start))s) — last lines of $log:"
-    tail -n 40 "$log" | sed 's/^/    /'
-  fi
+jobs=${RK_TEST_JOBS:-3}
+logs=$BUILD/test-logs; mkdir -p "$logs"
+tests=("$@"); [ ${#tests[@]} -gt 0 ] || tests=(tests/integration/test_*.sh)
+
+run_one() { # SCRIPT: writes $logs/NAME.log and $logs/NAME.status ("rc seconds")
+    local name; name=$(basename "$1" .sh)
+    local start=$SECONDS
+    timeout -k 10 300 bash "$1" >"$logs/$name.log" 2>&1
+    echo "$? $((SECONDS - start))" >"$logs/$name.status"
+}
+
+running=0
+for t in "${tests[@]}"; do
+    rm -f "$logs/$(basename "$t" .sh).status"
+    run_one "$t" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+
+pass=0; fail=0
+for t in "${tests[@]}"; do
+    name=$(basename "$t" .sh)
+    read -r rc secs <"$logs/$name.status" 2>/dev/null || { rc=1; secs=?; }
+    if [ "$rc" = 0 ]; then
+        pass=$((pass+1)); echo "ok   $name (${secs}s): $(tail -n 20 "$logs/$name.log" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)"
+    else
+        fail=$((fail+1)); echo "FAIL $name (${secs}s, exit $rc) — last lines of $logs/$name.log:"
+        tail -n 40 "$logs/$name.log" | sed 's/^/    /'
+    fi
 done
 echo "integration: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -27,7 +27,7 @@ typedef struct doc {
 
 typedef struct opts {
     const char *plugin, *db, *corpus, *queries, *run;
-    int copies, threads, collapse;
+    int copies, threads, collapse, no_index;
     size_t k;
     const char *kv[32]; /* key=value config items */
     int n_kv;
@@ -365,11 +365,13 @@ static int cmd_plugin(void)
         die("no entry symbol");
     const rk_plugin *p = entry();
     const rk_retriever_vtable *vt = p->vtable;
-    double secs;
-    remove_db(g_o.db);
+    double secs, t_index = 0;
+    if (!g_o.no_index)
+        remove_db(g_o.db);
     long rss0 = rss_kb();
     void *ctx = create_instance(p, &secs);
-    double t_index = index_all(vt, ctx);
+    if (!g_o.no_index)
+        t_index = index_all(vt, ctx);
     printf("chunks=%zu index_s=%.2f rss_index_mb=%.1f\n", g_ndocs * (size_t)g_o.copies,
            t_index, (double)(rss_kb() - rss0) / 1024);
     FILE *run = fopen(g_o.run, "w");
@@ -504,6 +506,7 @@ static void usage(void)
 {
     die("usage: rbench plugin|fts5 --corpus F --queries F --db PATH --run OUT\n"
         "       [--plugin SO] [--copies N] [--threads N] [--k K] [--collapse]\n"
+        "       [--no-index: query the index already in --db]\n"
         "       [--max-queries N] [-o key=value]...");
 }
 
@@ -515,6 +518,10 @@ static void parse_args(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--collapse") == 0) {
             g_o.collapse = 1;
+            continue;
+        }
+        if (strcmp(a, "--no-index") == 0) {
+            g_o.no_index = 1;
             continue;
         }
         if (!v)

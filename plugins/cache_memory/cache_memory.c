@@ -5,9 +5,12 @@
  * keys derived from user input cannot be steered into one chain) and the
  * metrics. Limits are split evenly across shards, so with several shards an
  * entry can be evicted slightly before the global limit is reached; that is
- * the price of not having one lock for the whole cache.
+ * the price of not having one lock for the whole cache. Rate-limit buckets
+ * (rate_take) live in a table of their own (buckets.c), apart from the LRU,
+ * so cache pressure can never evict a caller's debt.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -15,6 +18,7 @@
 
 #include <ragkernel/ragkernel.h>
 
+#include "buckets.h"
 #include "lru.h"
 
 #define MAX_SHARDS 1024
@@ -26,6 +30,8 @@ typedef struct cache_ctx {
     size_t n_shards;
     int64_t default_ttl_ms; /* 0: entries without a TTL never expire */
     uint64_t seed;
+    bucket_table buckets;
+    int have_buckets;
     rk_metric *m_entries, *m_bytes, *m_evicted, *m_expired;
 } cache_ctx;
 
@@ -136,6 +142,8 @@ static void cache_destroy(void *ctxp)
     lru_delta d = {0};
     for (size_t i = 0; i < c->n_shards; i++)
         lru_shard_destroy(&c->shards[i], &d);
+    if (c->have_buckets)
+        buckets_destroy(&c->buckets);
     if (c->m_entries)
         publish(c, &d); /* the gauges return to where this instance found them */
     free(c->shards);
@@ -170,6 +178,11 @@ static int cache_create(const rk_host *host, rk_instance *self, void **ctx,
             goto fail;
         }
     }
+    if (buckets_init(&c->buckets) != 0) {
+        rc = rk_fail(err, RK_ERR_NOMEM, "cannot initialise rate-limit buckets");
+        goto fail;
+    }
+    c->have_buckets = 1;
     make_metrics(c);
     *ctx = c;
     return RK_OK;
@@ -239,11 +252,33 @@ static int cache_del(void *ctxp, const void *key, size_t klen, rk_err *err)
     return RK_OK;
 }
 
+static int cache_rate_take(void *ctxp, const void *key, size_t klen, double rate_per_min,
+                           double burst, double cost, int force, int64_t *retry_after_ms,
+                           rk_err *err)
+{
+    cache_ctx *c = ctxp;
+    if (!key && klen)
+        return rk_fail(err, RK_ERR_INVALID, "NULL key");
+    if (!isfinite(rate_per_min) || !isfinite(burst) || !isfinite(cost) || rate_per_min <= 0 ||
+        burst < 0 || cost < 0)
+        return rk_fail(err, RK_ERR_INVALID,
+                       "rate_take: need rate_per_min > 0, burst >= 0, cost >= 0");
+    if (!key)
+        key = "";
+    uint64_t h = key_hash(c->seed, key, klen);
+    int r = buckets_take(&c->buckets, h, key, klen, c->host->now_ms(), rate_per_min, burst,
+                         cost, force, retry_after_ms);
+    if (r < 0)
+        return rk_fail(err, RK_ERR_NOMEM, "out of memory for a rate-limit bucket");
+    return r ? RK_OK : RK_ERR_RATE_LIMITED;
+}
+
 static const rk_cache_vtable cache_vtable = {
     .struct_size = sizeof(rk_cache_vtable),
     .get = cache_get,
     .set = cache_set,
     .del = cache_del,
+    .rate_take = cache_rate_take,
 };
 
 static const rk_plugin cache_memory_plugin = {

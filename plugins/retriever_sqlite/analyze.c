@@ -142,28 +142,39 @@ static int bag_encode(const an_bagger *b, an_buf *out)
 
 /* ---- chunks -------------------------------------------------------------- */
 
-static void chunk_lang(const an_opts *o, const char *title, const char *text,
-                       const char *hint, int latin_in, an_chunk_info *info)
+/* The Latin language of a chunk. Guessing it costs a pass over the text,
+ * needed only when more than one Latin-script language is enabled. */
+static int chunk_latin(const an_opts *o, const char *title, const char *text, int hint,
+                       int latin_in)
 {
-    int h = tp_lang_find(hint);
-    tp_langinfo li;
-    if (h >= 0 && tp_lang_script(h) == TP_SC_LATIN) {
-        info->main = info->latin = h;
-        return;
-    }
+    if (hint >= 0 && tp_lang_script(hint) == TP_SC_LATIN)
+        return hint;
+    if (latin_in >= 0)
+        return latin_in;
+    if (tp_latin_langs(o->enabled) < 2)
+        return o->default_latin;
+    tp_langinfo li, lt;
     tp_detect(text, strlen(text), o->enabled, o->default_latin, &li);
     if (!li.confident && title[0]) { /* a short text: let the title vote */
-        tp_langinfo lt;
         tp_detect(title, strlen(title), o->enabled, o->default_latin, &lt);
         if (lt.confident)
-            li.latin = lt.latin;
+            return lt.latin;
     }
-    info->main = h >= 0 ? h : li.main;
-    info->latin = latin_in >= 0 ? latin_in : li.latin;
+    return li.latin;
+}
+
+/* The language of most words, from the scripts counted while stemming. */
+static int chunk_main(const an_opts *o, const unsigned *scripts, int latin)
+{
+    tp_script best = TP_SC_LATIN;
+    for (int s = TP_SC_LATIN; s < TP_SC_COUNT; s++)
+        if (scripts[s] > scripts[best])
+            best = (tp_script)s;
+    return best == TP_SC_LATIN ? latin : tp_script_lang(best, o->enabled);
 }
 
 static int bag_text(tp_analyzer *a, an_bagger *b, const char *s, int latin,
-                    uint32_t w, uint32_t *dl)
+                    uint32_t w, uint32_t *dl, unsigned *scripts)
 {
     size_t pos = 0, len = strlen(s);
     tp_token t;
@@ -173,6 +184,7 @@ static int bag_text(tp_analyzer *a, an_bagger *b, const char *s, int latin,
         if (bag_add(b, stem, n, w) < 0)
             return -1;
         *dl += w;
+        scripts[t.script]++;
     }
     return 0;
 }
@@ -181,17 +193,20 @@ int an_chunk(tp_analyzer *a, an_bagger *b, const an_opts *o, const char *title,
              const char *text, const char *hint, int latin_in,
              an_chunk_info *info, an_buf *out)
 {
+    unsigned scripts[TP_SC_COUNT] = {0};
+    int h = tp_lang_find(hint);
     if (!title)
         title = "";
-    chunk_lang(o, title, text, hint, latin_in, info);
+    info->latin = chunk_latin(o, title, text, h, latin_in);
     info->dl = 0;
     bag_clear(b);
-    int rc = bag_text(a, b, title, info->latin, o->title_weight, &info->dl);
+    int rc = bag_text(a, b, title, info->latin, o->title_weight, &info->dl, scripts);
     if (rc == 0)
-        rc = bag_text(a, b, text, info->latin, 1, &info->dl);
+        rc = bag_text(a, b, text, info->latin, 1, &info->dl, scripts);
     if (rc == 0)
         rc = bag_encode(b, out);
     bag_clear(b);
+    info->main = h >= 0 ? h : chunk_main(o, scripts, info->latin);
     return rc;
 }
 

@@ -69,7 +69,12 @@ static int apply(rs_ctx *c, const char *tenant, const char *doc_id, old_rows *ol
     uint32_t before = 0, after = 0;
     fix_old(old);
     pthread_rwlock_wrlock(&c->lock);
-    mi_tenant *t = mi_get(c->mi, tenant);
+    /* a removal must not create the tenant it did not find */
+    mi_tenant *t = n ? mi_get(c->mi, tenant) : mi_find(c->mi, tenant);
+    if (!t && n == 0 && old->n == 0) {
+        pthread_rwlock_unlock(&c->lock);
+        return RK_OK;
+    }
     if (!t || old->nomem) {
         rc = RK_ERR_NOMEM;
     } else {
@@ -237,9 +242,12 @@ static int deliver(rs_ctx *c, rs_worker *w, const rk_query *q, const ranked *r,
                    void (*on_hit)(void *ud, const rk_passage *p), void *ud, rk_err *err)
 {
     int delivered = 0, rc = RK_OK;
+    int64_t deadline = RK_HAS_FIELD(q, rk_query, deadline_ms) ? q->deadline_ms : 0;
     if (r->res.n_hits && !w->rd)
         rc = st_open(c->path, c->busy_ms, 1, &w->rd, err);
     for (size_t i = 0; rc == RK_OK && i < r->res.n_hits; i++) {
+        if (delivered && deadline > 0 && c->host->now_ms() > deadline)
+            break; /* the best ones are out; the rest would be late */
         st_row row;
         int found = st_fetch(w->rd, w->hits[i].rowid, q->tenant, &row, err);
         if (found < 0)

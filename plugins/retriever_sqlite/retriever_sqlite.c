@@ -207,7 +207,7 @@ static int open_and_load(rs_ctx *c, rk_err *err)
     if (rc == RK_OK)
         rc = st_scan(c->wdb, NULL, 0, load_row, &ls, err);
     if (rc == RK_ERR_NOMEM)
-        return rk_fail(err, rc, "out of memory loading %s", c->path);
+        return rk_fail(err, rc, "out of memory (or a corrupt bag) loading %s", c->path);
     if (rc != RK_OK)
         return rc;
     c->n_chunks = ls.rows;

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "walckpt.h"
+
 enum { Q_OLD, Q_DEL, Q_INS, Q_FETCH, Q_UPD, Q_COUNT };
 
 static const char *const sql_text[Q_COUNT] = {
@@ -46,6 +48,7 @@ struct st_db {
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     int readonly;
+    walckpt *ckpt; /* writer only */
 };
 
 static int db_fail(st_db *d, rk_err *err, const char *what)
@@ -115,6 +118,8 @@ int st_open(const char *path, int64_t busy_ms, int readonly, st_db **out,
                      d->db ? sqlite3_errmsg(d->db) : "out of memory");
     if (rc == RK_OK)
         rc = setup(d, busy_ms, err);
+    if (rc == RK_OK && !readonly)
+        d->ckpt = walckpt_start(d->db, path, busy_ms > 0 && busy_ms < INT32_MAX ? (int)busy_ms : 5000);
     if (rc != RK_OK) {
         st_close(d);
         return rc;
@@ -127,6 +132,7 @@ void st_close(st_db *d)
 {
     if (!d)
         return;
+    walckpt_stop(d->ckpt);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(d->q[i]);
     sqlite3_close(d->db);

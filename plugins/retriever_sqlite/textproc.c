@@ -15,7 +15,6 @@
 #include "textproc.h"
 
 #include <libstemmer.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,7 +297,6 @@ typedef struct sw_slot {
     tp_langset langs;
 } sw_slot;
 static sw_slot sw_table[SW_SLOTS];
-static pthread_once_t sw_once = PTHREAD_ONCE_INIT;
 
 static void sw_add(const char *w, size_t n, int lang)
 {
@@ -310,7 +308,9 @@ static void sw_add(const char *w, size_t n, int lang)
     sw_table[i].langs |= ((tp_langset)1) << lang;
 }
 
-static void sw_build(void)
+/* Built when the object is loaded, before any thread can call in, so
+ * lookups need no synchronisation at all. */
+__attribute__((constructor)) static void sw_build(void)
 {
     for (int l = 0; l < TP_NLANG; l++) {
         const char *p = tp_langs[l].stop;
@@ -326,7 +326,6 @@ static void sw_build(void)
 
 static tp_langset sw_langs(const char *w, size_t n)
 {
-    pthread_once(&sw_once, sw_build);
     uint32_t i = tp_hash(w, n, 0) & (SW_SLOTS - 1);
     while (sw_table[i].w) {
         if (sw_table[i].n == n && memcmp(sw_table[i].w, w, n) == 0)
@@ -359,6 +358,19 @@ static int first_lang_of_script(tp_script sc, tp_langset enabled)
     return any;
 }
 
+int tp_script_lang(tp_script sc, tp_langset enabled)
+{
+    return sc == TP_SC_LATIN || sc == TP_SC_DIGIT ? -1 : first_lang_of_script(sc, enabled);
+}
+
+int tp_latin_langs(tp_langset enabled)
+{
+    int n = 0;
+    for (int l = 0; l < TP_NLANG; l++)
+        n += tp_langs[l].script == TP_SC_LATIN && ((enabled >> l) & 1);
+    return n;
+}
+
 static int pick_latin(const unsigned *hits, tp_langset enabled, int fallback,
                       int *confident)
 {
@@ -378,9 +390,7 @@ void tp_detect(const char *text, size_t len, tp_langset enabled,
                int fallback_latin, tp_langinfo *out)
 {
     unsigned hits[TP_NLANG] = {0}, scripts[TP_SC_COUNT] = {0};
-    int n_latin_langs = 0;
-    for (int l = 0; l < TP_NLANG; l++)
-        n_latin_langs += tp_langs[l].script == TP_SC_LATIN && ((enabled >> l) & 1);
+    int n_latin_langs = tp_latin_langs(enabled);
     tp_token t;
     size_t pos = 0;
     for (int i = 0; i < TP_DETECT_MAX_TOKENS && tp_next_token(text, len, &pos, &t); i++) {
@@ -396,7 +406,7 @@ void tp_detect(const char *text, size_t len, tp_langset enabled,
     for (int s = TP_SC_LATIN; s < TP_SC_COUNT; s++)
         if (scripts[s] > scripts[main_sc])
             main_sc = (tp_script)s;
-    out->main = main_sc == TP_SC_LATIN ? out->latin : first_lang_of_script(main_sc, enabled);
+    out->main = main_sc == TP_SC_LATIN ? out->latin : tp_script_lang(main_sc, enabled);
 }
 
 /* ---- stemming ---------------------------------------------------------- */
@@ -426,8 +436,7 @@ tp_analyzer *tp_analyzer_new(tp_langset enabled)
         return NULL;
     a->enabled = enabled;
     for (int s = 0; s < TP_SC_COUNT; s++) {
-        int l = s == TP_SC_LATIN || s == TP_SC_DIGIT ? -1
-                                                     : first_lang_of_script((tp_script)s, enabled);
+        int l = tp_script_lang((tp_script)s, enabled);
         a->script_lang[s] = l >= 0 && ((enabled >> l) & 1) ? l : -1;
     }
     return a;

@@ -57,6 +57,12 @@ tp_script tp_lang_script(int lang);
 tp_langset tp_langset_all(void);
 int tp_lang_english(void); /* id of english, the default Latin language */
 
+/* The language written in script sc (russian for Cyrillic, ...), preferring
+ * enabled ones; -1 if none (Latin: ask tp_detect). */
+int tp_script_lang(tp_script sc, tp_langset enabled);
+/* How many enabled languages use the Latin script. */
+int tp_latin_langs(tp_langset enabled);
+
 /* Is the lower-cased word a stopword of lang? (lang < 0: never) */
 int tp_is_stopword(int lang, const char *w, size_t n);
 

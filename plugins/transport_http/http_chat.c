@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_auth.h"
 #include "http_chat_parse.h"
 #include "http_resp.h"
 #include "http_server.h"
@@ -203,6 +204,8 @@ static void stream_end(chat_job *j)
 static void on_done(void *ud, const rk_chat_result *res)
 {
     http_req *r = ud;
+    if (res->status == RK_OK && r->authed) /* r->who is fixed by now */
+        auth_charge_after(r->srv->host, &r->who, res->usage.completion_tokens);
     pthread_mutex_lock(&r->mu);
     chat_job *j = r->job;
     keep_result(j, res);
@@ -337,6 +340,15 @@ static enum MHD_Result start_chat(http_req *r, chat_job *j)
     return MHD_YES;
 }
 
+/* The prompt's size in tokens, roughly: bytes / 4. */
+static int64_t estimate_tokens(const rk_chat_input *in)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < in->n_messages; i++)
+        bytes += strlen(in->messages[i].content);
+    return (int64_t)((bytes + 3) / 4);
+}
+
 static enum MHD_Result chat_begin(http_req *r, json_t *body, sse_dialect d)
 {
     chat_job *j = calloc(1, sizeof *j);
@@ -354,6 +366,11 @@ static enum MHD_Result chat_begin(http_req *r, json_t *body, sse_dialect d)
         return hr_fail(r, 503, NULL, "out of memory");
     if (rc < 0)
         return hr_fail(r, 400, pe.param[0] ? pe.param : NULL, "%s", pe.msg);
+    /* the tenant scopes history, cache and retrieval in the core */
+    j->req.in.tenant = r->authed ? r->who.tenant : NULL;
+    enum MHD_Result lrc = MHD_YES;
+    if (auth_charge(r, 1, estimate_tokens(&j->req.in), &lrc) < 0)
+        return lrc;
     memcpy(j->cmpl_id, "chatcmpl-", 9);
     req_random_hex(j->cmpl_id + 9, 12);
     j->created = r->srv->host->wall_ms() / 1000;

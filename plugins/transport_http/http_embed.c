@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_auth.h"
 #include "http_resp.h"
 #include "http_server.h"
 
@@ -288,6 +289,11 @@ enum MHD_Result embed_handle(http_req *r, json_t *body)
                        "Embeddings are not supported by this server");
     enum MHD_Result rc = parse(r, j, body);
     if (r->phase == PHASE_ANSWERED || rc != MHD_YES)
+        return rc;
+    size_t bytes = 0;
+    for (size_t i = 0; i < j->n; i++)
+        bytes += strlen(j->inputs[i]);
+    if (auth_charge(r, 1, (int64_t)((bytes + 3) / 4), &rc) < 0)
         return rc;
     r->phase = PHASE_ASYNC;
     return start_embed(r, j);

@@ -16,13 +16,21 @@ static const rk_config_key http_config[] = {
     {"max_connections", RK_CFG_INT, "4096", 0,
      "simultaneous client connections (MHD_OPTION_CONNECTION_LIMIT)"},
     {"max_body", RK_CFG_SIZE, "1MB", 0,
-     "largest request body; larger ones get 413"},
+     "largest request body, document uploads included; larger ones get 413"},
     {"connection_timeout", RK_CFG_DURATION, "120s", 0,
      "idle connection timeout (not applied while an answer is pending)"},
     {"connection_memory", RK_CFG_SIZE, "32k", 0,
      "per-connection memory pool (headers and I/O buffers)"},
     {"request_id_header", RK_CFG_STRING, "X-Request-Id", 0,
      "header carrying the request id (echoed; generated when absent)"},
+    {"public_health", RK_CFG_BOOL, "true", 0,
+     "/health answers without an API key"},
+    {"public_ready", RK_CFG_BOOL, "true", 0,
+     "/ready answers without an API key (otherwise it needs the admin "
+     "scope)"},
+    {"public_metrics", RK_CFG_BOOL, "false", 0,
+     "/metrics answers without an API key (otherwise it needs the admin "
+     "scope; with no keys configured everyone has every scope)"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -69,7 +77,8 @@ static const rk_plugin http_plugin = {
     .name = "transport_http",
     .version = "0.1.0",
     .description = "HTTP API (libmicrohttpd): OpenAI-compatible chat "
-                   "completions, /chat, embeddings, models, health, metrics",
+                   "completions, /chat, embeddings, models, documents, API "
+                   "keys and rate limits, health, metrics",
     .flags = 0,
     .config = http_config,
     .create = http_create,

@@ -17,6 +17,8 @@ static const char *const route_names[ROUTE__COUNT] = {
     [ROUTE_HEALTH] = "/health",
     [ROUTE_READY] = "/ready",
     [ROUTE_METRICS] = "/metrics",
+    [ROUTE_DOCUMENTS] = "/documents",
+    [ROUTE_DOCUMENT] = "/documents/{id}",
     [ROUTE_OTHER] = "other",
 };
 

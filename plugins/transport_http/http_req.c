@@ -148,10 +148,12 @@ void req_completed(http_req *r, enum MHD_RequestTerminationCode toe)
     hm_request(&s->metrics, r->route, r->status, secs);
     if (r->stream)
         hm_streams(&s->metrics, -1);
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        s->host->log(s->self, RK_LOG_DEBUG,
-                     "request %s %s ended early (code %d, status %d)", r->id,
-                     route_label(r->route), (int)toe, r->status);
+    s->host->log(s->self, RK_LOG_DEBUG, "request %s %s status=%d ms=%lld%s",
+                 r->id, route_label(r->route), r->status,
+                 (long long)(secs * 1000),
+                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
+                     ? ""
+                     : " (connection ended early)");
 
     pthread_mutex_lock(&r->mu);
     r->completed = 1;

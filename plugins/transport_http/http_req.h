@@ -16,6 +16,8 @@
 
 #include <microhttpd.h>
 
+#include <ragkernel/host.h>
+
 #include "http_buf.h"
 
 typedef struct http_server http_server;
@@ -30,9 +32,19 @@ typedef enum http_route {
     ROUTE_HEALTH,
     ROUTE_READY,
     ROUTE_METRICS,
+    ROUTE_DOCUMENTS, /* /documents */
+    ROUTE_DOCUMENT,  /* /documents/{id} */
     ROUTE_OTHER,
     ROUTE__COUNT
 } http_route;
+
+typedef enum http_method {
+    METHOD_GET = 0,
+    METHOD_HEAD,
+    METHOD_POST,
+    METHOD_DELETE,
+    METHOD_OTHER
+} http_method;
 
 typedef enum http_phase {
     PHASE_NEW = 0,  /* headers in, nothing decided yet */
@@ -53,12 +65,14 @@ typedef struct http_job_ops {
 } http_job_ops;
 
 #define HTTP_REQ_ID_MAX 129
+#define HTTP_DOC_ID_MAX 64 /* [A-Za-z0-9_-]{1,64}, as the host requires */
 
 struct http_req {
     http_server *srv;
     struct MHD_Connection *conn;
     http_req *prev, *next; /* srv->reqs, under srv->mu */
     http_route route;
+    http_method method;
     int64_t start_ms;
     char id[HTTP_REQ_ID_MAX];
     hbuf body;
@@ -69,6 +83,9 @@ struct http_req {
     int fd;           /* the client socket, for the disconnect check */
     int64_t peeked_ms;/* last disconnect check */
     int stream;       /* an SSE response was queued (active-streams gauge) */
+    int authed;       /* who was established by host->authenticate */
+    rk_principal who; /* tenant and scopes; never the key */
+    char doc_id[HTTP_DOC_ID_MAX + 1]; /* ROUTE_DOCUMENT: the checked id */
 
     pthread_mutex_t mu; /* guards the fields below and the job's state */
     int suspended;      /* we suspended the connection, nobody resumed it */

@@ -39,10 +39,15 @@ json_t *hj_str(const char *s)
 int hr_headers_add(http_req *r, struct MHD_Response *resp, const char *ctype,
                    const char *const *extra)
 {
-    int ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                     ctype) == MHD_YES;
+    int ok = !ctype || MHD_add_response_header(
+                           resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) == MHD_YES;
     ok &= MHD_add_response_header(resp, r->srv->request_id_header, r->id) ==
           MHD_YES;
+    /* stopping (or replaced by a reload): still answer requests arriving
+     * on open keep-alive connections, but make the client reconnect */
+    if (atomic_load(&r->srv->draining))
+        ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+                                      "close") == MHD_YES;
     for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
         ok &= MHD_add_response_header(resp, extra[i], extra[i + 1]) == MHD_YES;
     return ok ? 0 : -1;
@@ -70,6 +75,20 @@ enum MHD_Result hr_send_buf(http_req *r, int status, const char *ctype,
         return MHD_NO;
     }
     if (hr_headers_add(r, resp, ctype, extra) < 0) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    return hr_queue(r, status, resp);
+}
+
+enum MHD_Result hr_send_empty(http_req *r, int status,
+                              const char *const *extra)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    if (hr_headers_add(r, resp, NULL, extra) < 0) {
         MHD_destroy_response(resp);
         return MHD_NO;
     }
@@ -143,10 +162,12 @@ static enum MHD_Result send_static_error(http_req *r, int status)
     return hr_queue(r, status, resp);
 }
 
+#define HR_EXTRA_MAX 8 /* name/value pairs from hr_error.headers */
+
 enum MHD_Result hr_send_error(http_req *r, const hr_error *e)
 {
     char retry[24];
-    const char *extra[6] = {NULL};
+    const char *extra[2 * (HR_EXTRA_MAX + 2) + 1] = {NULL};
     size_t n = 0;
     if (e->retry_after_ms > 0) {
         snprintf(retry, sizeof retry, "%lld",
@@ -157,6 +178,12 @@ enum MHD_Result hr_send_error(http_req *r, const hr_error *e)
     if (e->allow) {
         extra[n++] = MHD_HTTP_HEADER_ALLOW;
         extra[n++] = e->allow;
+    }
+    for (size_t i = 0; e->headers && e->headers[i] && e->headers[i + 1] &&
+                       i < 2 * HR_EXTRA_MAX;
+         i += 2) {
+        extra[n++] = e->headers[i];
+        extra[n++] = e->headers[i + 1];
     }
     json_t *j = hr_error_json(e);
     char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;

@@ -33,6 +33,9 @@ enum MHD_Result hr_queue(http_req *r, int status, struct MHD_Response *resp);
 /* body is malloc'ed and owned by the call (freed even on failure). */
 enum MHD_Result hr_send_buf(http_req *r, int status, const char *ctype,
                             char *body, size_t len, const char *const *extra);
+/* A response without a body or Content-Type (204, 304). */
+enum MHD_Result hr_send_empty(http_req *r, int status,
+                              const char *const *extra);
 /* Takes the reference to j. */
 enum MHD_Result hr_send_json(http_req *r, int status, json_t *j,
                              const char *const *extra);
@@ -45,6 +48,7 @@ typedef struct hr_error {
     const char *message;  /* never NULL when sent */
     int64_t retry_after_ms;
     const char *allow;    /* 405: the Allow header */
+    const char *const *headers; /* more name/value pairs, NULL-terminated */
 } hr_error;
 
 enum MHD_Result hr_send_error(http_req *r, const hr_error *e);

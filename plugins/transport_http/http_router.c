@@ -1,58 +1,137 @@
 /*
  * http_router — owns the first steps of every request, where MHD calls the
- * access handler repeatedly: route and method checks and the cheap
- * rejections (415, 413 from Content-Length) happen on the first call so the
- * body is never read for them; the body is then accumulated up to max_body;
- * the final call parses JSON (reporting jansson's line and column) and hands
- * the object to the endpoint. A request that suspended itself comes back
- * here on resume and is passed to its job.
+ * access handler repeatedly: route and method checks, authentication,
+ * scopes, the request budget and the cheap rejections (415, 413 from
+ * Content-Length) happen on the first call so the body is never read for
+ * them; the body is then accumulated up to max_body; the final call parses
+ * JSON (reporting jansson's line and column) or hands the raw bytes to an
+ * upload. A request that suspended itself comes back here on resume and is
+ * passed to its job.
  */
 #include "http_router.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jansson.h>
 
+#include "http_auth.h"
 #include "http_chat.h"
+#include "http_docs.h"
+#include "http_download.h"
 #include "http_embed.h"
 #include "http_info.h"
 #include "http_req.h"
 #include "http_resp.h"
 #include "http_server.h"
 
+/* Who may call a route. */
+typedef enum route_access {
+    ACCESS_KEY = 0, /* a key with the route's scopes */
+    ACCESS_HEALTH,  /* public unless public_health is off */
+    ACCESS_READY,   /* public unless public_ready is off; else admin */
+    ACCESS_METRICS  /* public only with public_metrics; else admin */
+} route_access;
+
 typedef struct route {
     const char *path;
+    int with_id;       /* path + "/" + a document id */
     http_route id;
+    route_access who;
+    int json_any_type; /* any Content-Type whose body is a JSON object */
+    uint32_t read_scope, write_scope; /* GET/HEAD; POST/DELETE */
     enum MHD_Result (*get)(http_req *r);
-    enum MHD_Result (*post)(http_req *r, json_t *body);
+    enum MHD_Result (*post)(http_req *r, json_t *body); /* JSON body */
+    enum MHD_Result (*upload)(http_req *r);             /* raw r->body */
+    enum MHD_Result (*del)(http_req *r);
 } route;
 
 static const route routes[] = {
-    {"/v1/chat/completions", ROUTE_COMPLETIONS, NULL, chat_completions},
-    {"/chat", ROUTE_CHAT, NULL, chat_legacy},
-    {"/v1/embeddings", ROUTE_EMBEDDINGS, NULL, embed_handle},
-    {"/v1/models", ROUTE_MODELS, info_models, NULL},
-    {"/health", ROUTE_HEALTH, info_health, NULL},
-    {"/ready", ROUTE_READY, info_ready, NULL},
-    {"/metrics", ROUTE_METRICS, info_metrics, NULL},
+    {"/v1/chat/completions", 0, ROUTE_COMPLETIONS, ACCESS_KEY, 1, 0,
+     RK_SCOPE_CHAT, NULL, chat_completions, NULL, NULL},
+    {"/chat", 0, ROUTE_CHAT, ACCESS_KEY, 1, 0, RK_SCOPE_CHAT, NULL,
+     chat_legacy, NULL, NULL},
+    {"/v1/embeddings", 0, ROUTE_EMBEDDINGS, ACCESS_KEY, 0, 0, RK_SCOPE_CHAT,
+     NULL, embed_handle, NULL, NULL},
+    {"/v1/models", 0, ROUTE_MODELS, ACCESS_KEY, 0, RK_SCOPE_CHAT, 0,
+     info_models, NULL, NULL, NULL},
+    {"/health", 0, ROUTE_HEALTH, ACCESS_HEALTH, 0, 0, 0, info_health, NULL,
+     NULL, NULL},
+    {"/ready", 0, ROUTE_READY, ACCESS_READY, 0, RK_SCOPE_ADMIN, 0, info_ready,
+     NULL, NULL, NULL},
+    {"/metrics", 0, ROUTE_METRICS, ACCESS_METRICS, 0, RK_SCOPE_ADMIN, 0,
+     info_metrics, NULL, NULL, NULL},
+    {"/documents", 0, ROUTE_DOCUMENTS, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
+     RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL},
+    {"/documents", 1, ROUTE_DOCUMENT, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
+     RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle},
 };
 
-static const route *route_by_path(const char *url)
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+/* The route for url; for an id route, *id_at points at what follows
+ * "<path>/" (it may be empty or hold more slashes: checked later). */
+static const route *route_by_path(const char *url, const char **id_at)
 {
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (strcmp(routes[i].path, url) == 0)
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        size_t n = strlen(routes[i].path);
+        if (strncmp(routes[i].path, url, n) != 0)
+            continue;
+        if (!routes[i].with_id && url[n] == '\0')
             return &routes[i];
+        if (routes[i].with_id && url[n] == '/') {
+            *id_at = url + n + 1;
+            return &routes[i];
+        }
+    }
     return NULL;
 }
 
 static const route *route_by_id(http_route id)
 {
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+    for (size_t i = 0; i < N_ROUTES; i++)
         if (routes[i].id == id)
             return &routes[i];
     return NULL;
+}
+
+static http_method method_of(const char *m)
+{
+    if (strcmp(m, "GET") == 0)
+        return METHOD_GET;
+    if (strcmp(m, "HEAD") == 0)
+        return METHOD_HEAD;
+    if (strcmp(m, "POST") == 0)
+        return METHOD_POST;
+    if (strcmp(m, "DELETE") == 0)
+        return METHOD_DELETE;
+    return METHOD_OTHER;
+}
+
+static int has_handler(const route *rt, http_method m)
+{
+    switch (m) {
+    case METHOD_GET:
+    case METHOD_HEAD: return rt->get != NULL;
+    case METHOD_POST: return rt->post != NULL || rt->upload != NULL;
+    case METHOD_DELETE: return rt->del != NULL;
+    default: return 0;
+    }
+}
+
+static enum MHD_Result not_allowed(http_req *r, const route *rt)
+{
+    char allow[48], msg[96];
+    snprintf(allow, sizeof allow, "%s%s%s%s%s", rt->get ? "GET, HEAD" : "",
+             rt->get && (rt->post || rt->upload) ? ", " : "",
+             rt->post || rt->upload ? "POST" : "",
+             rt->del && (rt->get || rt->post || rt->upload) ? ", " : "",
+             rt->del ? "DELETE" : "");
+    snprintf(msg, sizeof msg, "Method not allowed: use %s", allow);
+    hr_error e = {.status = 405, .allow = allow, .message = msg};
+    return hr_send_error(r, &e);
 }
 
 /* application/json, with or without parameters; a missing Content-Type is
@@ -91,41 +170,72 @@ static enum MHD_Result too_large(http_req *r)
                    r->srv->max_body);
 }
 
+/* Whether the route needs a key here, and with which scopes. */
+static int needs_key(const http_server *s, const route *rt, http_method m,
+                     uint32_t *scopes)
+{
+    switch (rt->who) {
+    case ACCESS_HEALTH: *scopes = 0; return !s->public_health;
+    case ACCESS_READY: *scopes = RK_SCOPE_ADMIN; return !s->public_ready;
+    case ACCESS_METRICS: *scopes = RK_SCOPE_ADMIN; return !s->public_metrics;
+    default: break;
+    }
+    *scopes = m == METHOD_GET || m == METHOD_HEAD ? rt->read_scope
+                                                   : rt->write_scope;
+    return 1;
+}
+
+/* Authentication, scopes, the id in the path and, for every keyed route
+ * whose cost is known before the body, one request of the key's budget.
+ * Chats and embeddings are charged once their input size is known. */
+static int admit(http_req *r, const route *rt, const char *id,
+                 enum MHD_Result *rc)
+{
+    uint32_t scopes = 0;
+    if (!needs_key(r->srv, rt, r->method, &scopes))
+        return 0;
+    if (auth_request(r, scopes, rc) < 0)
+        return -1;
+    if (rt->with_id) {
+        if (!docs_id_ok(id)) {
+            *rc = hr_fail(r, 400, "id",
+                          "Invalid document id: use 1 to %d characters of "
+                          "A-Z, a-z, 0-9, '_' and '-'",
+                          HTTP_DOC_ID_MAX);
+            return -1;
+        }
+        memcpy(r->doc_id, id, strlen(id) + 1);
+    }
+    if (rt->who == ACCESS_KEY && !rt->post)
+        return auth_charge(r, 1, 0, rc);
+    return 0;
+}
+
 static enum MHD_Result begin(http_server *s, http_req *r, const char *url,
                              const char *method)
 {
-    const route *rt = route_by_path(url);
+    const char *id = NULL;
+    const route *rt = route_by_path(url, &id);
     r->route = rt ? rt->id : ROUTE_OTHER;
-    if (atomic_load(&s->draining)) {
-        hr_error e = {.status = 503, .message = "The server is shutting down",
-                      .retry_after_ms = 1000};
-        return hr_send_error(r, &e);
-    }
+    r->method = method_of(method);
     if (!rt)
         return hr_fail(r, 404, NULL, "Unknown request URL: %.16s %.200s",
                        method, url);
-    int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (rt->get) {
-        if (!is_get) {
-            hr_error e = {.status = 405, .allow = "GET, HEAD",
-                          .message = "Method not allowed: use GET"};
-            return hr_send_error(r, &e);
-        }
-        /* answered on the final call: MHD closes a connection whose
-         * response was queued before the request was fully read */
-        r->phase = PHASE_BODY;
-        return MHD_YES;
+    if (!has_handler(rt, r->method))
+        return not_allowed(r, rt);
+    enum MHD_Result rc = MHD_YES;
+    if (admit(r, rt, id, &rc) < 0)
+        return rc;
+    if (r->method == METHOD_POST) {
+        if (rt->post && !rt->json_any_type && !json_content_type(r->conn))
+            return hr_fail(r, 415, NULL,
+                           "Unsupported Content-Type: send application/json");
+        if (declared_too_large(s, r->conn))
+            return too_large(r);
     }
-    if (strcmp(method, "POST") != 0) {
-        hr_error e = {.status = 405, .allow = "POST",
-                      .message = "Method not allowed: use POST"};
-        return hr_send_error(r, &e);
-    }
-    if (!json_content_type(r->conn))
-        return hr_fail(r, 415, NULL,
-                       "Unsupported Content-Type: send application/json");
-    if (declared_too_large(s, r->conn))
-        return too_large(r);
+    /* everything else is answered on the final call: MHD closes a
+     * connection whose response was queued before the request was fully
+     * read */
     r->phase = PHASE_BODY;
     return MHD_YES;
 }
@@ -148,15 +258,8 @@ static enum MHD_Result take_body(http_server *s, http_req *r,
     return hbuf_append(&r->body, data, n) < 0 ? MHD_NO : MHD_YES;
 }
 
-static enum MHD_Result dispatch(http_req *r)
+static enum MHD_Result dispatch_json(http_req *r, const route *rt)
 {
-    const route *rt = route_by_id(r->route);
-    if (rt->get) {
-        hbuf_free(&r->body); /* a GET body means nothing here */
-        return rt->get(r);
-    }
-    if (r->body_over)
-        return too_large(r);
     json_error_t je;
     json_t *root = json_loadb(r->body.data ? r->body.data : "", r->body.len,
                               0, &je);
@@ -173,6 +276,20 @@ static enum MHD_Result dispatch(http_req *r)
         rc = rt->post(r, root);
     json_decref(root);
     return rc;
+}
+
+static enum MHD_Result dispatch(http_req *r)
+{
+    const route *rt = route_by_id(r->route);
+    if (r->method != METHOD_POST) {
+        hbuf_free(&r->body); /* a GET or DELETE body means nothing here */
+        return r->method == METHOD_DELETE ? rt->del(r) : rt->get(r);
+    }
+    if (r->body_over)
+        return too_large(r);
+    if (rt->upload)
+        return rt->upload(r);
+    return dispatch_json(r, rt);
 }
 
 enum MHD_Result router_access(void *cls, struct MHD_Connection *conn,

@@ -5,7 +5,10 @@
  * is FD_SETSIZE-4 even with epoll), reporting the bound address, and
  * draining on stop. Draining matters because MHD aborts the process if it is
  * stopped while a connection is suspended, so every request we suspended
- * must be resumed (and every host call it started must end) first.
+ * must be resumed (and every host call it started must end) first. It also
+ * refuses to listen beyond loopback while no API keys are configured: an
+ * open port that answers anyone with every tenant's documents is a
+ * mistake we would rather stop at start-up than discover later.
  */
 #include "http_server.h"
 
@@ -71,8 +74,11 @@ static int read_config(http_server *s, rk_err *err)
     const rk_host *h = s->host;
     char where[160];
     const char *listen = h->cfg_string(s->self, "listen");
-    if (parse_listen(s, listen ? listen : "127.0.0.1:8080", err) < 0)
-        goto bad;
+    rk_err lerr = {{0}};
+    if (parse_listen(s, listen ? listen : "127.0.0.1:8080", &lerr) < 0)
+        return rk_fail(err, RK_ERR_CONFIG, "%s: %s",
+                       h->cfg_where(s->self, "listen", where, sizeof where),
+                       lerr.msg);
     int64_t threads = h->cfg_int(s->self, "threads");
     int64_t maxc = h->cfg_int(s->self, "max_connections");
     int64_t body = h->cfg_int(s->self, "max_body");
@@ -107,15 +113,10 @@ static int read_config(http_server *s, rk_err *err)
     s->request_id_header = h->cfg_string(s->self, "request_id_header");
     if (!s->request_id_header || !s->request_id_header[0])
         s->request_id_header = "X-Request-Id";
+    s->public_health = h->cfg_bool(s->self, "public_health");
+    s->public_ready = h->cfg_bool(s->self, "public_ready");
+    s->public_metrics = h->cfg_bool(s->self, "public_metrics");
     return RK_OK;
-bad: {
-        /* prefix the YAML position of `listen` to the parser's message */
-        char msg[RK_ERR_MSG_MAX];
-        snprintf(msg, sizeof msg, "%s", err->msg);
-        return rk_fail(err, RK_ERR_CONFIG, "%s: %s",
-                       h->cfg_where(s->self, "listen", where, sizeof where),
-                       msg);
-    }
 }
 
 int server_create(const rk_host *host, rk_instance *self, http_server **out,
@@ -147,7 +148,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
-    s->host->log(s->self, RK_LOG_WARN, "libmicrohttpd: %s", line);
+    /* mostly clients that went away mid-answer: not worth a warning; real
+     * failures (bind, out of memory) also fail start() or the request */
+    s->host->log(s->self, RK_LOG_INFO, "libmicrohttpd: %s", line);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -161,31 +164,73 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         req_completed(r, toe);
 }
 
+/* "a.b.c.d:port" or "[v6]:port". */
+static void format_addr(const struct sockaddr_storage *ss, char *out,
+                        size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+        snprintf(out, cap, "[%s]:%u", ip, ntohs(a->sin6_port));
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+        snprintf(out, cap, "%s:%u", ip, ntohs(a->sin_port));
+    }
+}
+
 static void format_bound(http_server *s)
 {
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    char ip[INET6_ADDRSTRLEN];
     s->listening[0] = '\0';
     if (!di || getsockname(di->listen_fd, (struct sockaddr *)&ss, &len) != 0)
         return;
-    if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-        snprintf(s->listening, sizeof s->listening, "[%s]:%u", ip,
-                 ntohs(a->sin6_port));
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-        snprintf(s->listening, sizeof s->listening, "%s:%u", ip,
-                 ntohs(a->sin_port));
+    format_addr(&ss, s->listening, sizeof s->listening);
+}
+
+/* 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
     }
+    if (ss->ss_family != AF_INET6)
+        return 0;
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(a6))
+        return 1;
+    return IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127;
+}
+
+/* Checked on the configured address, before binding: nothing may be
+ * accepted on an open port first. A host without the auth slots has no
+ * keys to offer. */
+static int check_exposure(http_server *s, rk_err *err)
+{
+    const rk_host *h = s->host;
+    if (is_loopback(&s->addr))
+        return RK_OK;
+    if (RK_HAS_FIELD(h, rk_host, auth_required) && h->auth_required &&
+        h->auth_required())
+        return RK_OK;
+    char addr[128];
+    format_addr(&s->addr, addr, sizeof addr);
+    return rk_fail(err, RK_ERR_CONFIG,
+                   "refusing to listen on %s without API keys: configure "
+                   "auth.keys, or listen on 127.0.0.1",
+                   addr);
 }
 
 int server_start(http_server *s, rk_err *err)
 {
+    int rc = check_exposure(s, err);
+    if (rc != RK_OK)
+        return rc;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     if (s->addr.ss_family == AF_INET6)

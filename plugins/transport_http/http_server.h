@@ -29,6 +29,9 @@ struct http_server {
     size_t max_body;
     size_t conn_memory;
     const char *request_id_header; /* host-owned */
+    int public_health;   /* /health answers without a key */
+    int public_ready;    /* /ready answers without a key (else admin) */
+    int public_metrics;  /* /metrics answers without a key (else admin) */
 
     struct MHD_Daemon *daemon;
     char listening[128];
@@ -38,7 +41,7 @@ struct http_server {
     http_req *reqs;
     size_t n_reqs;
     int aborting;        /* stop passed its deadline: new requests abort */
-    atomic_int draining; /* stop began: refuse new requests with 503 */
+    atomic_int draining; /* stop began: answers close their connection */
 
     http_metrics metrics;
 };

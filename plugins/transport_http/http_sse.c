@@ -94,13 +94,13 @@ static void delta_event(sse_stream *s, const char *text, size_t len)
         hbuf_json_str(&s->out, text, len);
         hbuf_puts(&s->out, "},\"finish_reason\":null}]}\n\n");
     }
-    s->text_bytes += len;
 }
 
 int sse_delta(sse_stream *s, const char *text, size_t len)
 {
     if (!len || s->ended)
         return 0;
+    s->text_bytes += len;
     int from_carry = s->carry.len > 0;
     if (from_carry) { /* complete the character the last delta cut */
         hbuf_append(&s->carry, text, len);

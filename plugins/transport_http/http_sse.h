@@ -31,7 +31,7 @@ typedef struct sse_stream {
     int open;      /* the first event is written: the answer is a 200 stream */
     int queued;    /* the MHD response exists */
     int ended;     /* the last event is written: end after out drains */
-    size_t text_bytes; /* delta text written so far */
+    size_t text_bytes; /* delta text received so far */
 } sse_stream;
 
 void sse_init(sse_stream *s, sse_dialect d);

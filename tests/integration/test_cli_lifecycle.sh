@@ -57,7 +57,14 @@ sleep 0.4
 kill -TERM "$RK_PID"
 wait "$cpid"
 check "in-flight stream finished with [DONE]" grep -q 'data: \[DONE\]' "$SVC_TMP/stream.out"
-check "in-flight stream has the whole answer" grep -q 'please' "$SVC_TMP/stream.out"
+answer=$(python3 -c '
+import json, sys
+out = ""
+for line in open(sys.argv[1]):
+    if line.startswith("data: {"):
+        out += json.loads(line[6:])["choices"][0]["delta"].get("content", "")
+print(out)' "$SVC_TMP/stream.out")
+check "in-flight stream has the whole answer" test "$answer" = "echo: drain me please"
 wait "$RK_PID"; rc=$?
 check "exit status 0 after SIGTERM" test "$rc" = 0
 check "log says stopped" grep -q 'msg="stopped"' "$RK_LOG"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # transport_http with curl as the client: health/ready/metrics/models, /chat
 # and /v1/chat/completions (plain and streamed), OpenAI-shaped errors
-# (400/404/405/413/415), request ids, keep-alive, concurrency, and a client
-# that hangs up mid-stream. Runs config/test-http.yaml (echo test LLM).
+# (400/404/405/413/415), request ids, keep-alive, concurrency, a client that
+# hangs up mid-stream, and an answer that fails after its stream started.
+# Runs config/test-http.yaml (echo test LLM).
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
@@ -140,11 +141,14 @@ done
 echo "== keep-alive and concurrency"
 out=$(curl -sv --max-time 10 "$RK_URL/health" "$RK_URL/v1/models" 2>&1)
 check "two GETs reuse one connection" grep -q 'Re-using existing connection' <<<"$out"
+pids=()
 for i in $(seq 40); do
     curl -s --max-time 20 -o /dev/null -w '%{http_code}\n' -H "$J" \
-        -d "{\"messages\":[{\"role\":\"user\",\"content\":\"parallel $i\"}]}" "$RK_URL/v1/chat/completions" &
-done >"$T/par.codes"
-wait
+        -d "{\"messages\":[{\"role\":\"user\",\"content\":\"parallel $i\"}]}" \
+        "$RK_URL/v1/chat/completions" >>"$T/par.codes" &
+    pids+=($!)
+done
+wait "${pids[@]}" # not a bare wait: ragkernel is our child too
 check "40 parallel completions all 200" bash -c '[ "$(grep -c "^200$" "$1")" = 40 ]' _ "$T/par.codes"
 
 echo "== /metrics"
@@ -175,6 +179,19 @@ for _ in $(seq 50); do
 done
 check "active_streams back to 0" grep -Eq '^ragkernel_http_active_streams(\{\})? 0$' <(curl -s --max-time 5 "$RK_URL/metrics")
 rk_stop
-check "no crash or sanitizer report in the log" bash -c '! grep -Eq "AddressSanitizer|runtime error|Fatal error in GNU libmicrohttpd" "$1"' _ "$RK_LOG"
+
+echo "== the answer fails after the stream started (deadline between deltas)"
+rk_start "$CFG" ECHO_DELAY=1s TOTAL_TIMEOUT=1500ms LLM_TIMEOUT=1500ms || exit 1
+curl -sN --max-time 15 -H "$J" -d '{"messages":[{"role":"user","content":"a b c d e f g h"}],"stream":true}' \
+    "$RK_URL/v1/chat/completions" >"$T/fail.sse"
+check "failed stream: some content, then an error event, no [DONE]" sse_py "$T/fail.sse" 'not done and any(c.get("choices") and c["choices"][0]["delta"].get("content") for c in ev) and isinstance(ev[-1]["error"]["message"],str) and isinstance(ev[-1]["error"]["type"],str)'
+curl -sN --max-time 15 -H "$J" -d '{"message":"a b c d e f g h","stream":true}' "$RK_URL/chat" >"$T/fail2.sse"
+check "failed /chat stream ends with an error event, no [DONE]" sse_py "$T/fail2.sse" 'not done and "error" in ev[-1]'
+req failjson POST /v1/chat/completions -H "$J" -d '{"messages":[{"role":"user","content":"a b c d e f g h"}]}'
+check "the same failure unstreamed: 5xx with an OpenAI error body" bash -c '[ "${1:0:1}" = 5 ]' _ "$(cat "$T/failjson.code")"
+check "5xx error body is an OpenAI error" openai_error failjson
+rk_stop
+check "no crash or sanitizer report in the server logs" bash -c \
+    '! grep -Eq "AddressSanitizer|runtime error|Fatal error in GNU libmicrohttpd" "$@"' _ "$SVC_TMP"/ragkernel.*.log
 
 rk_summary

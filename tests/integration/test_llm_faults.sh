@@ -6,29 +6,12 @@
 # upstream, embeddings, model aliases and the upstream metrics. The backup
 # reads whole JSON answers (stream: false), the primary SSE streams.
 set -u
-. "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
+. "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"; . "$RK_ROOT/tests/lib/mock.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
 cd "$RK_ROOT"
 _svc_init
 export MOCK_KEY=sk-mock-test
 
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# start_mock ARGS... : tests/mock_llm.py on a free port; MOCK_PORT MOCK_URL MOCK_PID
-start_mock() {
-    local out=$SVC_TMP/mock.out log=$SVC_TMP/mock.log
-    python3 "$RK_ROOT/tests/mock_llm.py" --port 0 "$@" >"$out" 2>"$log" &
-    MOCK_PID=$!
-    _svc_record mock "$MOCK_PID" TERM
-    local i
-    for i in $(seq 100); do grep -q '^PORT=' "$out" && break; sleep 0.05; done
-    MOCK_PORT=$(sed -n 's/^PORT=//p' "$out")
-    [ -n "$MOCK_PORT" ] || { echo "mock did not report a port"; cat "$log"; return 1; }
-    MOCK_URL=http://127.0.0.1:$MOCK_PORT
-    _svc_wait mock "$MOCK_PID" "$log" _svc_http_up "$MOCK_URL/health" || return 1
-    export MOCK_PORT MOCK_URL MOCK_PID
-    echo "mock port=$MOCK_PORT pid=$MOCK_PID"
-}
 
 # body CONTENT [STREAM 0/1] [MODEL]
 body() {

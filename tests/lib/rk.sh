@@ -34,7 +34,8 @@ rk_start() {
     _svc_init || return 1
     local port; port=$(free_port) || return 1
     local log="$SVC_TMP/ragkernel.$port.log"
-    env RK_PORT="$port" RAGKERNEL_DATA="${RAGKERNEL_DATA:-$SVC_TMP/data.$port}" "$@" \
+    env RK_PORT="$port" RAGKERNEL_LISTEN="127.0.0.1:$port" \
+        RAGKERNEL_DATA="${RAGKERNEL_DATA:-$SVC_TMP/data.$port}" "$@" \
         "$RK_BIN" -c "$config" >"$log" 2>&1 &
     local pid=$!
     _svc_record ragkernel "$pid" TERM

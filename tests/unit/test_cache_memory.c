@@ -4,8 +4,10 @@
  * validated by cfg: miss/hit/overwrite/delete, TTL expiry, LRU eviction by
  * entry count and by bytes (with the metrics that report it), oversized
  * entries, and eight threads hammering one instance while checking that no
- * value ever comes back under the wrong key. Run from the repository root
- * (BUILD defaults to "build").
+ * value ever comes back under the wrong key; rate_take's token buckets
+ * (burst, refusal that takes nothing, refill, force into debt, argument
+ * checks, eight threads draining one bucket exactly). Run from the
+ * repository root (BUILD defaults to "build").
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -365,6 +367,126 @@ START_TEST(threads_hammer)
 }
 END_TEST
 
+/* ---- rate_take ------------------------------------------------------------ */
+
+static int take(harness *h, const char *key, double per_min, double burst, double cost,
+                int force, int64_t *retry)
+{
+    rk_err err = {{0}};
+    *retry = -1;
+    int rc = h->vt->rate_take(h->ctx, key, strlen(key), per_min, burst, cost, force, retry,
+                              &err);
+    ck_assert_msg(rc == RK_OK || rc == RK_ERR_RATE_LIMITED, "rate_take %s: %d %s", key, rc,
+                  err.msg);
+    return rc;
+}
+
+START_TEST(rate_take_bucket)
+{
+    harness h;
+    h_open(&h, "{}");
+    int64_t retry;
+    /* 600/min = one token per 100 ms; starts full at burst 3 */
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(take(&h, "r", 600, 3, 1, 0, &retry), RK_OK);
+    ck_assert_int_eq(take(&h, "r", 600, 3, 1, 0, &retry), RK_ERR_RATE_LIMITED);
+    ck_assert_msg(retry > 50 && retry <= 100, "retry_after %lld ms", (long long)retry);
+    sleep_ms(retry + 20);
+    ck_assert_int_eq(take(&h, "r", 600, 3, 1, 0, &retry), RK_OK);
+    /* other keys, including ones that differ after a NUL, are other buckets */
+    ck_assert_int_eq(take(&h, "other", 600, 3, 3, 0, &retry), RK_OK);
+    rk_err err = {{0}};
+    ck_assert_int_eq(h.vt->rate_take(h.ctx, "a\0b", 3, 600, 1, 1, 0, &retry, &err), RK_OK);
+    ck_assert_int_eq(h.vt->rate_take(h.ctx, "a\0c", 3, 600, 1, 1, 0, &retry, &err), RK_OK);
+    ck_assert_int_eq(h.vt->rate_take(h.ctx, "a\0b", 3, 600, 1, 1, 0, &retry, &err),
+                     RK_ERR_RATE_LIMITED);
+    /* a refusal takes nothing: 2 left, 3 refused, then 2 fit */
+    ck_assert_int_eq(take(&h, "n", 1e-6, 5, 3, 0, &retry), RK_OK);
+    ck_assert_int_eq(take(&h, "n", 1e-6, 5, 3, 0, &retry), RK_ERR_RATE_LIMITED);
+    ck_assert_int_eq(take(&h, "n", 1e-6, 5, 2, 0, &retry), RK_OK);
+    /* more than the burst is never there */
+    ck_assert_int_eq(take(&h, "big", 60, 2, 3, 0, &retry), RK_ERR_RATE_LIMITED);
+    ck_assert_int_eq(take(&h, "big", 60, 2, 2, 0, &retry), RK_OK);
+    h_close(&h);
+}
+END_TEST
+
+START_TEST(rate_take_force_and_args)
+{
+    harness h;
+    h_open(&h, "{}");
+    int64_t retry;
+    /* 60/min = one token a second; burst 2, then a forced 5: balance -3 */
+    ck_assert_int_eq(take(&h, "f", 60, 2, 5, 1, &retry), RK_OK);
+    ck_assert_int_eq(take(&h, "f", 60, 2, 1, 0, &retry), RK_ERR_RATE_LIMITED);
+    ck_assert_msg(retry > 3800 && retry <= 4000, "retry_after %lld ms", (long long)retry);
+    /* cost 0 asks "is the bucket out of debt?" */
+    ck_assert_int_eq(take(&h, "f", 60, 2, 0, 0, &retry), RK_ERR_RATE_LIMITED);
+    ck_assert_msg(retry > 2800 && retry <= 3000, "retry_after %lld ms", (long long)retry);
+    /* forcing always takes, even deeper into debt */
+    ck_assert_int_eq(take(&h, "f", 60, 2, 1, 1, &retry), RK_OK);
+    ck_assert_int_eq(take(&h, "f", 60, 2, 1, 0, &retry), RK_ERR_RATE_LIMITED);
+    ck_assert_msg(retry > 4800 && retry <= 5000, "retry_after %lld ms", (long long)retry);
+    rk_err err = {{0}};
+    ck_assert_int_eq(h.vt->rate_take(h.ctx, "x", 1, 0, 1, 1, 0, &retry, &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.vt->rate_take(h.ctx, "x", 1, 60, -1, 1, 0, &retry, &err),
+                     RK_ERR_INVALID);
+    ck_assert_int_eq(h.vt->rate_take(h.ctx, "x", 1, 60, 1, -1, 0, &retry, &err),
+                     RK_ERR_INVALID);
+    ck_assert_int_eq(h.vt->rate_take(h.ctx, "x", 1, 60, 1, 0.0 / 0.0, 0, &retry, &err),
+                     RK_ERR_INVALID);
+    ck_assert_int_eq(h.vt->rate_take(h.ctx, NULL, 1, 60, 1, 1, 0, &retry, &err),
+                     RK_ERR_INVALID);
+    h_close(&h);
+}
+END_TEST
+
+#define RATE_BURST 300
+#define RATE_TRIES 200 /* per thread: 8 x 200 > burst */
+
+typedef struct taker {
+    harness *h;
+    int allowed;
+    int errors;
+} taker;
+
+static void *taker_run(void *arg)
+{
+    taker *t = arg;
+    rk_err err;
+    int64_t retry;
+    for (int i = 0; i < RATE_TRIES; i++) {
+        int rc = t->h->vt->rate_take(t->h->ctx, "shared", 6, 1e-6, RATE_BURST, 1, 0, &retry,
+                                     &err);
+        t->allowed += rc == RK_OK;
+        t->errors += rc != RK_OK && rc != RK_ERR_RATE_LIMITED;
+    }
+    return NULL;
+}
+
+START_TEST(rate_take_threads)
+{
+    harness h;
+    h_open(&h, "{}");
+    taker tk[N_THREADS];
+    pthread_t th[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        tk[i] = (taker){.h = &h};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, taker_run, &tk[i]), 0);
+    }
+    int allowed = 0, errors = 0;
+    for (int i = 0; i < N_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        allowed += tk[i].allowed;
+        errors += tk[i].errors;
+    }
+    /* the refill over the run is ~0: exactly the burst gets through */
+    ck_assert_int_eq(errors, 0);
+    ck_assert_int_eq(allowed, RATE_BURST);
+    h_close(&h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cache_memory");
@@ -376,6 +498,9 @@ static Suite *suite(void)
     tcase_add_test(tc, lru_by_bytes);
     tcase_add_test(tc, bad_config_refused);
     tcase_add_test(tc, threads_hammer);
+    tcase_add_test(tc, rate_take_bucket);
+    tcase_add_test(tc, rate_take_force_and_args);
+    tcase_add_test(tc, rate_take_threads);
     suite_add_tcase(s, tc);
     return s;
 }

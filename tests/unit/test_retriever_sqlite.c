@@ -130,11 +130,13 @@ static rk_metric *h_metric(rk_metric_type t, const char *name, const char *help,
 }
 
 static void h_set(rk_metric *m, double v) { ((test_metric *)m)->value = v; }
-static void h_add(rk_metric *m, double v) { ((test_metric *)m)->value += v; }
 
 static void h_observe(rk_metric *m, double v)
 {
-    __atomic_add_fetch(&((test_metric *)m)->observations, 1, __ATOMIC_RELAXED);
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mu);
+    ((test_metric *)m)->observations++;
+    pthread_mutex_unlock(&mu);
 }
 
 static const rk_host g_host = {
@@ -142,7 +144,7 @@ static const rk_host g_host = {
     .version = "test", .log = h_log, .instance_name = h_name, .cfg_string = h_string,
     .cfg_int = h_int, .cfg_double = h_double, .cfg_count = h_count, .cfg_item = h_item,
     .cfg_where = h_where, .now_ms = h_now, .wall_ms = h_now, .metric = h_metric,
-    .metric_add = h_add, .metric_set = h_set, .metric_observe = h_observe,
+    .metric_set = h_set, .metric_observe = h_observe,
 };
 
 /* ---- fixture and helpers ---------------------------------------------- */
@@ -544,27 +546,36 @@ END_TEST
 
 typedef struct conc {
     void *ctx;
-    volatile int done;
-    long searches, errors, leaks;
+    pthread_mutex_t mu; /* a mutex, not atomics, so helgrind can follow it */
+    long done, searches, errors, leaks;
 } conc;
+
+/* add n to *what under the mutex and return it */
+static long conc_add(conc *k, long *what, long n)
+{
+    pthread_mutex_lock(&k->mu);
+    long v = *what += n;
+    pthread_mutex_unlock(&k->mu);
+    return v;
+}
 
 static void conc_hit(void *ud, const rk_passage *p)
 {
     conc *k = ud;
     if (strncmp(p->doc_id, "doc", 3) != 0 || !p->snippet) /* "secret*" is another tenant */
-        __atomic_add_fetch(&k->leaks, 1, __ATOMIC_RELAXED);
+        conc_add(k, &k->leaks, 1);
 }
 
 static void *searcher(void *arg)
 {
     conc *k = arg;
     static const char *const qs[] = {"river bank", "mountain trail", "quantum", "банк реки"};
-    for (int i = 0; !__atomic_load_n(&k->done, __ATOMIC_ACQUIRE) || i < 20; i++) {
+    for (int i = 0; !conc_add(k, &k->done, 0) || i < 20; i++) {
         rk_query q = {.struct_size = sizeof q, .tenant = "main", .text = qs[i % 4], .k = 8};
         rk_err err = {{0}};
         if (g_vt->search(k->ctx, &q, conc_hit, k, &err) < 0)
-            __atomic_add_fetch(&k->errors, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&k->searches, 1, __ATOMIC_RELAXED);
+            conc_add(k, &k->errors, 1);
+        conc_add(k, &k->searches, 1);
     }
     return NULL;
 }
@@ -585,13 +596,13 @@ static void *indexer(void *arg)
         if (d % 100 == 0) /* some replacements along the way */
             put(k->ctx, "main", "doc0", "Concurrent", tp, 2);
     }
-    __atomic_store_n(&k->done, 1, __ATOMIC_RELEASE);
+    conc_add(k, &k->done, 1);
     return NULL;
 }
 
 START_TEST(concurrent_search_while_indexing)
 {
-    conc k = {.ctx = open_rs()};
+    conc k = {.ctx = open_rs(), .mu = PTHREAD_MUTEX_INITIALIZER};
     pthread_t s[4], w;
     put1(k.ctx, "secret", "secret1", "river bank mountain trail quantum");
     for (int i = 0; i < 4; i++)
@@ -621,23 +632,15 @@ int main(void)
 {
     Suite *s = suite_create("retriever_sqlite");
     TCase *tc = tcase_create("core");
+    const TTest *cases[] = {english_stemming, russian_inflections, mixed_scripts,
+                            stopword_only_query, tenant_isolation, doc_filter_and_k,
+                            replace_on_reindex, remove_doc, snippet_window, persistence,
+                            rebuild_after_many_replaces, invalid_input, deadline_and_fast,
+                            config_errors, other_languages};
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, english_stemming);
-    tcase_add_test(tc, russian_inflections);
-    tcase_add_test(tc, mixed_scripts);
-    tcase_add_test(tc, stopword_only_query);
-    tcase_add_test(tc, tenant_isolation);
-    tcase_add_test(tc, doc_filter_and_k);
-    tcase_add_test(tc, replace_on_reindex);
-    tcase_add_test(tc, remove_doc);
-    tcase_add_test(tc, snippet_window);
-    tcase_add_test(tc, persistence);
-    tcase_add_test(tc, rebuild_after_many_replaces);
-    tcase_add_test(tc, invalid_input);
-    tcase_add_test(tc, deadline_and_fast);
-    tcase_add_test(tc, config_errors);
-    tcase_add_test(tc, other_languages);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        tcase_add_test(tc, cases[i]);
     suite_add_tcase(s, tc);
     TCase *tcc = tcase_create("concurrency"); /* CK_RUN_CASE=concurrency for helgrind */
     tcase_add_checked_fixture(tcc, setup, teardown);

@@ -187,7 +187,9 @@ typedef struct rk_host {
     int (*chat_start)(const rk_instance *self, const rk_chat_input *in,
                       const rk_chat_sink *sink, void *ud, rk_chat **chat,
                       rk_err *err);
-    /* any: the client went away; on_done (RK_ERR_CANCELLED) still follows. */
+    /* any: the client went away; on_done (RK_ERR_CANCELLED) still follows,
+     * never before chat_cancel returns (so it may be called under the lock
+     * your on_done takes). Also cancels an embed_start call. */
     void (*chat_cancel)(rk_chat *chat);
     /* any: every model id the LLM chain answers to. */
     void (*list_models)(void (*fn)(void *ud, const char *id, const char *owner),
@@ -199,7 +201,7 @@ typedef struct rk_host {
     int (*ready)(char *why, size_t cap);
     /* any: embeddings through the first LLM instance that supports them.
      * Sink callbacks come on a loop thread; on_done exactly once, also after
-     * embed_cancel. */
+     * cancelling with chat_cancel(*call). */
     int (*embed_start)(const rk_instance *self, const char *model,
                        const char *const *inputs, size_t n,
                        const rk_embed_sink *sink, void *ud, rk_chat **call,

@@ -1,0 +1,117 @@
+/*
+ * housekeep — owns one thread that wakes every interval and deletes
+ * conversations idle for longer than the TTL, `batch` at a time, until a
+ * pass finds fewer than a batch. A thread (not the pool) because a pass may
+ * take seconds against a large database and must never delay requests
+ * queued behind it; it sleeps on a condvar so stopping is immediate.
+ */
+#define _GNU_SOURCE
+#include "housekeep.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "chatobj.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "registry.h"
+
+#define HK_MAX_ROUNDS 100 /* batches per pass: bounds one pass's work */
+
+struct housekeep {
+    rk_instance *history;
+    int64_t ttl_ms, interval_ms, batch;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stopping;
+};
+
+int64_t housekeep_run_once(housekeep *h)
+{
+    const rk_history_vtable *vt = h->history->plugin->vtable;
+    int64_t cutoff = clock_wall_ms() - h->ttl_ms, total = 0;
+    for (int round = 0; round < HK_MAX_ROUNDS; round++) {
+        rk_err err = {{0}};
+        chat_serial_lock(h->history);
+        int64_t n = vt->expire(h->history->ctx, cutoff, (size_t)h->batch, &err);
+        chat_serial_unlock(h->history);
+        if (n < 0) {
+            log_warn(h->history->name, "expiring idle conversations failed: %s", err.msg);
+            return n;
+        }
+        total += n;
+        if (n < h->batch) break;
+    }
+    if (total > 0) {
+        log_info(h->history->name, "expired %lld idle conversations", (long long)total);
+        metrics_add(metrics_get(RK_METRIC_COUNTER, "ragkernel_history_expired_total",
+                                "Idle conversations deleted", NULL),
+                    (double)total);
+    }
+    return total;
+}
+
+static void *hk_main(void *arg)
+{
+    housekeep *h = arg;
+    pthread_mutex_lock(&h->mu);
+    while (!h->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += h->interval_ms / 1000;
+        ts.tv_nsec += (h->interval_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        while (!h->stopping && pthread_cond_timedwait(&h->cv, &h->mu, &ts) == 0) {}
+        if (h->stopping) break;
+        pthread_mutex_unlock(&h->mu);
+        housekeep_run_once(h);
+        pthread_mutex_lock(&h->mu);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+housekeep *housekeep_new(rk_instance *history, int64_t ttl_ms, int64_t interval_ms,
+                         int64_t batch)
+{
+    if (!history || ttl_ms <= 0) return NULL;
+    housekeep *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->history = history;
+    h->ttl_ms = ttl_ms;
+    h->interval_ms = interval_ms > 0 ? interval_ms : 600000;
+    h->batch = batch > 0 ? batch : 500;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&h->mu, NULL);
+    if (pthread_create(&h->thread, NULL, hk_main, h) != 0) {
+        log_warn("core", "housekeeping thread not started; idle conversations will not expire");
+        pthread_cond_destroy(&h->cv);
+        pthread_mutex_destroy(&h->mu);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void housekeep_free(housekeep *h)
+{
+    if (!h) return;
+    pthread_mutex_lock(&h->mu);
+    h->stopping = 1;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->thread, NULL);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}

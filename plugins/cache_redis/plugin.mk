@@ -1,0 +1,1 @@
+PLUGIN_LIBS_cache_redis := $(shell pkg-config --libs hiredis) -lpthread

@@ -1,0 +1,1 @@
+#include "../retriever_sqlite/textproc.c" /* the same tokenizer and language guess as retriever_sqlite */
