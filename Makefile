@@ -45,11 +45,12 @@ TEST_PLUGIN_SOS  := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/test-plugins/%
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 # shared test helpers (e.g. a plugin-instance harness), linked into every unit test
 TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/support/*.c))
+.SECONDARY: $(TEST_SUPPORT_OBJS)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOLS     := $(BUILD)/ragkernel-plugin-check
 
 .PHONY: all run check check-unit check-integration check-asan bench install \
-        deps clean test-build
+        deps clean test-build docs
 all: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -84,7 +85,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS)
 
 test-build: all $(TEST_PLUGIN_SOS) $(UNIT_BINS)
 
-run: all
+run:
+	@tools/deps.sh build
+	@$(MAKE) --no-print-directory all
 	$(BUILD)/ragkernel -c $(CONFIG)
 
 check: deps
@@ -102,6 +105,12 @@ check-integration: test-build
 
 bench: all
 	bench/run.sh
+
+# docs/plugins.md from the plugins' own schema tables
+docs: all
+	@{ echo "# Plugin reference"; echo; \
+	  echo "Generated from each plugin's own config schema by \`ragkernel --list-plugins -v build/plugins\` (\`make docs\`). Keys go under \`config:\` of an instance; durations are \`250ms\`/\`30s\`/\`2m\`/\`1h\`, sizes \`64k\`/\`16MB\`."; \
+	  $(BUILD)/ragkernel --list-plugins -v $(BUILD)/plugins; } > docs/plugins.md
 
 deps:
 	@tools/deps.sh

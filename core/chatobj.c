@@ -23,6 +23,7 @@ rk_chat *chat_new(pipeline *pl, chat_kind kind)
     atomic_init(&ch->refs, 1);
     atomic_init(&ch->abandoned, 0);
     ch->pl = pl;
+    ch->loop = pl->loop;
     atomic_fetch_add(&pl->refs, 1);
     registry_ref(pl->reg);
     return ch;

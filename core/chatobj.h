@@ -6,8 +6,8 @@
  *
  * Threads: fields under "input" are written once before the chat is posted
  * to the loop and are read-only afterwards (pool jobs read them); fields
- * under "loop" are touched on the pipeline's loop thread only; refs and
- * abandoned are atomics.
+ * under "loop" are touched on the chat's loop thread (ch->loop) only; refs
+ * and abandoned are atomics.
  */
 #ifndef RK_CORE_CHATOBJ_H
 #define RK_CORE_CHATOBJ_H
@@ -43,7 +43,7 @@ typedef struct pl_metrics {
 struct pipeline {
     atomic_int refs; /* 1 for the owner (pipeline_free) + 1 per live chat */
     registry *reg;
-    loop *loop;
+    loop *loop; /* chats run here unless chat_start picks another */
     pool *pool;
     pl_llm *llm;
     size_t n_llm;
@@ -97,6 +97,8 @@ struct rk_chat {
     atomic_int refs;      /* 1 for the loop-side state machine + 1 per job/post */
     atomic_int abandoned; /* finished: queued stage jobs skip their work */
     pipeline *pl;
+    loop *loop;           /* the loop the chat runs on (its "loop" fields
+                             belong to that thread); fixed before it is posted */
 
     /* ---- input (immutable once posted) ---- */
     char *request_id, *tenant, *model, *conv_id;
@@ -128,11 +130,14 @@ struct rk_chat {
     strbuf answer;        /* everything forwarded to the client so far */
     llm_chain llm;
     char *flight_key;     /* owned: set while this chat leads a single flight */
+    char docver[33];      /* the tenant's documents version (docver.h), read once */
+    int docver_read;
     rk_llm_call *ecall;   /* embed: the running call */
     pl_llm *einst;
 };
 
-/* New chat holding a reference on pl and on pl->reg; refs = 1. */
+/* New chat holding a reference on pl and on pl->reg; refs = 1. It runs on
+ * pl->loop unless the caller sets ch->loop before posting it. */
 rk_chat *chat_new(pipeline *pl, chat_kind kind);
 void chat_ref(rk_chat *ch);
 /* Last reference: frees everything, then drops the registry and pipeline

@@ -11,6 +11,7 @@ const rk_config_key conf_server_schema[] = {
     {"log_level", RK_CFG_STRING, "info", 0, "debug, info, warn or error"},
     {"log_format", RK_CFG_STRING, "logfmt", 0, "logfmt or json"},
     {"workers", RK_CFG_INT, "4", 0, "threads for blocking plugin calls"},
+    {"loops", RK_CFG_INT, "0", 0, "event-loop threads; 0 = one per CPU (at most 64)"},
     {"shutdown_grace", RK_CFG_DURATION, "10s", 0,
      "how long SIGTERM waits for in-flight requests"},
     {NULL, 0, NULL, 0, NULL}};

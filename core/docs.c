@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "chatobj.h"
+#include "docver.h"
 #include "extract.h"
 #include "ingest.h"
 #include "log.h"
@@ -314,6 +315,7 @@ static void run_put(doc_job *j)
         fail(j, rc, res.http, NULL, "%s", err.msg);
         return;
     }
+    docver_bump(d->cache, j->tenant);
     metrics_add(d->m_uploaded, 1);
     metrics_observe(d->m_ingest, (double)(clock_now_ms() - t0) / 1000.0);
     log_info("documents", "stored tenant=%s id=%s bytes=%zu chunks=%zu", j->tenant, res.id,
@@ -401,6 +403,7 @@ static void run_delete(doc_job *j)
     rk_err err = {{0}};
     docs *d = j->d;
     int rc = d->retriever ? unindex(d, j->tenant, j->id, &err) : RK_OK;
+    docver_bump(d->cache, j->tenant); /* even a partial delete changed the index */
     if (rc != RK_OK && rc != RK_ERR_NOT_FOUND) {
         fail(j, rc, 503, NULL, "index unavailable: %s", err.msg);
         return;
@@ -560,4 +563,9 @@ void docs_free(docs *d)
     pthread_mutex_destroy(&d->mu);
     free(d->seed_dir);
     free(d);
+}
+
+void docs_set_cache(docs *d, rk_instance *cache)
+{
+    if (d) d->cache = cache;
 }

@@ -91,6 +91,10 @@ int docs_reindex_async(docs *d);
  * readiness reporting). */
 int docs_reindex_running(docs *d);
 
+/* The cache whose answers and retrieval results must forget a tenant's
+ * documents when they change (docver.h); NULL = none. Call before use. */
+void docs_set_cache(docs *d, rk_instance *cache);
+
 /* Exposed for tests: the id derived from a filename (buffer of at least
  * DOCS_ID_MAX + 1 bytes), and the id/tenant syntax check. */
 void docs_derive_id(const char *filename, char out[DOCS_ID_MAX + 1]);

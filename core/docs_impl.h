@@ -16,6 +16,7 @@
 
 struct docs {
     rk_instance *storage, *retriever; /* borrowed; retriever may be NULL */
+    rk_instance *cache;               /* borrowed, may be NULL: see docver.h */
     const rk_storage_vtable *svt;
     const rk_retriever_vtable *rvt;   /* NULL without a retriever */
     pool *pool;                       /* borrowed */

@@ -11,8 +11,11 @@
  * the old pipeline and every chat already on it is visible to
  * pipeline_inflight() — the drain in server.c cannot miss one. Calls made
  * on a loop thread use that loop (a plugin's timers and HTTP calls belong to
- * the loop its callbacks run on); other threads fall back to the runtime
- * loop.
+ * the loop its callbacks run on); other threads fall back to the first
+ * runtime loop. The runtime runs several loops (one per core); a chat goes
+ * to the caller's loop when the caller is a loop thread, so a transport
+ * serving connections on the loops never hands a request to another
+ * thread, and round-robin otherwise.
  */
 #include "hostapi.h"
 
@@ -24,11 +27,15 @@
 
 #include "auth.h"
 #include "log.h"
+#include "loop_internal.h"
 #include "metrics.h"
 #include "ratelimit.h"
 
 /* set at start-up and cleared at exit, read on every timer/HTTP call */
-static _Atomic(loop *) g_loop;
+#define MAX_LOOPS 64
+static _Atomic(loop *) g_loops[MAX_LOOPS];
+static atomic_int g_nloops;
+static atomic_uint g_rr;
 static _Atomic(pool *) g_pool;
 static pthread_rwlock_t g_lock = PTHREAD_RWLOCK_INITIALIZER;
 static generation g_current;
@@ -98,10 +105,23 @@ static rk_metric *h_metric(rk_metric_type type, const char *name, const char *he
 
 /* ---- scheduling and upstream HTTP ----------------------------------------- */
 
+static loop *loop_n(int i)
+{
+    return i >= 0 && i < atomic_load(&g_nloops) ? atomic_load(&g_loops[i]) : NULL;
+}
+
 static loop *here(void)
 {
     loop *l = loop_current();
-    return l ? l : atomic_load(&g_loop);
+    return l ? l : loop_n(0);
+}
+
+loop *hostapi_loop_for_chat(void)
+{
+    loop *l = loop_current();
+    int n = atomic_load(&g_nloops);
+    if (l || n <= 0) return l;
+    return loop_n((int)(atomic_fetch_add(&g_rr, 1) % (unsigned)n));
 }
 
 static rk_timer *h_timer_start(int64_t delay_ms, void (*fn)(void *ud), void *ud)
@@ -110,16 +130,56 @@ static rk_timer *h_timer_start(int64_t delay_ms, void (*fn)(void *ud), void *ud)
     return l ? loop_timer_start(l, delay_ms, fn, ud) : NULL;
 }
 
+/* The handle names its loop: cancelling from another loop is refused
+ * there rather than hitting that loop's timer of the same slot. */
 static void h_timer_cancel(rk_timer *t)
 {
     loop *l = here();
-    if (l && t) loop_timer_cancel(l, t);
+    if (!l || !t) return;
+    if (loop_index(l) != loop_timer_index(t)) {
+        loop *owner = loop_n(loop_timer_index(t));
+        if (owner) l = owner;
+    }
+    loop_timer_cancel(l, t);
 }
 
+/* The caller's loop keeps a plugin's work on one thread; from elsewhere,
+ * the first loop, as when there was only one. */
 static int h_run_on_loop(void (*fn)(void *ud), void *ud)
 {
-    loop *l = atomic_load(&g_loop);
+    loop *l = here();
     return l ? loop_post(l, fn, ud) : RK_ERR_UNAVAILABLE;
+}
+
+static int h_loop_count(void)
+{
+    int n = atomic_load(&g_nloops);
+    return n > 0 ? n : 1;
+}
+
+static int h_run_on_loop_n(int idx, void (*fn)(void *ud), void *ud)
+{
+    int n = atomic_load(&g_nloops);
+    if (n == 0) return RK_ERR_UNAVAILABLE;
+    if (idx < 0 || idx >= n) return RK_ERR_INVALID;
+    loop *l = loop_n(idx);
+    return l ? loop_post(l, fn, ud) : RK_ERR_UNAVAILABLE;
+}
+
+static rk_watch *h_fd_watch(int fd, uint32_t events, void (*fn)(void *ud, uint32_t revents),
+                            void *ud)
+{
+    rk_err err = {{0}};
+    loop *l = loop_current();
+    rk_watch *w = l ? loop_watch(l, fd, events, fn, ud, &err) : NULL;
+    if (!l) log_error("core", "fd_watch called outside a loop thread; refused");
+    else if (!w) log_error("core", "%s", err.msg);
+    return w;
+}
+
+static void h_fd_unwatch(rk_watch *w)
+{
+    if (w) loop_unwatch(loop_watch_loop(w), w);
 }
 
 static int h_run_blocking(void (*fn)(void *ud), void *ud)
@@ -263,9 +323,21 @@ static int h_doc_delete(const rk_instance *self, const char *tenant, const char 
  * Keys and limits belong to the configuration generation, so a reload can
  * add or revoke keys; the in-process buckets outlive reloads (ratelimit.c). */
 
+static registry *g_starting; /* under g_lock */
+
+void hostapi_set_starting(registry *r)
+{
+    pthread_rwlock_wrlock(&g_lock);
+    g_starting = r;
+    pthread_rwlock_unlock(&g_lock);
+}
+
+/* A generation being started already answers with its own keys: its
+ * transport may take requests before the swap. */
 static const auth *current_auth(void)
 {
-    return g_current.reg ? g_current.reg->conf->auth : NULL;
+    const registry *r = g_starting ? g_starting : g_current.reg;
+    return r ? r->conf->auth : NULL;
 }
 
 static int h_auth_required(void)
@@ -351,14 +423,28 @@ static const rk_host HOST = {
     .auth_required = h_auth_required,
     .authenticate = h_authenticate,
     .rate_limit = h_rate_limit,
+    .loop_count = h_loop_count,
+    .run_on_loop_n = h_run_on_loop_n,
+    .fd_watch = h_fd_watch,
+    .fd_unwatch = h_fd_unwatch,
 };
 
 const rk_host *hostapi_table(void) { return &HOST; }
 
 void hostapi_set_runtime(loop *l, pool *p)
 {
-    atomic_store(&g_loop, l);
+    hostapi_set_loops(l ? &l : NULL, l ? 1 : 0);
     atomic_store(&g_pool, p);
+}
+
+void hostapi_set_loops(loop *const *loops, int n)
+{
+    if (n < 0) n = 0;
+    if (n > MAX_LOOPS) n = MAX_LOOPS;
+    /* shrink the count first: readers never see a slot being replaced */
+    atomic_store(&g_nloops, 0);
+    for (int i = 0; i < MAX_LOOPS; i++) atomic_store(&g_loops[i], i < n ? loops[i] : NULL);
+    atomic_store(&g_nloops, n);
 }
 
 generation hostapi_swap(generation g)

@@ -17,8 +17,16 @@
 
 const rk_host *hostapi_table(void);
 
-/* Runtime the services run on (set once at start-up, before any create). */
+/* Runtime the services run on (set once at start-up, before any create):
+ * one loop and the worker pool. */
 void hostapi_set_runtime(loop *l, pool *p);
+/* Several loops (after hostapi_set_runtime, which sets one): loops[i] must
+ * have loop_index i, at most 64. Plugins see them as rk_host.loop_count /
+ * run_on_loop_n. */
+void hostapi_set_loops(loop *const *loops, int n);
+/* any: the loop a new chat runs on: the caller's if it is a loop thread,
+ * else the runtime loops in turn; NULL when none is set. */
+loop *hostapi_loop_for_chat(void);
 
 /* Install a new generation; returns the previous pipeline (caller drains and
  * frees it with its registry). Thread-safe against concurrent chat_start. */
@@ -29,6 +37,10 @@ typedef struct generation {
     rk_instance *limiter; /* auth.limiter instance, or NULL (in-process buckets) */
 } generation;
 generation hostapi_swap(generation g);
+/* The registry whose instances are starting: its keys apply to requests
+ * (and to the transports' start-up checks) before it is swapped in. NULL
+ * clears it. */
+void hostapi_set_starting(registry *r);
 generation hostapi_current(void);
 
 #endif

@@ -186,7 +186,7 @@ static void stop_running(rk_chat *ch, int cancel_call)
 {
     llm_chain *c = &ch->llm;
     if (c->guard) {
-        loop_timer_cancel(ch->pl->loop, c->guard);
+        loop_timer_cancel(ch->loop, c->guard);
         c->guard = NULL;
     }
     if (cancel_call && c->running && c->call) c->cur->vt->cancel(c->cur->inst->ctx, c->call);
@@ -294,7 +294,7 @@ static int attempt_start(rk_chat *ch, pl_llm *l, const char *model_arg)
     }
     if (c->seq != seq || !c->running) return 0; /* answered inside complete() */
     c->call = call;
-    c->guard = loop_timer_start(pl->loop, dl > now ? dl - now : 0, guard_fired, ch);
+    c->guard = loop_timer_start(ch->loop, dl > now ? dl - now : 0, guard_fired, ch);
     return 0;
 }
 

@@ -2,12 +2,18 @@
  * loop — one event-loop thread owning an epoll set, an eventfd for
  * cross-thread wakeups and a binary min-heap of one-shot timers; the libcurl
  * multi client that shares the thread lives in upstream.c and reaches the
- * epoll set and the heap through loop_internal.h. Keeping every wait in one
- * epoll_wait is what lets thousands of slow upstream streams cost no thread
- * each. Timers are handed out as (generation, slot) handles rather than
- * pointers so that cancelling a timer that already fired is a harmless
- * no-op. Posts from other threads go through a mutex-guarded array that the
- * loop swaps out whole, so a steady stream of posts allocates nothing.
+ * epoll set and the heap through loop_internal.h, and plugins reach the
+ * epoll set through fd watches. Keeping every wait in one epoll_wait is what
+ * lets thousands of slow upstream streams cost no thread each; a process
+ * runs one such loop per core, and work stays on the loop it started on.
+ * Timers are handed out as (generation, slot) handles rather than pointers
+ * so that cancelling a timer that already fired is a harmless no-op. Posts
+ * from other threads go through a mutex-guarded array that the loop swaps
+ * out whole, so a steady stream of posts allocates nothing; posts from the
+ * loop's own thread skip the mutex and the eventfd, since the thread is
+ * awake and runs them before it next sleeps. An epoll event names either a
+ * libcurl socket (its fd, tagged) or a watch (its pointer), so neither needs
+ * a lookup.
  */
 #define _GNU_SOURCE
 #include "loop.h"
@@ -16,6 +22,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -28,8 +35,16 @@
 
 #define MAX_EVENTS 256
 #define NO_SLOT UINT32_MAX
+/* epoll data: a watch pointer (8-aligned, low bits 0) or a tagged fd */
+#define EV_FD_TAG 1u
+#define EV_FD(fd) (((uint64_t)(uint32_t)(fd) << 2) | EV_FD_TAG)
 
 _Static_assert(sizeof(uintptr_t) >= 8, "timer handles pack 64 bits");
+/* handle = gen << 32 | loop index << SLOT_BITS | (slot + 1): a handle names
+ * its loop, so one cancelled on another loop is refused, not misapplied */
+#define SLOT_BITS 26
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+#define INDEX_MASK (0x3fu) /* 64 loops */
 
 typedef struct tslot {
     int64_t due_us;
@@ -46,14 +61,29 @@ typedef struct post {
     void *ud;
 } post;
 
+struct rk_watch {
+    loop *l;
+    int fd;
+    int dead;             /* unwatched during a turn: freed after it */
+    uint32_t events;      /* RK_WATCH_* asked for */
+    void (*fn)(void *ud, uint32_t revents);
+    void *ud;
+    struct rk_watch *next_dead;
+};
+
 struct loop {
     int epfd, evfd;
+    int index;
     pthread_t thread;
     int started, joined, shut;
     pthread_mutex_t mu; /* guards q, nq, capq */
     atomic_int stopping;
     post *q, *runq;
     size_t nq, capq, caprunq;
+    post *mine, *runmine; /* posts from the loop's own thread: no lock */
+    size_t nmine, capmine, caprunmine;
+    int in_events;        /* dispatching an epoll batch: defer watch frees */
+    rk_watch *dead;
     tslot *slots;
     uint32_t nslots, cap_slots, free_slot;
     uint32_t *heap;
@@ -82,6 +112,13 @@ int64_t clock_wall_ms(void)
 }
 
 loop *loop_current(void) { return tl_current; }
+
+int loop_index(const loop *l) { return l ? l->index : 0; }
+
+void loop_set_index(loop *l, int index)
+{
+    if (l && !l->started && index >= 0) l->index = index & (int)INDEX_MASK;
+}
 
 /* Loop-only calls from another thread while the loop runs would race on
  * unlocked state: refuse them loudly rather than corrupt the loop. */
@@ -164,6 +201,7 @@ rk_timer *loop_timer_at(loop *l, int64_t due_us, void (*fn)(void *ud), void *ud)
     if (i != NO_SLOT) {
         l->free_slot = l->slots[i].next_free;
     } else {
+        if (l->nslots >= SLOT_MASK - 1) return NULL;
         if (l->nslots == l->cap_slots && slots_grow(l) < 0) return NULL;
         i = l->nslots++;
         l->slots[i].gen = 1;
@@ -175,7 +213,13 @@ rk_timer *loop_timer_at(loop *l, int64_t due_us, void (*fn)(void *ud), void *ud)
     t->ud = ud;
     heap_put(l, l->heap_len++, i);
     sift_up(l, t->pos);
-    return (rk_timer *)(uintptr_t)(((uint64_t)t->gen << 32) | (i + 1));
+    uint32_t idx = ((uint32_t)l->index & INDEX_MASK) << SLOT_BITS;
+    return (rk_timer *)(uintptr_t)(((uint64_t)t->gen << 32) | idx | (i + 1));
+}
+
+int loop_timer_index(const rk_timer *t)
+{
+    return (int)(((uint64_t)(uintptr_t)t >> SLOT_BITS) & INDEX_MASK);
 }
 
 rk_timer *loop_timer_start(loop *l, int64_t delay_ms, void (*fn)(void *ud),
@@ -190,8 +234,13 @@ rk_timer *loop_timer_start(loop *l, int64_t delay_ms, void (*fn)(void *ud),
 void loop_timer_cancel(loop *l, rk_timer *t)
 {
     uint64_t h = (uint64_t)(uintptr_t)t;
-    uint32_t i = (uint32_t)(h & 0xffffffffu) - 1, gen = (uint32_t)(h >> 32);
+    uint32_t i = (uint32_t)(h & SLOT_MASK) - 1, gen = (uint32_t)(h >> 32);
     if (!l || !t || !loop_on_thread(l, "timer_cancel") || i >= l->nslots) return;
+    if (loop_timer_index(t) != (l->index & (int)INDEX_MASK)) {
+        log_error("loop", "timer_cancel on loop %d for a timer of loop %d; refused",
+                  l->index, loop_timer_index(t));
+        return;
+    }
     if (l->slots[i].gen != gen || l->slots[i].pos == NO_SLOT) return;
     slot_release(l, i);
 }
@@ -214,6 +263,7 @@ static void timers_run(loop *l)
 
 static int timers_wait_ms(const loop *l)
 {
+    if (l->nmine > 0) return 0; /* own posts wait: do not sleep */
     if (l->heap_len == 0) return -1;
     int64_t d = l->slots[l->heap[0]].due_us - loop_clock_us();
     if (d <= 0) return 0;
@@ -221,7 +271,7 @@ static int timers_wait_ms(const loop *l)
     return d > INT_MAX ? INT_MAX : (int)d;
 }
 
-/* ---- cross-thread posts -------------------------------------------------- */
+/* ---- posts ---------------------------------------------------------------- */
 
 static void wake(loop *l)
 {
@@ -230,34 +280,54 @@ static void wake(loop *l)
     }
 }
 
+static int post_push(post **q, size_t *n, size_t *cap, void (*fn)(void *), void *ud)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 256;
+        post *nq = realloc(*q, c * sizeof *nq);
+        if (!nq) return RK_ERR_NOMEM;
+        *q = nq;
+        *cap = c;
+    }
+    (*q)[(*n)++] = (post){fn, ud};
+    return RK_OK;
+}
+
 /* Posts go into a growable array under the mutex; the loop swaps it with
- * its own (empty) array and runs the items outside the lock, so a steady
- * stream of posts allocates nothing. */
+ * its own (empty) array and runs the items outside the lock. A post from
+ * the loop's own thread needs neither the lock nor a wakeup. */
 int loop_post(loop *l, void (*fn)(void *ud), void *ud)
 {
     if (!l || !fn) return RK_ERR_INVALID;
+    if (tl_current == l) {
+        if (atomic_load(&l->stopping)) return RK_ERR_UNAVAILABLE;
+        return post_push(&l->mine, &l->nmine, &l->capmine, fn, ud);
+    }
     pthread_mutex_lock(&l->mu);
     if (atomic_load(&l->stopping)) {
         pthread_mutex_unlock(&l->mu);
         return RK_ERR_UNAVAILABLE;
     }
-    if (l->nq == l->capq) {
-        size_t cap = l->capq ? l->capq * 2 : 256;
-        post *q = realloc(l->q, cap * sizeof *q);
-        if (!q) {
-            pthread_mutex_unlock(&l->mu);
-            return RK_ERR_NOMEM;
-        }
-        l->q = q;
-        l->capq = cap;
-    }
-    l->q[l->nq++] = (post){fn, ud};
+    int rc = post_push(&l->q, &l->nq, &l->capq, fn, ud);
     /* the loop takes the whole array at once, so only the first post after
      * that needs to wake it */
-    int first = l->nq == 1;
+    int first = rc == RK_OK && l->nq == 1;
     pthread_mutex_unlock(&l->mu);
     if (first) wake(l);
-    return RK_OK;
+    return rc;
+}
+
+/* Run a batch taken out of its queue, then keep the array for reuse. */
+static void batch_run(post *q, size_t n, size_t *cap, post **keep, size_t *keepcap)
+{
+    for (size_t i = 0; i < n; i++) q[i].fn(q[i].ud);
+    if (*cap > 65536) { /* give a burst's memory back */
+        free(q);
+        q = NULL;
+        *cap = 0;
+    }
+    *keep = q;
+    *keepcap = *cap;
 }
 
 static size_t posts_run(loop *l)
@@ -269,22 +339,22 @@ static size_t posts_run(loop *l)
     l->capq = l->caprunq;
     l->nq = 0;
     pthread_mutex_unlock(&l->mu);
-    for (size_t i = 0; i < n; i++) q[i].fn(q[i].ud);
-    if (cap > 65536) { /* give a burst's memory back */
-        free(q);
-        q = NULL;
-        cap = 0;
-    }
-    l->runq = q;
-    l->caprunq = cap;
-    return n;
+    batch_run(q, n, &cap, &l->runq, &l->caprunq);
+    /* own posts made by these items run in this same pass */
+    post *m = l->mine;
+    size_t nm = l->nmine, capm = l->capmine;
+    l->mine = l->runmine;
+    l->capmine = l->caprunmine;
+    l->nmine = 0;
+    batch_run(m, nm, &capm, &l->runmine, &l->caprunmine);
+    return n + nm;
 }
 
 /* ---- fds watched for upstream.c ----------------------------------------- */
 
 int loop_fd_watch(loop *l, int fd, uint32_t events, int known)
 {
-    struct epoll_event ev = {.events = events, .data.fd = fd};
+    struct epoll_event ev = {.events = events, .data.u64 = EV_FD(fd)};
     int op = known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     if (epoll_ctl(l->epfd, op, fd, &ev) == 0) return 0;
     /* libcurl can reuse a fd number it closed behind our back */
@@ -301,20 +371,90 @@ void loop_fd_unwatch(loop *l, int fd)
 
 upstream *loop_upstream(const loop *l) { return l->up; }
 
+/* ---- fds watched for plugins (rk_host.fd_watch) --------------------------- */
+
+rk_watch *loop_watch(loop *l, int fd, uint32_t events,
+                     void (*fn)(void *ud, uint32_t revents), void *ud, rk_err *err)
+{
+    if (!l || fd < 0 || !fn || !(events & (RK_WATCH_READ | RK_WATCH_WRITE))) {
+        rk_fail(err, RK_ERR_INVALID, "fd_watch: bad fd, events or callback");
+        return NULL;
+    }
+    if (!loop_on_thread(l, "fd_watch")) {
+        rk_fail(err, RK_ERR_INVALID, "fd_watch outside the loop thread");
+        return NULL;
+    }
+    rk_watch *w = calloc(1, sizeof *w);
+    if (!w) {
+        rk_fail(err, RK_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    *w = (rk_watch){.l = l, .fd = fd, .events = events, .fn = fn, .ud = ud};
+    struct epoll_event ev = {.data.ptr = w};
+    if (events & RK_WATCH_READ) ev.events |= EPOLLIN | EPOLLRDHUP;
+    if (events & RK_WATCH_WRITE) ev.events |= EPOLLOUT;
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        rk_fail(err, RK_ERR_IO, "fd_watch: epoll_ctl fd %d: %s", fd, strerror(errno));
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void loop_unwatch(loop *l, rk_watch *w)
+{
+    if (!l || !w || w->dead || !loop_on_thread(l, "fd_unwatch")) return;
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    w->dead = 1;
+    if (!l->in_events) {
+        free(w);
+        return;
+    }
+    /* a later event of this batch may still name it */
+    w->next_dead = l->dead;
+    l->dead = w;
+}
+
+loop *loop_watch_loop(const rk_watch *w) { return w ? w->l : NULL; }
+
+static void watch_fire(rk_watch *w, uint32_t ev)
+{
+    uint32_t r = 0;
+    if (w->dead) return;
+    if (ev & (EPOLLIN | EPOLLRDHUP)) r |= RK_WATCH_READ;
+    if (ev & EPOLLOUT) r |= RK_WATCH_WRITE;
+    if (ev & (EPOLLHUP | EPOLLERR)) r |= w->events;
+    r &= w->events;
+    if (r) w->fn(w->ud, r);
+}
+
 /* ---- the thread ---------------------------------------------------------- */
 
 static void loop_turn(loop *l)
 {
     int n = epoll_wait(l->epfd, l->evs, MAX_EVENTS, timers_wait_ms(l));
+    l->in_events = 1;
     for (int i = 0; i < n; i++) {
         struct epoll_event *ev = &l->evs[i];
-        if (ev->data.fd == l->evfd) {
+        uint64_t d = ev->data.u64;
+        if (!(d & EV_FD_TAG)) {
+            watch_fire(ev->data.ptr, ev->events);
+            continue;
+        }
+        int fd = (int)(d >> 2);
+        if (fd == l->evfd) {
             uint64_t v;
             while (read(l->evfd, &v, sizeof v) < 0 && errno == EINTR) {
             }
             continue;
         }
-        upstream_io(l->up, ev->data.fd, ev->events);
+        upstream_io(l->up, fd, ev->events);
+    }
+    l->in_events = 0;
+    while (l->dead) {
+        rk_watch *w = l->dead;
+        l->dead = w->next_dead;
+        free(w);
     }
     posts_run(l);
     timers_run(l);
@@ -352,7 +492,7 @@ loop *loop_new(rk_err *err)
     pthread_mutex_init(&l->mu, NULL);
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = l->evfd};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_FD(l->evfd)};
     if (l->epfd < 0 || l->evfd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->evfd, &ev) < 0) {
         rk_fail(err, RK_ERR_IO, "loop: %s", strerror(errno));
         goto fail;
@@ -369,7 +509,9 @@ int loop_start(loop *l, rk_err *err)
     if (!l || l->started) return rk_fail(err, RK_ERR_INVALID, "loop already started");
     int rc = pthread_create(&l->thread, NULL, loop_main, l);
     if (rc != 0) return rk_fail(err, RK_ERR_IO, "loop thread: %s", strerror(rc));
-    pthread_setname_np(l->thread, "rk-loop");
+    char name[16];
+    snprintf(name, sizeof name, "rk-loop-%d", l->index % 1000);
+    pthread_setname_np(l->thread, name);
     l->started = 1;
     return RK_OK;
 }
@@ -403,6 +545,8 @@ void loop_free(loop *l)
     upstream_free(l->up); /* before the epoll set closes */
     free(l->q);
     free(l->runq);
+    free(l->mine);
+    free(l->runmine);
     if (l->epfd >= 0) close(l->epfd);
     if (l->evfd >= 0) close(l->evfd);
     pthread_mutex_destroy(&l->mu);

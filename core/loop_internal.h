@@ -1,9 +1,10 @@
 /*
- * loop_internal — what loop.c (thread, posts, timers, epoll) and upstream.c
- * (the libcurl multi client) share. Private to those two files: everything
- * else goes through loop.h. All calls here are "loop" calls (loop thread,
- * or the stopping thread once the loop thread is gone) except
- * loop_clock_us and loop_upstream.
+ * loop_internal — the loop's interfaces beyond loop.h. The first part is
+ * what loop.c (thread, posts, timers, epoll) and upstream.c (the libcurl
+ * multi client) share; the second is what the core's own modules use to
+ * run several loops (server.c numbers them, hostapi.c lends their epoll
+ * sets to plugins as fd watches). All calls are "loop" calls (loop thread,
+ * or the stopping thread once the loop thread is gone) unless marked.
  */
 #ifndef RK_CORE_LOOP_INTERNAL_H
 #define RK_CORE_LOOP_INTERNAL_H
@@ -14,7 +15,7 @@
 
 typedef struct upstream upstream;
 
-/* CLOCK_MONOTONIC in microseconds: the unit timers and call deadlines use. */
+/* any: CLOCK_MONOTONIC in microseconds: the unit timers and call deadlines use. */
 int64_t loop_clock_us(void);
 
 /* 1 when the caller may use loop-only state: on the loop thread, or while
@@ -34,7 +35,7 @@ int loop_fd_watch(loop *l, int fd, uint32_t events, int known);
 /* Remove fd; harmless if it is already closed or was never added. */
 void loop_fd_unwatch(loop *l, int fd);
 
-/* The loop's upstream client; set by loop_new, fixed until loop_free. */
+/* any: the loop's upstream client; set by loop_new, fixed until loop_free. */
 upstream *loop_upstream(const loop *l);
 
 /* upstream.c, called by loop.c. */
@@ -45,5 +46,27 @@ void upstream_io(upstream *u, int fd, uint32_t events);
 void upstream_close(upstream *u);
 /* Needs the epoll set still open: libcurl unregisters its sockets. */
 void upstream_free(upstream *u);
+
+/* ---- several loops -------------------------------------------------------- */
+
+/* any: the loop's number among its siblings (0 unless set; at most 63).
+ * Set it before loop_start: it names the thread ("rk-loop-N") and is
+ * written into the loop's timer handles. */
+int loop_index(const loop *l);
+void loop_set_index(loop *l, int index);
+/* any: the index of the loop that made timer handle t. */
+int loop_timer_index(const rk_timer *t);
+
+/* Watch fd for RK_WATCH_READ / RK_WATCH_WRITE (rk_host.fd_watch): fn gets
+ * the ready subset (a hang-up or error counts as both asked-for events)
+ * on this loop's thread, level-triggered. NULL + err on failure. */
+rk_watch *loop_watch(loop *l, int fd, uint32_t events,
+                     void (*fn)(void *ud, uint32_t revents), void *ud,
+                     rk_err *err);
+/* No callback after this returns, even for an event already collected in
+ * the current turn. Does not close the fd. */
+void loop_unwatch(loop *l, rk_watch *w);
+/* any: the loop a watch belongs to. */
+loop *loop_watch_loop(const rk_watch *w);
 
 #endif

@@ -46,7 +46,8 @@ static void finish_key(sha256_ctx *c, const char *prefix, char key[PCACHE_KEY_MA
 
 void pcache_answer_key(char key[PCACHE_KEY_MAX], const char *tenant,
                        const char *model, const rk_message *msgs, size_t n,
-                       double temperature, int64_t max_tokens, int retrieve)
+                       double temperature, int64_t max_tokens, int retrieve,
+                       const char *docver)
 {
     sha256_ctx c;
     char num[64];
@@ -67,11 +68,12 @@ void pcache_answer_key(char key[PCACHE_KEY_MAX], const char *tenant,
     snprintf(num, sizeof num, "%lld", (long long)(max_tokens > 0 ? max_tokens : 0));
     put_str(&c, num);
     put_str(&c, retrieve ? "1" : "0");
+    put_str(&c, docver ? docver : "");
     finish_key(&c, "answer:", key);
 }
 
 void pcache_retrieve_key(char key[PCACHE_KEY_MAX], const char *tenant,
-                         const char *query, size_t k, int fast)
+                         const char *query, size_t k, int fast, const char *docver)
 {
     sha256_ctx c;
     char num[32];
@@ -80,6 +82,7 @@ void pcache_retrieve_key(char key[PCACHE_KEY_MAX], const char *tenant,
     put_trimmed(&c, query);
     snprintf(num, sizeof num, "%zu/%d", k, fast ? 1 : 0);
     put_str(&c, num);
+    put_str(&c, docver ? docver : "");
     finish_key(&c, "retrieve:", key);
 }
 

@@ -24,10 +24,12 @@
  * flag, each length-prefixed so no two inputs share an encoding. */
 void pcache_answer_key(char key[PCACHE_KEY_MAX], const char *tenant,
                        const char *model, const rk_message *msgs, size_t n,
-                       double temperature, int64_t max_tokens, int retrieve);
-/* Key of a retrieval result: tenant, trimmed query, k and fast mode. */
+                       double temperature, int64_t max_tokens, int retrieve,
+                       const char *docver);
+/* Key of a retrieval result: tenant, trimmed query, k and fast mode. Both
+ * keys also cover the tenant's documents version (docver.h). */
 void pcache_retrieve_key(char key[PCACHE_KEY_MAX], const char *tenant,
-                         const char *query, size_t k, int fast);
+                         const char *query, size_t k, int fast, const char *docver);
 
 typedef struct pcache_answer {
     char *answer, *model, *finish_reason; /* owned */

@@ -30,6 +30,7 @@
 
 #include "chatobj.h"
 #include "embedcall.h"
+#include "hostapi.h"
 #include "llmchain.h"
 #include "log.h"
 #include "metrics.h"
@@ -318,12 +319,16 @@ int pipeline_chat_start(pipeline *pl, const rk_chat_input *in,
     memcpy(&ch->sink, sink, sink->struct_size < sizeof ch->sink ? sink->struct_size
                                                                 : sizeof ch->sink);
     ch->ud = ud;
+    /* the caller's loop when it is one: a transport on the loops keeps the
+     * whole request on one thread */
+    loop *cl = hostapi_loop_for_chat();
+    if (cl) ch->loop = cl;
     ch->t_start = clock_now_ms();
     ch->deadline = ch->t_start + pl->total_timeout;
     metrics_add(pl->m.active, 1);
     chat_ref(ch); /* the begin post's; the first is the state machine's */
     *chat = ch;   /* before posting: on_done may come before we return */
-    if (loop_post(pl->loop, chat_begin, ch) != RK_OK) {
+    if (loop_post(ch->loop, chat_begin, ch) != RK_OK) {
         *chat = NULL;
         metrics_add(pl->m.active, -1);
         chat_unref(ch);
@@ -386,7 +391,7 @@ static void chat_begin(void *ud)
                        "could not create a conversation id");
     } else {
         int64_t left = ch->deadline - clock_now_ms();
-        ch->total_timer = loop_timer_start(ch->pl->loop, left > 0 ? left : 0, total_fired, ch);
+        ch->total_timer = loop_timer_start(ch->loop, left > 0 ? left : 0, total_fired, ch);
         pipeline__advance(ch);
     }
     chat_unref(ch); /* the begin post's reference */
@@ -433,8 +438,8 @@ static void release_cb(void *ud) { chat_unref(ud); }
 
 static void stop_timers(rk_chat *ch)
 {
-    if (ch->stage_timer) loop_timer_cancel(ch->pl->loop, ch->stage_timer);
-    if (ch->total_timer) loop_timer_cancel(ch->pl->loop, ch->total_timer);
+    if (ch->stage_timer) loop_timer_cancel(ch->loop, ch->stage_timer);
+    if (ch->total_timer) loop_timer_cancel(ch->loop, ch->total_timer);
     ch->stage_timer = ch->total_timer = NULL;
 }
 
@@ -474,7 +479,7 @@ void pipeline__finish(rk_chat *ch, const rk_chat_result *in)
     if (res.status == RK_OK && !ch->cache_hit) stages_after_success(ch);
     /* released from a posted function: never inside a plugin's callback,
      * which the last reference (destroying a generation) must not be */
-    if (loop_post(pl->loop, release_cb, ch) != RK_OK) chat_unref(ch);
+    if (loop_post(ch->loop, release_cb, ch) != RK_OK) chat_unref(ch);
 }
 
 void pipeline__fail(rk_chat *ch, int status, int http_status, const char *type,
@@ -514,7 +519,7 @@ void pipeline_chat_cancel(rk_chat *ch)
         return;
     }
     chat_ref(ch);
-    if (loop_post(ch->pl->loop, cancel_cb, ch) != RK_OK) chat_unref(ch);
+    if (loop_post(ch->loop, cancel_cb, ch) != RK_OK) chat_unref(ch);
 }
 
 /* ---- models, embeddings, fast mode ------------------------------------------- */

@@ -1,5 +1,5 @@
 /*
- * server — owns the runtime (one loop thread, the worker pool) and the
+ * server — owns the runtime (one loop thread per core, the worker pool) and the
  * current generation. Reload builds a complete new generation before
  * touching the old one, so a bad file costs nothing but a log line; the
  * swap is one pointer exchange in hostapi, after which new chats use the
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "conf.h"
@@ -22,13 +23,15 @@
 #include "housekeep.h"
 #include "log.h"
 #include "loop.h"
+#include "loop_internal.h"
 #include "pipeline.h"
 #include "pool.h"
 #include "registry.h"
 
 struct server {
     char *path;
-    loop *lp;
+    loop *loops[64]; /* server.loops of them; loops[0] is the pipelines' default */
+    int nloops;
     pool *workers;
     generation gen;
     housekeep *hk; /* of the current generation */
@@ -76,7 +79,10 @@ static int attach_services(server *s, generation *g, rk_err *err)
     rk_instance *ri = rt ? registry_get_kind(g->reg, rt, RK_KIND_RETRIEVER) : NULL;
     if (!si) return rk_fail(err, RK_ERR_CONFIG, "pipeline.storage '%s' is not a storage instance", st);
     g->docs = docs_new(si, ri, s->workers, cfg_values_string(c->pipeline, "seed_dir"), err);
-    return g->docs ? RK_OK : RK_ERR_CONFIG;
+    if (!g->docs) return RK_ERR_CONFIG;
+    const char *ca = cfg_values_string(c->pipeline, "cache");
+    docs_set_cache(g->docs, ca ? registry_get_kind(g->reg, ca, RK_KIND_CACHE) : NULL);
+    return RK_OK;
 }
 
 /* Stop an old generation: transports drain first, then the document jobs
@@ -98,6 +104,25 @@ static void retire_generation(generation g, int64_t deadline)
     registry_unref(g.reg);
 }
 
+/* One loop per CPU unless server.loops says otherwise: requests stay on the
+ * loop that accepted them, so more loops than cores only add switching. */
+static int start_loops(server *s, int64_t want, rk_err *err)
+{
+    if (want <= 0) want = sysconf(_SC_NPROCESSORS_ONLN);
+    if (want < 1) want = 1;
+    if (want > (int64_t)(sizeof s->loops / sizeof s->loops[0]))
+        want = (int64_t)(sizeof s->loops / sizeof s->loops[0]);
+    for (int i = 0; i < (int)want; i++) {
+        loop *l = loop_new(err);
+        if (!l) return RK_ERR_IO;
+        loop_set_index(l, i);
+        s->loops[s->nloops++] = l;
+        int rc = loop_start(l, err);
+        if (rc != RK_OK) return rc;
+    }
+    return RK_OK;
+}
+
 /* Build and start a generation from the file; all NULL on failure. */
 static generation build_generation(server *s, rk_conf *c, cfg_diag *d)
 {
@@ -105,12 +130,15 @@ static generation build_generation(server *s, rk_conf *c, cfg_diag *d)
     rk_err err = {{0}};
     g.reg = registry_build(c, hostapi_table(), d); /* owns c from here */
     if (!g.reg) return g;
-    g.pl = pipeline_new(g.reg, s->lp, s->workers, &err);
+    g.pl = pipeline_new(g.reg, s->loops[0], s->workers, &err);
     if (!g.pl || attach_services(s, &g, &err) != RK_OK) {
         cfg_diag_add(d, cfg_file(g.reg->conf->doc), 1, 1, "pipeline: %s", err.msg);
         goto fail;
     }
-    if (registry_start(g.reg, &err) != RK_OK) {
+    hostapi_set_starting(g.reg);
+    int started = registry_start(g.reg, &err);
+    if (started != RK_OK) {
+        hostapi_set_starting(NULL);
         cfg_diag_add(d, cfg_file(g.reg->conf->doc), 1, 1, "start: %s", err.msg);
         goto fail;
     }
@@ -130,15 +158,16 @@ server *server_new(const char *config_path, cfg_diag *d)
     s->path = strdup(config_path);
     apply_logging(c);
     s->grace_ms = cfg_values_int(c->server, "shutdown_grace");
-    s->lp = loop_new(&err);
-    if (!s->lp || loop_start(s->lp, &err) != RK_OK) goto fail_err;
+    if (start_loops(s, cfg_values_int(c->server, "loops"), &err) != RK_OK) goto fail_err;
     s->workers = pool_new((int)cfg_values_int(c->server, "workers"), &err);
     if (!s->workers) goto fail_err;
-    hostapi_set_runtime(s->lp, s->workers);
+    hostapi_set_runtime(s->loops[0], s->workers);
+    hostapi_set_loops(s->loops, s->nloops);
     s->gen = build_generation(s, c, d);
     c = NULL;
     if (!s->gen.reg) goto fail;
     hostapi_swap(s->gen);
+    hostapi_set_starting(NULL);
     replace_housekeeping(s);
     log_info("core", "ragkernel %s started (ABI %d.%d) with %s", RK_VERSION, RK_ABI_MAJOR,
              RK_ABI_MINOR, config_path);
@@ -160,6 +189,7 @@ int server_reload(server *s, cfg_diag *d)
     if (!g.reg) return -1;
     apply_logging(g.reg->conf);
     generation old = hostapi_swap(g);
+    hostapi_set_starting(NULL);
     s->gen = g;
     s->grace_ms = grace;
     replace_housekeeping(s);
@@ -217,9 +247,9 @@ void server_free(server *s)
     /* The loop stops first (its queued posts may still submit to the pool);
      * worker jobs finishing afterwards get RK_ERR_UNAVAILABLE from
      * loop_post, which every caller handles. */
-    if (s->lp) loop_stop(s->lp);
+    for (int i = 0; i < s->nloops; i++) loop_stop(s->loops[i]);
     if (s->workers) pool_free(s->workers);
-    if (s->lp) loop_free(s->lp);
+    for (int i = 0; i < s->nloops; i++) loop_free(s->loops[i]);
     hostapi_set_runtime(NULL, NULL);
     free(s->path);
     free(s);

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "docver.h"
 #include "pcache.h"
 #include "singleflight.h"
 #include "prompt.h"
@@ -70,7 +71,7 @@ static void job_run(void *ud)
         j->status = RK_ERR_CANCELLED; /* nobody waits: skip the call */
     else
         j->work(j);
-    if (loop_post(j->ch->pl->loop, job_back, j) != RK_OK) sjob_free(j);
+    if (loop_post(j->ch->loop, job_back, j) != RK_OK) sjob_free(j);
 }
 
 static sjob *sjob_new(rk_chat *ch, void (*work)(sjob *), void (*done)(sjob *))
@@ -147,7 +148,23 @@ static void cache_set(pipeline *pl, const char *key, const char *data, size_t le
 
 /* ---- answer-cache lookup ----------------------------------------------- */
 
-static void lookup_work(sjob *j) { cache_get(j->ch->pl, j); }
+/* The tenant's documents version, read once per chat (worker thread). */
+static const char *chat_docver(rk_chat *ch)
+{
+    if (!ch->docver_read) {
+        docver_read(ch->pl->cache, ch->tenant, ch->docver);
+        ch->docver_read = 1;
+    }
+    return ch->docver;
+}
+
+static void lookup_work(sjob *j)
+{
+    rk_chat *ch = j->ch;
+    pcache_answer_key(j->key, ch->tenant, ch->model, ch->msgs, ch->n_msgs, ch->temperature,
+                      ch->max_tokens, ch->retrieve, chat_docver(ch));
+    cache_get(ch->pl, j);
+}
 
 static void serve_cached(rk_chat *ch, pcache_answer *a)
 {
@@ -201,7 +218,7 @@ static void flight_wake_fn(void *ud, const void *data, size_t len)
         memcpy(w->data, data, len);
         w->len = len;
     }
-    if (!w || loop_post(ch->pl->loop, flight_resume, w) != RK_OK) {
+    if (!w || loop_post(ch->loop, flight_resume, w) != RK_OK) {
         free(w ? w->data : NULL);
         free(w);
         chat_unref(ch); /* shutting down: the total deadline ends the chat */
@@ -253,8 +270,6 @@ int stages_cache_lookup(rk_chat *ch)
     if (!ch->pl->cache || chat_has_conversation(ch)) return -1;
     sjob *j = sjob_new(ch, lookup_work, lookup_done);
     if (!j) return -1;
-    pcache_answer_key(j->key, ch->tenant, ch->model, ch->msgs, ch->n_msgs,
-                      ch->temperature, ch->max_tokens, ch->retrieve);
     return sjob_submit(j);
 }
 
@@ -358,7 +373,8 @@ static void retrieve_work(sjob *j)
 {
     pipeline *pl = j->ch->pl;
     if (pl->cache) {
-        pcache_retrieve_key(j->key, j->ch->tenant, j->query, j->k, j->fast);
+        pcache_retrieve_key(j->key, j->ch->tenant, j->query, j->k, j->fast,
+                            chat_docver(j->ch));
         if (cache_get(pl, j) &&
             pcache_passages_decode(j->value.s, j->value.len, &j->pass) == 0)
             return;
@@ -376,7 +392,7 @@ static void retrieve_done(sjob *j)
 {
     rk_chat *ch = j->ch;
     if (ch->stage_timer) {
-        loop_timer_cancel(ch->pl->loop, ch->stage_timer);
+        loop_timer_cancel(ch->loop, ch->stage_timer);
         ch->stage_timer = NULL;
     }
     retrieve_observe(ch);
@@ -408,7 +424,7 @@ static void retrieve_run(void *ud)
     char key[PCACHE_KEY_MAX];
     memcpy(key, j->key, sizeof key);
     chat_ref(ch); /* keeps pl (and the cache instance) alive for the store */
-    if (loop_post(ch->pl->loop, job_back, j) != RK_OK) sjob_free(j);
+    if (loop_post(ch->loop, job_back, j) != RK_OK) sjob_free(j);
     if (data) cache_set(ch->pl, key, data, len);
     free(data);
     chat_unref(ch);
@@ -444,7 +460,7 @@ int stages_retrieve(rk_chat *ch)
         sjob_free(j);
         return -1;
     }
-    ch->stage_timer = loop_timer_start(pl->loop, j->deadline > now ? j->deadline - now : 0,
+    ch->stage_timer = loop_timer_start(ch->loop, j->deadline > now ? j->deadline - now : 0,
                                        retrieve_timeout, ch);
     return 0;
 }
@@ -485,7 +501,7 @@ static void store_answer(rk_chat *ch)
                                       ch->finish_reason, ch->pass.v, ch->pass.n, &len);
     if (!data) return; /* OOM or text that is not UTF-8: just not cached */
     pcache_answer_key(key, ch->tenant, ch->model, ch->msgs, ch->n_msgs,
-                      ch->temperature, ch->max_tokens, ch->retrieve);
+                      ch->temperature, ch->max_tokens, ch->retrieve, chat_docver(ch));
     cache_set(ch->pl, key, data, len);
     free(data);
 }

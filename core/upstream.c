@@ -110,10 +110,14 @@ static void call_finish(upstream *u, rk_http_call *c, int status, const char *ms
     call_free(u, c);
 }
 
+/* The call's own loop decides, whatever loop the caller names: a call
+ * cancelled from another loop's thread is refused, never unlinked from the
+ * wrong list. */
 void loop_http_cancel(loop *l, rk_http_call *c)
 {
-    if (!l || !c || !loop_on_thread(l, "http_cancel") || c->done || c->zombie) return;
-    upstream *u = loop_upstream(l);
+    (void)l;
+    if (!c || c->done || c->zombie || !loop_on_thread(c->u->l, "http_cancel")) return;
+    upstream *u = c->u;
     c->zombie = 1;
     call_unlink(u, c);
     if (u->in_curl || u->defer) {

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Install what ragkernel needs to build, run and test, if it is missing.
 # Idempotent and quiet when everything is present. Debian 12.
+#   tools/deps.sh build   what building and running need (make run)
+#   tools/deps.sh         everything, tests and benchmarks too (make deps)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# build and run: enough for `make run`
 APT_PKGS=(
   build-essential pkg-config
   libyaml-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev
   libsqlite3-dev libstemmer-dev libhiredis-dev libpq-dev libssl-dev
-  check libsubunit-dev
-  poppler-utils curl python3 nodejs npm
-  redis-server redis-tools postgresql-15 nginx wrk
+  poppler-utils curl
 )
+# tests and benchmarks: real servers and clients
+TEST_PKGS=(check libsubunit-dev python3 nodejs npm redis-server redis-tools postgresql-15 nginx wrk)
+what=${1:-all}
+[ "$what" = build ] || APT_PKGS+=("${TEST_PKGS[@]}")
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -30,6 +35,7 @@ if ((${#missing[@]})); then
 fi
 
 # Node clients/servers for the integration tests (pinned by the lockfile).
+[ "$what" = build ] && exit 0
 if [ ! -d tests/node/node_modules/openai ] || [ ! -d tests/node/node_modules/s3rver ]; then
   echo "deps: installing test clients (npm ci in tests/node)"
   npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >/dev/null

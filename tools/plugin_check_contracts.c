@@ -103,6 +103,35 @@ static int same(const value *v, const void *data, size_t len)
     return v->calls == 1 && v->len == len && memcmp(v->buf, data, len) == 0;
 }
 
+/* The optional token bucket (cache.h): a fresh bucket starts full, refuses
+ * once the burst is spent without taking anything and says how long to
+ * wait, always takes when forced, and refuses a rate of zero. At 60 a
+ * minute one token takes a second, so the wait is at most 1000 ms. */
+static void rate_contract(checker *ck, const rk_cache_vtable *vt, void *ctx)
+{
+    rk_err err = {{0}};
+    char key[128];
+    size_t kl = (size_t)snprintf(key, sizeof key, "rk-check:%s:bucket", ck->tag);
+    int64_t retry = -1;
+    int rc = RK_OK, taken = 0;
+    while (taken < 3 && (rc = vt->rate_take(ctx, key, kl, 60, 3, 1, 0, &retry, &err)) == RK_OK)
+        taken++;
+    pc_check(ck, taken == 3, "cache rate_take allows the burst of a fresh bucket",
+          "take %d of 3 returned %d (%s): %s", taken + 1, rc, rk_strerror(rc), err.msg);
+    retry = -1;
+    rc = vt->rate_take(ctx, key, kl, 60, 3, 1, 0, &retry, &err);
+    pc_check(ck, rc == RK_ERR_RATE_LIMITED && retry > 0 && retry <= 1000,
+          "cache rate_take refuses past the burst with retry_after",
+          "4th take returned %d (%s), retry_after %lld ms (want RATE_LIMITED, 1..1000 ms)", rc,
+          rk_strerror(rc), (long long)retry);
+    rc = vt->rate_take(ctx, key, kl, 60, 3, 1, 1, &retry, &err);
+    pc_check(ck, rc == RK_OK, "cache rate_take force always takes", "returned %d (%s): %s", rc,
+          rk_strerror(rc), err.msg);
+    rc = vt->rate_take(ctx, key, kl, 0, 3, 1, 0, &retry, &err);
+    pc_check(ck, rc == RK_ERR_INVALID, "cache rate_take refuses rate_per_min 0 as INVALID",
+          "returned %d (%s)", rc, rk_strerror(rc));
+}
+
 static void cache_contract(checker *ck, const rk_plugin *d, void *ctx)
 {
     const rk_cache_vtable *vt = d->vtable;
@@ -143,6 +172,8 @@ static void cache_contract(checker *ck, const rk_plugin *d, void *ctx)
           err.msg);
     vt->del(ctx, k1, n1, &err);
     vt->del(ctx, k2, n2, &err);
+    if (RK_HAS_FIELD(vt, rk_cache_vtable, rate_take) && vt->rate_take)
+        rate_contract(ck, vt, ctx);
 }
 
 /* ---- storage ------------------------------------------------------------- */

@@ -4,7 +4,7 @@
 # same measurements for a plain SQLite FTS5 table as the reference.
 #
 #   bench/retrieval/run.sh            # print the tables
-#   bench/retrieval/run.sh --record   # also rewrite bench/retrieval/RESULTS.md
+#   bench/retrieval/run.sh --record   # also update bench/retrieval/RESULTS.md
 #
 # Per collection: index through the plugin (2 indexing threads), write a
 # TREC run (top 100), score it with eval.py, then time every query at top
@@ -102,20 +102,27 @@ mapfile -t TARGETS < <(
 )
 
 report | tee "$OUT/report.txt"
+# --record: replace the block between the markers in RESULTS.md (the notes
+# around it are written by hand and kept)
 if [ "$RECORD" = 1 ]; then
+    RES=bench/retrieval/RESULTS.md
+    BLOCK=$OUT/results-block.md
     {
-        echo "# Retrieval benchmark results"
-        echo
-        echo "Recorded with \`bench/retrieval/run.sh --record\` (also run by \`make bench\`)."
-        echo "Plugin defaults: k1=0.9, b=0.6, title_weight=2, languages english,russian."
-        echo "Latency: one thread, warm, top 10, every query of the collection (SciFact: 300)."
-        echo "FTS5 reference: one table, \`tokenize='porter unicode61'\`, title + text in one"
-        echo "column, lower-cased query words quoted and OR-ed (stopwords dropped),"
-        echo "\`ORDER BY bm25() LIMIT k\`, built in one transaction."
+        echo '<!-- run.sh: begin -->'
+        echo "Command: \`bench/retrieval/run.sh --record\` ($(date -u '+%Y-%m-%d'))"
         echo
         echo '```'
         cat "$OUT/report.txt"
         echo '```'
-    } >bench/retrieval/RESULTS.md
+        echo '<!-- run.sh: end -->'
+    } >"$BLOCK"
+    if grep -q '<!-- run.sh: begin -->' "$RES" 2>/dev/null; then
+        awk -v block="$BLOCK" '
+            /<!-- run.sh: begin -->/ { while ((getline l < block) > 0) print l; skip = 1; next }
+            /<!-- run.sh: end -->/ { skip = 0; next }
+            !skip' "$RES" >"$RES.tmp" && mv "$RES.tmp" "$RES"
+    else
+        { echo "# Retrieval benchmark results"; echo; cat "$BLOCK"; } >"$RES"
+    fi
 fi
 ! grep -q MISSED "$OUT/report.txt"

@@ -27,7 +27,7 @@ struct rk_llm_call {
     const llm_proto *proto;
     void *state;
     char *url;
-    rk_http_header *hdrs;
+    const rk_http_header *hdrs; /* borrowed: the instance's */
     size_t n_hdrs;
     char *body;
     size_t body_len;
@@ -100,11 +100,6 @@ int llm_client_init(llm_client *cl, const rk_host *host, rk_instance *self,
 
 static void call_free(rk_llm_call *c)
 {
-    for (size_t i = 0; i < c->n_hdrs; i++) {
-        free((void *)c->hdrs[i].name);
-        free((void *)c->hdrs[i].value);
-    }
-    free(c->hdrs);
     free(c->url);
     free(c->body);
     llm_buf_free(&c->resp);
@@ -113,38 +108,34 @@ static void call_free(rk_llm_call *c)
     free(c);
 }
 
-static int copy_headers(rk_llm_call *c, const rk_http_header *h, size_t n)
-{
-    c->hdrs = calloc(n ? n : 1, sizeof *c->hdrs);
-    if (!c->hdrs)
-        return RK_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        c->hdrs[i].name = llm_strdup(h[i].name);
-        c->hdrs[i].value = llm_strdup(h[i].value ? h[i].value : "");
-        c->n_hdrs = i + 1;
-        if (!c->hdrs[i].name || !c->hdrs[i].value)
-            return RK_ERR_NOMEM;
-    }
-    return RK_OK;
-}
-
 /* Per attempt: requests_total by HTTP status (or transport error) and the
- * duration histogram. */
+ * duration histogram. The counter of each code is looked up once per
+ * instance: the host's lookup by name takes a process-wide lock. */
 static void record_attempt(rk_llm_call *c, int transport_status)
 {
     const rk_host *h = c->cl->host;
-    char code[24], labels[224];
-    if (c->http_status > 0 && (transport_status == RK_OK || c->fail_status))
-        snprintf(code, sizeof code, "%d", c->http_status);
-    else
-        snprintf(code, sizeof code, "%s", llm_status_label(transport_status));
-    snprintf(labels, sizeof labels, "provider=\"%s\",code=\"%s\"", c->cl->name, code);
-    rk_metric *m = h->metric(RK_METRIC_COUNTER, "ragkernel_llm_upstream_requests_total",
-                             "Upstream LLM HTTP attempts by status", labels);
+    llm_client *cl = (llm_client *)c->cl; /* m_code is the mutable part */
+    int http = c->http_status >= 100 && c->http_status <= 599 &&
+               (transport_status == RK_OK || c->fail_status);
+    int neg = -transport_status;
+    size_t slot = http ? (size_t)(c->http_status - 100)
+                       : 500 + (size_t)(neg >= 0 && neg < 17 ? neg : 16);
+    rk_metric *m = atomic_load_explicit(&cl->m_code[slot], memory_order_acquire);
+    if (!m) {
+        char code[24], labels[224];
+        if (http)
+            snprintf(code, sizeof code, "%d", c->http_status);
+        else
+            snprintf(code, sizeof code, "%s", llm_status_label(transport_status));
+        snprintf(labels, sizeof labels, "provider=\"%s\",code=\"%s\"", cl->name, code);
+        m = h->metric(RK_METRIC_COUNTER, "ragkernel_llm_upstream_requests_total",
+                      "Upstream LLM HTTP attempts by status", labels);
+        atomic_store_explicit(&cl->m_code[slot], m, memory_order_release);
+    }
     if (m)
         h->metric_add(m, 1);
-    if (c->cl->m_seconds)
-        h->metric_observe(c->cl->m_seconds, (double)(h->now_ms() - c->t_attempt) / 1000.0);
+    if (cl->m_seconds)
+        h->metric_observe(cl->m_seconds, (double)(h->now_ms() - c->t_attempt) / 1000.0);
 }
 
 static void finish(rk_llm_call *c, int st, char *msg)
@@ -395,8 +386,10 @@ int llm_call_start(const llm_client *cl, const llm_call_spec *sp,
     c->on_delta = sp->on_delta;
     c->on_done = sp->on_done;
     c->ud = sp->ud;
+    c->hdrs = sp->headers;
+    c->n_hdrs = sp->n_headers;
     c->url = llm_strdup(sp->url);
-    if (!c->url || copy_headers(c, sp->headers, sp->n_headers) != RK_OK) {
+    if (!c->url) {
         call_free(c);
         return rk_fail(err, RK_ERR_NOMEM, "out of memory");
     }

@@ -12,13 +12,21 @@
 #ifndef LLM_CALL_H
 #define LLM_CALL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <ragkernel/ragkernel.h>
 
+/* requests_total by code: HTTP 100..599, then one per rk_status */
+#define LLM_CODE_SLOTS (500 + 17)
+
 /* Per-instance settings, read by llm_client_init from the keys of
- * LLM_CLIENT_CONFIG_KEYS; lives in the instance context, outlives its calls. */
+ * LLM_CLIENT_CONFIG_KEYS; lives in the instance context, outlives its calls.
+ * Calls of one instance run on several loop threads at once: everything
+ * here is read-only after init except m_code, a cache of metric handles
+ * filled on first use (any thread; the host hands out the same handle for
+ * the same name and labels, so a race only looks it up twice). */
 typedef struct llm_client {
     const rk_host *host;
     rk_instance *self;
@@ -26,6 +34,7 @@ typedef struct llm_client {
     int64_t timeout_ms, connect_timeout_ms, backoff_base_ms, backoff_max_ms;
     int max_retries;
     rk_metric *m_retries, *m_seconds;
+    _Atomic(rk_metric *) m_code[LLM_CODE_SLOTS];
 } llm_client;
 
 /* The schema rows every provider shares (insert into its rk_config_key table). */
@@ -62,7 +71,8 @@ typedef void (*llm_done_fn)(void *ud, int status, const rk_llm_result *res,
 
 typedef struct llm_call_spec {
     const char *url;               /* copied */
-    const rk_http_header *headers; /* copied */
+    const rk_http_header *headers; /* borrowed until the call ends: pass the
+                                      instance's own array, not a temporary */
     size_t n_headers;
     char *body;                    /* malloc'd; the call takes it, always */
     size_t body_len;

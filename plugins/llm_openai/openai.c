@@ -8,14 +8,17 @@
  * Models outside the alias map are answered with the default model: in a
  * fallback chain the model a client named usually belongs to the primary.
  */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <ragkernel/ragkernel.h>
 
 #include "llm_call.h"
 #include "llm_common.h"
+#include "llm_sse.h"
 #include "openai_stream.h"
 
 typedef struct oai {
@@ -30,7 +33,10 @@ typedef struct oai {
     rk_http_header *hdrs;  /* sent with every request; values host-owned or ours */
     size_t n_hdrs;
     char *auth;            /* "Bearer <key>" */
+    char *chat_url;        /* when it does not depend on the model, else NULL */
 } oai;
+
+static char *make_url(const oai *o, const char *model, const char *path);
 
 static void oai_destroy(void *ctx)
 {
@@ -40,6 +46,7 @@ static void oai_destroy(void *ctx)
     free(o->base);
     free(o->hdrs);
     free(o->auth);
+    free(o->chat_url);
     free(o);
 }
 
@@ -118,6 +125,10 @@ static int oai_create(const rk_host *host, rk_instance *self, void **ctx, rk_err
     }
     if (st == RK_OK)
         st = build_headers(o, err);
+    /* the same URL for every chat request unless Azure names the model */
+    if (st == RK_OK && (!o->azure || (o->deployment && o->deployment[0])) &&
+        !(o->chat_url = make_url(o, o->model, "chat/completions")))
+        st = rk_fail(err, RK_ERR_NOMEM, "out of memory");
     if (st != RK_OK) {
         oai_destroy(o);
         return st;
@@ -155,46 +166,125 @@ static char *make_url(const oai *o, const char *model, const char *path)
                       path, o->api_version);
 }
 
-/* Serialise root (consumed) into a malloc'd body. */
-static int dump_body(json_t *root, char **body, size_t *len, rk_err *err)
+/* ---- the request body ----------------------------------------------------
+ * Written directly rather than through a jansson tree: this runs for every
+ * request, and the tree cost more than the rest of the request did. */
+
+/* Append s as a JSON string (quotes included). -1 if s is not valid UTF-8
+ * (or holds a NUL within n), -2 out of memory. */
+static int oj_put_str(llm_buf *b, const char *s, size_t n)
 {
-    *body = root ? json_dumps(root, JSON_COMPACT) : NULL;
-    json_decref(root);
-    if (!*body)
-        return rk_fail(err, RK_ERR_NOMEM, "out of memory building the request");
-    *len = strlen(*body);
-    return RK_OK;
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    if (llm_buf_add(b, "\"", 1) != RK_OK) return -2;
+    size_t run = 0; /* bytes copied as they are, pending */
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t k = llm_utf8_seq(u + i, n - i);
+            if (!k) return -1;
+            i += k;
+            continue;
+        }
+        if (c == 0) return -1;
+        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t elen = 2;
+        switch (c) {
+        case '"': case '\\': break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
+        }
+        if (llm_buf_add(b, s + run, i - run) != RK_OK || llm_buf_add(b, esc, elen) != RK_OK)
+            return -2;
+        run = ++i;
+    }
+    if (llm_buf_add(b, s + run, n - run) != RK_OK || llm_buf_add(b, "\"", 1) != RK_OK)
+        return -2;
+    return 0;
+}
+
+/* Append the shortest decimal that reads back as v (finite v only). */
+static int oj_put_double(llm_buf *b, double v)
+{
+    char num[40];
+    if (!isfinite(v)) return -1;
+    snprintf(num, sizeof num, "%.15g", v);
+    if (strtod(num, NULL) != v) snprintf(num, sizeof num, "%.17g", v);
+    for (char *p = num; *p; p++)
+        if (*p == ',') *p = '.'; /* a locale's decimal comma */
+    if (!strpbrk(num, ".eEn")) strncat(num, ".0", sizeof num - strlen(num) - 1);
+    return llm_buf_add(b, num, strlen(num)) == RK_OK ? 0 : -2;
+}
+
+
+static int put(llm_buf *b, const char *s) { return llm_buf_add(b, s, strlen(s)) == RK_OK ? 0 : -2; }
+
+static int put_str(llm_buf *b, const char *s) { return oj_put_str(b, s, strlen(s)); }
+
+/* 0, -1 (message i is not valid UTF-8: *bad = i), -2 out of memory. */
+static int chat_json(const oai *o, const rk_llm_request *req, const char *model,
+                     llm_buf *b, size_t *bad)
+{
+    int rc = put(b, "{\"model\":");
+    if (!rc && (rc = put_str(b, model)) == -1) *bad = SIZE_MAX;
+    if (!rc) rc = put(b, ",\"messages\":[");
+    for (size_t i = 0; !rc && i < req->n_messages; i++) {
+        const rk_message *m = &req->messages[i];
+        rc = put(b, i ? ",{\"role\":" : "{\"role\":");
+        if (!rc) rc = put_str(b, m->role ? m->role : "user");
+        if (!rc) rc = put(b, ",\"content\":");
+        if (!rc) rc = put_str(b, m->content ? m->content : "");
+        if (!rc) rc = put(b, "}");
+        if (rc == -1) *bad = i;
+    }
+    if (!rc) rc = put(b, "]");
+    /* Azure's GA api-versions reject stream_options; usage is optional */
+    if (!rc && o->stream)
+        rc = put(b, o->azure ? ",\"stream\":true"
+                             : ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+    if (!rc && req->temperature >= 0 && !(rc = put(b, ",\"temperature\":")))
+        rc = oj_put_double(b, req->temperature);
+    if (!rc && req->max_tokens > 0) {
+        char num[48];
+        snprintf(num, sizeof num, ",\"max_tokens\":%lld", (long long)req->max_tokens);
+        rc = put(b, num);
+    }
+    return rc ? rc : put(b, "}");
 }
 
 static int chat_body(const oai *o, const rk_llm_request *req, const char *model,
                      char **body, size_t *len, rk_err *err)
 {
-    json_t *root = json_object(), *msgs = json_array();
-    if (!root || !msgs || json_object_set_new(root, "messages", msgs)) {
-        json_decref(root);
-        return rk_fail(err, RK_ERR_NOMEM, "out of memory building the request");
+    llm_buf b = {0};
+    size_t bad = 0, est = 256 + strlen(model);
+    for (size_t i = 0; i < req->n_messages; i++)
+        est += 32 + (req->messages[i].content ? strlen(req->messages[i].content) : 0);
+    if ((b.p = malloc(est))) { /* one allocation in the common case */
+        b.cap = est;
+        b.p[0] = '\0';
     }
-    for (size_t i = 0; i < req->n_messages; i++) {
-        const rk_message *m = &req->messages[i];
-        json_t *jm = json_pack("{s:s, s:s}", "role", m->role ? m->role : "user",
-                               "content", m->content ? m->content : "");
-        if (!jm || json_array_append_new(msgs, jm)) {
-            json_decref(root);
-            return rk_fail(err, RK_ERR_INVALID, "message %zu is not valid UTF-8", i);
-        }
+    int rc = b.p ? chat_json(o, req, model, &b, &bad) : -2;
+    if (rc == 0) {
+        *body = b.p;
+        *len = b.len;
+        return RK_OK;
     }
-    json_object_set_new(root, "model", json_string(model));
-    if (o->stream) {
-        json_object_set_new(root, "stream", json_true());
-        /* Azure's GA api-versions reject stream_options; usage is optional */
-        if (!o->azure)
-            json_object_set_new(root, "stream_options", json_pack("{s:b}", "include_usage", 1));
-    }
-    if (req->temperature >= 0)
-        json_object_set_new(root, "temperature", json_real(req->temperature));
-    if (req->max_tokens > 0)
-        json_object_set_new(root, "max_tokens", json_integer(req->max_tokens));
-    return dump_body(root, body, len, err);
+    llm_buf_free(&b);
+    if (rc == -2) return rk_fail(err, RK_ERR_NOMEM, "out of memory building the request");
+    if (bad == SIZE_MAX) return rk_fail(err, RK_ERR_INVALID, "the model name is not valid UTF-8");
+    return rk_fail(err, RK_ERR_INVALID, "message %zu is not valid UTF-8", bad);
 }
 
 static int oai_complete(void *ctx, const rk_llm_request *req, const rk_llm_sink *sink,
@@ -214,16 +304,16 @@ static int oai_complete(void *ctx, const rk_llm_request *req, const rk_llm_sink 
         free(body);
         return rk_fail(err, RK_ERR_NOMEM, "out of memory");
     }
-    char *url = make_url(o, model, "chat/completions");
+    char *url = o->chat_url ? NULL : make_url(o, model, "chat/completions");
     llm_call_spec sp = {
-        .url = url, .headers = o->hdrs, .n_headers = o->n_hdrs,
+        .url = o->chat_url ? o->chat_url : url, .headers = o->hdrs, .n_headers = o->n_hdrs,
         .body = body, .body_len = blen, .model = model,
         .deadline_ms = req->deadline_ms, .first_byte_ms = req->first_token_ms,
         .idle_ms = req->idle_ms, .on_delta = sink->on_delta,
         .on_done = sink->on_done, .ud = ud,
         .proto = o->stream ? &oai_chat_stream_proto : &oai_chat_json_proto,
         .state = state};
-    if (!url) {
+    if (!sp.url) {
         free(body);
         oai_chat_stream_proto.free_state(state);
         return rk_fail(err, RK_ERR_NOMEM, "out of memory");
@@ -254,20 +344,32 @@ static void oai_models(void *ctx, void (*fn)(void *ud, const char *model_id), vo
 static int embed_body(const char *model, const char *const *inputs, size_t n,
                       char **body, size_t *len, rk_err *err)
 {
-    json_t *root = json_object(), *in = json_array();
-    if (!root || !in || json_object_set_new(root, "input", in)) {
-        json_decref(root);
+    llm_buf b = {0};
+    size_t bad = SIZE_MAX;
+    int rc = put(&b, "{\"model\":");
+    if (!rc)
+        rc = put_str(&b, model); /* -1: the caller's model name */
+    if (!rc)
+        rc = put(&b, ",\"input\":[");
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (i && (rc = put(&b, ",")))
+            break;
+        if ((rc = put_str(&b, inputs[i] ? inputs[i] : "")) == -1)
+            bad = i;
+    }
+    if (!rc)
+        rc = put(&b, "]}");
+    if (!rc) {
+        *body = b.p;
+        *len = b.len;
+        return RK_OK;
+    }
+    llm_buf_free(&b);
+    if (rc == -2)
         return rk_fail(err, RK_ERR_NOMEM, "out of memory building the request");
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_t *s = json_string(inputs[i] ? inputs[i] : "");
-        if (!s || json_array_append_new(in, s)) {
-            json_decref(root);
-            return rk_fail(err, RK_ERR_INVALID, "input %zu is not valid UTF-8", i);
-        }
-    }
-    json_object_set_new(root, "model", json_string(model));
-    return dump_body(root, body, len, err);
+    if (bad == SIZE_MAX)
+        return rk_fail(err, RK_ERR_INVALID, "the model name is not valid UTF-8");
+    return rk_fail(err, RK_ERR_INVALID, "input %zu is not valid UTF-8", bad);
 }
 
 static int oai_embed(void *ctx, const char *model, const char *const *inputs, size_t n,

@@ -10,10 +10,9 @@
  */
 #include "openai_stream.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "llm_common.h"
 #include "llm_sse.h"
@@ -26,6 +25,8 @@ typedef struct chat_state {
     int done;    /* data: [DONE] seen */
     int events;  /* SSE events seen in this attempt */
     llm_buf raw; /* the body while no event has come */
+    oj_doc doc;  /* token array, reused by every chunk */
+    llm_buf str; /* decoded strings, reused */
 } chat_state;
 
 void *oai_chat_state_new(void)
@@ -43,6 +44,8 @@ static void chat_free(void *p)
         return;
     llm_sse_free(&s->sse);
     llm_buf_free(&s->raw);
+    oj_free(&s->doc);
+    llm_buf_free(&s->str);
     free(s);
 }
 
@@ -60,46 +63,96 @@ static int malformed(rk_llm_call *c, const char *what)
     return llm_call_fail(c, RK_ERR_UPSTREAM, "malformed upstream response: %s", what);
 }
 
+static int no_memory(rk_llm_call *c)
+{
+    return llm_call_fail(c, RK_ERR_NOMEM, "out of memory reading the upstream response");
+}
+
+/* A short string token (names, reasons) as a C string in small; NULL if
+ * it is not a string. Longer ones are cut: every reader of these keeps a
+ * bounded copy anyway. */
+#define SMALL_STR 256
+static const char *small_text(const oj_doc *d, int i, char *small)
+{
+    if (oj_kind(d, i) != OJ_STR)
+        return NULL;
+    if (oj_copy(d, i, small, SMALL_STR) != SIZE_MAX)
+        return small;
+    /* cut the raw text at a safe point (before any escape) */
+    size_t n = 0;
+    const char *raw = d->src + d->t[i].start;
+    while (n < SMALL_STR - 1 && raw[n] != '\\')
+        n++;
+    memcpy(small, raw, n);
+    small[n] = '\0';
+    llm_utf8_trim(small);
+    return small;
+}
+
 /* {"error": ...} inside a 200 response: vLLM and proxies report failures
  * found mid-generation this way. */
-static int upstream_error(rk_llm_call *c, json_t *e)
+static int upstream_error(rk_llm_call *c, const oj_doc *d, int e)
 {
-    const char *m = json_is_string(e) ? json_string_value(e)
-                                      : json_string_value(json_object_get(e, "message"));
+    char small[SMALL_STR];
+    const char *m = small_text(d, oj_kind(d, e) == OJ_STR ? e : oj_get(d, e, "message"), small);
     return llm_call_fail(c, RK_ERR_UPSTREAM, "upstream error: %s", m ? m : "(no message)");
 }
 
-static void apply_usage(rk_llm_call *c, json_t *u)
+static void apply_usage(rk_llm_call *c, const oj_doc *d, int u)
 {
-    json_t *p = json_object_get(u, "prompt_tokens");
-    json_t *q = json_object_get(u, "completion_tokens");
-    llm_call_set_usage(c, json_is_integer(p) ? json_integer_value(p) : -1,
-                       json_is_integer(q) ? json_integer_value(q) : -1);
+    int64_t p = -1, q = -1;
+    if (!oj_int(d, oj_get(d, u, "prompt_tokens"), &p))
+        p = -1;
+    if (!oj_int(d, oj_get(d, u, "completion_tokens"), &q))
+        q = -1;
+    llm_call_set_usage(c, p, q);
 }
 
-/* Fields common to a chunk and a whole completion; `key` is "delta" for a
- * chunk and "message" for a completion. */
-static int apply_choice(rk_llm_call *c, json_t *root, const char *key)
+/* Fields common to a chunk and a whole completion (the document's root);
+ * `key` is "delta" for a chunk and "message" for a completion. The text
+ * goes out straight from the source when it has no escapes, else decoded
+ * into str. */
+static int apply_choice(rk_llm_call *c, const oj_doc *d, const char *key, llm_buf *str)
 {
-    json_t *e = json_object_get(root, "error");
-    if (e)
-        return upstream_error(c, e);
-    llm_call_set_model(c, json_string_value(json_object_get(root, "model")));
-    apply_usage(c, json_object_get(root, "usage"));
-    json_t *choices = json_object_get(root, "choices");
-    if (choices && !json_is_array(choices))
+    char small[SMALL_STR];
+    int e = oj_get(d, 0, "error");
+    if (e >= 0)
+        return upstream_error(c, d, e);
+    llm_call_set_model(c, small_text(d, oj_get(d, 0, "model"), small));
+    apply_usage(c, d, oj_get(d, 0, "usage"));
+    int choices = oj_get(d, 0, "choices");
+    if (choices >= 0 && oj_kind(d, choices) != OJ_ARR)
         return malformed(c, "choices is not an array");
-    json_t *choice = json_array_get(choices, 0);
-    if (!choice)
+    int choice = oj_at(d, choices, 0);
+    if (choice < 0)
         return RK_OK; /* the usage-only chunk at the end of a stream */
-    json_t *content = json_object_get(json_object_get(choice, key), "content");
-    if (content && !json_is_string(content) && !json_is_null(content))
+    int content = oj_get(d, oj_get(d, choice, key), "content");
+    oj_type ct = oj_kind(d, content);
+    if (content >= 0 && ct != OJ_STR && ct != OJ_NULL)
         return malformed(c, "content is not a string");
-    llm_call_set_finish(c, json_string_value(json_object_get(choice, "finish_reason")));
-    if (json_is_string(content) &&
-        llm_call_delta(c, json_string_value(content), json_string_length(content)))
-        return RK_ERR_CANCELLED;
-    return RK_OK;
+    llm_call_set_finish(c, small_text(d, oj_get(d, choice, "finish_reason"), small));
+    if (ct != OJ_STR)
+        return RK_OK;
+    size_t n = 0;
+    const char *text = oj_raw(d, content, &n);
+    if (!text) {
+        if (oj_str(d, content, str) != 0)
+            return no_memory(c);
+        text = str->p;
+        n = str->len;
+    }
+    return llm_call_delta(c, text, n) ? RK_ERR_CANCELLED : RK_OK;
+}
+
+static int parse_object(rk_llm_call *c, oj_doc *d, const char *data, size_t len,
+                        const char *what)
+{
+    int rc = oj_parse(d, data, len);
+    if (rc == -2)
+        return no_memory(c);
+    if (rc < 0)
+        return malformed(c, d->err);
+    return oj_kind(d, 0) == OJ_OBJ ? RK_OK : malformed(c, what);
 }
 
 static int chunk_event(void *ud, const char *event, const char *data, size_t len)
@@ -114,15 +167,8 @@ static int chunk_event(void *ud, const char *event, const char *data, size_t len
         s->done = 1;
         return 0;
     }
-    json_error_t je;
-    json_t *root = json_loadb(data, len, 0, &je);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return malformed(c, root ? "chunk is not an object" : je.text);
-    }
-    int rc = apply_choice(c, root, "delta");
-    json_decref(root);
-    return rc;
+    int rc = parse_object(c, &s->doc, data, len, "chunk is not an object");
+    return rc == RK_OK ? apply_choice(c, &s->doc, "delta", &s->str) : rc;
 }
 
 /* A nonzero result of the SSE parser as a status (failure already recorded
@@ -145,19 +191,22 @@ static int chat_stream_body(rk_llm_call *c, const char *data, size_t len)
     return feed_status(c, llm_sse_feed(&s->sse, data, len, chunk_event, c));
 }
 
+/* A whole completion. The token array starts on the stack: an ordinary
+ * answer needs no allocation to be read. */
 static int chat_json_end(rk_llm_call *c, const char *body, size_t len)
 {
-    json_error_t je;
-    json_t *root = json_loadb(body ? body : "", len, 0, &je);
-    int rc;
-    if (!json_is_object(root))
-        rc = malformed(c, root ? "response is not an object" : je.text);
-    else if (!json_object_get(root, "error") &&
-             !json_is_object(json_array_get(json_object_get(root, "choices"), 0)))
+    oj_tok toks[128];
+    oj_doc d;
+    llm_buf str = {0};
+    oj_init_with(&d, toks, sizeof toks / sizeof toks[0]);
+    int rc = parse_object(c, &d, body ? body : "", len, "response is not an object");
+    if (rc == RK_OK && oj_get(&d, 0, "error") < 0 &&
+        oj_kind(&d, oj_at(&d, oj_get(&d, 0, "choices"), 0)) != OJ_OBJ)
         rc = malformed(c, "no choices");
-    else
-        rc = apply_choice(c, root, "message");
-    json_decref(root);
+    else if (rc == RK_OK)
+        rc = apply_choice(c, &d, "message", &str);
+    oj_free(&d);
+    llm_buf_free(&str);
     return rc;
 }
 
@@ -200,26 +249,27 @@ void *oai_embed_state_new(const rk_embed_sink *sink, void *ud, size_t n)
 }
 
 /* One data[] item -> on_vector; vals is reused between items. */
-static int embed_item(rk_llm_call *c, embed_state *s, json_t *item, size_t i,
+static int embed_item(rk_llm_call *c, embed_state *s, const oj_doc *d, int item, size_t i,
                       float **vals)
 {
-    json_t *emb = json_object_get(item, "embedding");
-    json_t *idx = json_object_get(item, "index");
-    size_t dim = json_array_size(emb);
-    if (!json_is_array(emb) || dim == 0)
+    int emb = oj_get(d, item, "embedding");
+    size_t dim = oj_count(d, emb);
+    int64_t idx = 0;
+    if (dim == 0)
         return malformed(c, "embedding is not a non-empty array");
     float *v = realloc(*vals, dim * sizeof *v);
     if (!v)
         return llm_call_fail(c, RK_ERR_NOMEM, "out of memory");
     *vals = v;
-    for (size_t k = 0; k < dim; k++) {
-        json_t *x = json_array_get(emb, k);
-        if (!json_is_number(x))
+    size_t k = 0;
+    for (uint32_t x = (uint32_t)emb + 1; x < d->t[emb].end; x = d->t[x].end) {
+        double val;
+        if (!oj_double(d, (int)x, &val))
             return malformed(c, "embedding value is not a number");
-        v[k] = (float)json_number_value(x);
+        v[k++] = (float)val;
     }
-    rk_embedding e = {sizeof(rk_embedding), json_is_integer(idx) ? (size_t)json_integer_value(idx) : i,
-                      v, dim};
+    int has_idx = oj_int(d, oj_get(d, item, "index"), &idx);
+    rk_embedding e = {sizeof(rk_embedding), has_idx ? (size_t)idx : i, v, dim};
     if (e.index >= s->n)
         return malformed(c, "embedding index out of range");
     if (s->sink.on_vector)
@@ -230,27 +280,28 @@ static int embed_item(rk_llm_call *c, embed_state *s, json_t *item, size_t i,
 static int embed_end(rk_llm_call *c, const char *body, size_t len)
 {
     embed_state *s = llm_call_state(c);
-    json_error_t je;
-    json_t *root = json_loadb(body ? body : "", len, 0, &je);
-    json_t *data = json_object_get(root, "data");
+    oj_doc d = {0};
     float *vals = NULL;
-    int rc = RK_OK;
-    if (!json_is_object(root))
-        rc = malformed(c, root ? "response is not an object" : je.text);
-    else if (json_object_get(root, "error"))
-        rc = upstream_error(c, json_object_get(root, "error"));
-    else if (!json_is_array(data) || json_array_size(data) != s->n)
+    int rc = parse_object(c, &d, body ? body : "", len, "response is not an object");
+    int data = oj_get(&d, 0, "data");
+    size_t n = oj_count(&d, data);
+    if (rc == RK_OK && oj_get(&d, 0, "error") >= 0)
+        rc = upstream_error(c, &d, oj_get(&d, 0, "error"));
+    else if (rc == RK_OK && (oj_kind(&d, data) != OJ_ARR || n != s->n))
         rc = llm_call_fail(c, RK_ERR_UPSTREAM,
                            "malformed upstream response: expected %zu embeddings, got %zu",
-                           s->n, json_array_size(data));
+                           s->n, n);
     if (rc == RK_OK) {
-        llm_call_set_model(c, json_string_value(json_object_get(root, "model")));
-        apply_usage(c, json_object_get(root, "usage"));
+        char small[SMALL_STR];
+        llm_call_set_model(c, small_text(&d, oj_get(&d, 0, "model"), small));
+        apply_usage(c, &d, oj_get(&d, 0, "usage"));
     }
-    for (size_t i = 0; rc == RK_OK && i < json_array_size(data); i++)
-        rc = embed_item(c, s, json_array_get(data, i), i, &vals);
+    size_t i = 0;
+    for (uint32_t it = (uint32_t)data + 1; rc == RK_OK && data >= 0 && it < d.t[data].end;
+         it = d.t[it].end)
+        rc = embed_item(c, s, &d, (int)it, i++, &vals);
     free(vals);
-    json_decref(root);
+    oj_free(&d);
     return rc;
 }
 

@@ -230,7 +230,7 @@ static int posting_append(mi_term *term, uint32_t id, uint32_t tf)
 
 static int add_terms(mi_tenant *t, uint32_t id, const uint8_t *bag, size_t len)
 {
-    an_iter it = {bag, bag + len};
+    an_iter it = {bag, bag ? bag + len : bag};
     const char *s;
     uint32_t n, tf;
     int r;
@@ -272,7 +272,7 @@ int mi_add(mi_tenant *t, int64_t rowid, const char *doc_id, uint32_t dl,
 
 static void forget_terms(mi_tenant *t, const mi_old *o)
 {
-    an_iter it = {o->bag, o->bag + o->len};
+    an_iter it = {o->bag, o->bag ? o->bag + o->len : o->bag};
     const char *s;
     uint32_t n, tf;
     while (an_next(&it, &s, &n, &tf) == 1) {

@@ -48,7 +48,8 @@ static void collect_old(void *ud, const st_row *r)
         o->nomem = 1;
         return;
     }
-    memcpy(o->bytes.p + o->bytes.len, r->terms, r->terms_len);
+    if (r->terms_len)
+        memcpy(o->bytes.p + o->bytes.len, r->terms, r->terms_len);
     /* bag holds an offset until the buffer stops moving (fix_old) */
     o->rows[o->n++] = (mi_old){(const uint8_t *)(uintptr_t)o->bytes.len, r->terms_len,
                                tp_lang_find(r->latin)};
@@ -57,8 +58,8 @@ static void collect_old(void *ud, const st_row *r)
 
 static void fix_old(old_rows *o)
 {
-    for (size_t i = 0; i < o->n; i++)
-        o->rows[i].bag = o->bytes.p + (uintptr_t)o->rows[i].bag;
+    for (size_t i = 0; i < o->n; i++) /* an empty bag may have no buffer at all */
+        o->rows[i].bag = o->rows[i].len ? o->bytes.p + (uintptr_t)o->rows[i].bag : NULL;
 }
 
 /* Apply a committed replace to memory. Caller holds wmu. */
@@ -118,12 +119,13 @@ static int analyse_chunks(rs_ctx *c, rs_worker *w, const rk_chunk *chunks, size_
                            .terms = (const uint8_t *)(uintptr_t)w->blobs.len,
                            .terms_len = one.len};
         latins[i] = info.latin;
-        memcpy(w->blobs.p + w->blobs.len, one.p, one.len);
+        if (one.len) /* a chunk without words has an empty bag */
+            memcpy(w->blobs.p + w->blobs.len, one.p, one.len);
         w->blobs.len += one.len;
     }
     an_buf_free(&one);
     for (size_t i = 0; i < n && rc == RK_OK; i++)
-        rows[i].terms = w->blobs.p + (uintptr_t)rows[i].terms;
+        rows[i].terms = rows[i].terms_len ? w->blobs.p + (uintptr_t)rows[i].terms : NULL;
     return rc;
 }
 

@@ -76,6 +76,7 @@ static void job_free(void *p)
     free(j->if_range);
     free(j->filename);
     free(j->ctype);
+    free(j->fail_msg);
     hbuf_free(&j->buf);
     pthread_cond_destroy(&j->space);
     free(j);
@@ -371,7 +372,14 @@ static enum MHD_Result send_body(http_req *r, dl_job *j, const char **hdrs)
                                                 NULL);
     if (!resp)
         return MHD_NO;
-    const char *ctype = j->ctype ? j->ctype : "application/octet-stream";
+    /* text is stored as UTF-8 (the host refuses text that is not), and a
+     * browser would otherwise guess the charset of a Russian .txt */
+    char ctype[160];
+    const char *t = j->ctype ? j->ctype : "application/octet-stream";
+    snprintf(ctype, sizeof ctype, "%s%s", t,
+             strncmp(t, "text/", 5) == 0 && !strchr(t, ';')
+                 ? "; charset=utf-8"
+                 : "");
     if (hr_headers_add(r, resp, ctype, hdrs) < 0) {
         MHD_destroy_response(resp);
         return MHD_NO;
@@ -437,6 +445,9 @@ static enum MHD_Result send_decided(http_req *r, dl_job *j)
     }
     hdrs[n++] = MHD_HTTP_HEADER_CONTENT_DISPOSITION;
     hdrs[n++] = disp;
+    /* uploaded HTML must never be sniffed into a page on our origin */
+    hdrs[n++] = "X-Content-Type-Options";
+    hdrs[n++] = "nosniff";
     hdrs[n] = NULL;
     return send_body(r, j, hdrs);
 }

@@ -157,15 +157,18 @@ static int disposition(const char *p, const char *end, part_hdr *h)
         char val[MP_FILENAME_MAX * 3];
         if (param_value(&v, end, val, sizeof val) < 0)
             return -1;
-        if (kl == 4 && strncasecmp(p, "name", 4) == 0)
-            snprintf(h->name, sizeof h->name, "%s", val);
-        else if (kl == 8 && strncasecmp(p, "filename", 8) == 0) {
-            if (strlen(val) >= sizeof h->filename)
+        size_t vl = strlen(val);
+        if (kl == 4 && strncasecmp(p, "name", 4) == 0) {
+            if (vl >= sizeof h->name)
                 return -1;
-            memcpy(h->filename, val, strlen(val) + 1);
+            memcpy(h->name, val, vl + 1);
+        } else if (kl == 8 && strncasecmp(p, "filename", 8) == 0) {
+            if (vl >= sizeof h->filename)
+                return -1;
+            memcpy(h->filename, val, vl + 1);
             h->has_filename = 1;
         } else if (kl == 9 && strncasecmp(p, "filename*", 9) == 0) {
-            memcpy(ext, val, strlen(val) + 1);
+            memcpy(ext, val, vl + 1);
             has_ext = 1;
         }
         p = v;

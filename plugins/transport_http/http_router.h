@@ -1,8 +1,9 @@
 /*
- * http_router — the MHD access handler: route table, method and
- * Content-Type checks, body accumulation up to max_body, JSON parsing, and
- * dispatch to the endpoint modules. Re-entry after a resume goes to the
- * request's job (r->ops->resume).
+ * http_router — the MHD access handler: route table (with /documents/{id}),
+ * method checks, API key, scope and request budget (http_auth), Content-Type
+ * checks, body accumulation up to max_body, JSON parsing, and dispatch to
+ * the endpoint modules. Re-entry after a resume goes to the request's job
+ * (r->ops->resume).
  */
 #ifndef RK_HTTP_ROUTER_H
 #define RK_HTTP_ROUTER_H

@@ -298,11 +298,29 @@ void server_remove_req(http_server *s, http_req *r)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Wait (s->mu held) until no request is left or the host clock passes
- * deadline_ms. Returns the number left. */
-static size_t wait_idle_locked(http_server *s, int64_t deadline_ms)
+/* s->mu held: requests in flight; with pending_only, only those still
+ * waiting for a host on_done (a download paused for a client that stopped
+ * reading has none, and MHD_stop_daemon closes it). */
+static size_t count_locked(http_server *s, int pending_only)
 {
-    while (s->n_reqs > 0) {
+    if (!pending_only)
+        return s->n_reqs;
+    size_t n = 0;
+    for (http_req *r = s->reqs; r; r = r->next) {
+        pthread_mutex_lock(&r->mu);
+        n += r->pending != 0;
+        pthread_mutex_unlock(&r->mu);
+    }
+    return n;
+}
+
+/* Wait (s->mu held) until no request (see count_locked) is left or the
+ * host clock passes deadline_ms. Returns the number left. */
+static size_t wait_idle_locked(http_server *s, int64_t deadline_ms,
+                               int pending_only)
+{
+    size_t n;
+    while ((n = count_locked(s, pending_only)) > 0) {
         int64_t left = deadline_ms - s->host->now_ms();
         if (left <= 0)
             break;
@@ -315,7 +333,7 @@ static size_t wait_idle_locked(http_server *s, int64_t deadline_ms)
         ts.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&s->idle, &s->mu, &ts);
     }
-    return s->n_reqs;
+    return n;
 }
 
 /* Past the deadline: cancel host calls and resume every suspended
@@ -342,12 +360,12 @@ void server_stop(http_server *s, int64_t deadline_ms)
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);
     pthread_mutex_lock(&s->mu);
-    size_t left = wait_idle_locked(s, deadline_ms);
+    size_t left = wait_idle_locked(s, deadline_ms, 0);
     if (left) {
         s->host->log(s->self, RK_LOG_WARN,
                      "stop: aborting %zu request(s) still in flight", left);
         abort_all_locked(s);
-        left = wait_idle_locked(s, s->host->now_ms() + ABORT_GRACE_MS);
+        left = wait_idle_locked(s, s->host->now_ms() + ABORT_GRACE_MS, 1);
         if (left) {
             /* requests whose on_done never came: resumed above, so MHD can
              * stop; their state is leaked rather than freed under the host */

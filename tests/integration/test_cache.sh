@@ -38,4 +38,20 @@ ok=0; first=$(content "$SVC_TMP/sf.1")
 for i in $(seq 50); do [ "$(content "$SVC_TMP/sf.$i" 2>/dev/null)" = "$first" ] && ok=$((ok+1)); done
 check "all 50 got the same answer ($ok/50)" test "$ok" = 50
 check "the answer is the upstream's" grep -q 'single flight question' <<<"$first"
+echo "== a deleted document is no longer cited by cached answers"
+rk_stop
+rk_start tests/integration/configs/docs_cache.yaml || exit 1
+printf 'The narwhal is a whale with a long tusk that lives in Arctic waters.\n' >"$SVC_TMP/narwhal.txt"
+doc=$(curl -s --max-time 10 "$RK_URL/documents?filename=narwhal.txt" -H 'Content-Type: text/plain' \
+      --data-binary @"$SVC_TMP/narwhal.txt" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+chat() { curl -s -D "$2.h" -o "$2" --max-time 10 "$RK_URL/chat" -d '{"message": "Where does the narwhal live?"}'; }
+cites() { python3 -c 'import json,sys; sys.exit(0 if any(s["doc_id"]==sys.argv[2] for s in json.load(open(sys.argv[1]))["sources"]) else 1)' "$1" "$2"; }
+chat x "$SVC_TMP/d1"; chat x "$SVC_TMP/d2"
+check "the document is cited" cites "$SVC_TMP/d1" "$doc"
+check "the repeated question is a cache hit" grep -qi '^x-cache: hit' "$SVC_TMP/d2.h"
+check "delete answers 204" test "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$RK_URL/documents/$doc")" = 204
+chat x "$SVC_TMP/d3"
+check "after the delete: a cache miss" grep -qi '^x-cache: miss' "$SVC_TMP/d3.h"
+not_cited() { ! cites "$@"; }
+check "after the delete: not cited" not_cited "$SVC_TMP/d3" "$doc"
 rk_summary

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # transport_http with curl as the client: health/ready/metrics/models, /chat
-# and /v1/chat/completions (plain and streamed), OpenAI-shaped errors
-# (400/404/405/413/415), request ids, keep-alive, concurrency, a client that
-# hangs up mid-stream, and an answer that fails after its stream started.
-# Runs config/test-http.yaml (echo test LLM).
+# and /v1/chat/completions (plain and streamed; any Content-Type whose body
+# is a JSON object), OpenAI-shaped errors (400/404/405/413/415), request
+# ids, keep-alive, concurrency, a client that hangs up mid-stream, and an
+# answer that fails after its stream started. Runs config/test-http.yaml
+# (echo test LLM).
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
@@ -107,8 +108,14 @@ check "405 has Allow: POST" test "$(header e405 Allow)" = POST
 check "405 body is an OpenAI error" openai_error e405
 req e405b DELETE /health
 check "DELETE /health 405 with Allow GET" bash -c '[ "$1" = 405 ] && grep -qi "^allow: GET" "$2"' _ "$(cat "$T/e405b.code")" "$T/e405b.h"
-req e415 POST /v1/chat/completions -H 'Content-Type: text/plain' -d '{"messages":[]}'
-check "text/plain body 415" code_is e415 415
+req ctplain POST /v1/chat/completions -H 'Content-Type: text/plain' -d '{"messages":[{"role":"user","content":"typed as text"}]}'
+check "chat JSON labelled text/plain accepted" jq_py "$T/ctplain.b" 'd["choices"][0]["message"]["content"]=="echo: typed as text"'
+req ctform POST /chat -d '{"message":"plain curl -d"}'
+check "/chat from plain curl -d (form Content-Type) accepted" jq_py "$T/ctform.b" 'd["answer"]=="echo: plain curl -d"'
+req ctbad POST /chat -H 'Content-Type: text/plain' -d 'message=hello'
+check "non-JSON /chat body: 400 naming line and column, not 415" bash -c '[ "$1" = 400 ] && grep -q "line 1, column" "$2"' _ "$(cat "$T/ctbad.code")" "$T/ctbad.b"
+req e415 POST /v1/embeddings -H 'Content-Type: text/plain' -d '{"input":"x"}'
+check "embeddings with text/plain: 415" code_is e415 415
 check "415 body is an OpenAI error" openai_error e415
 req e400 POST /v1/chat/completions -H "$J" --data-binary $'{\n  "messages": [\n    {"role": "user", "content": "x"},\n  ]\n}'
 check "malformed JSON 400" code_is e400 400

@@ -15,59 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "cfg.h"
-#include "hostapi.h"
-#include "loader.h"
+#include "cache_calls.h"
 #include "metrics.h"
-#include "registry.h"
+#include "plugin_harness.h"
 
 #include <ragkernel/ragkernel.h>
 
-typedef struct harness {
-    loader_plugin *lp;
-    cfg_doc *doc;
-    rk_instance inst;
-    void *ctx;
-    const rk_cache_vtable *vt;
-} harness;
-
-static void h_open(harness *h, const char *yaml)
+static void h_open(ph *h, const char *yaml)
 {
-    memset(h, 0, sizeof *h);
-    const char *b = getenv("BUILD");
-    char path[512];
-    snprintf(path, sizeof path, "%s/plugins/cache_memory.so", b && *b ? b : "build");
-    rk_err err = {{0}};
-    h->lp = loader_open(path, RK_KIND_CACHE, &err);
-    ck_assert_msg(h->lp != NULL, "loader: %s", err.msg);
-    cfg_diag d = {0};
-    h->doc = cfg_load_string(yaml, strlen(yaml), "test.yaml", &d);
-    ck_assert_msg(h->doc != NULL, "yaml: %s", d.n ? d.lines[0] : "?");
-    h->inst.name = "test";
-    h->inst.plugin = h->lp->desc;
-    h->inst.lp = h->lp;
-    h->inst.cfg = cfg_values_build(cfg_root(h->doc), h->lp->desc->config,
-                                   cfg_root(h->doc), &d);
-    ck_assert_msg(h->inst.cfg != NULL, "config: %s", d.n ? d.lines[0] : "?");
-    cfg_diag_free(&d);
-    pthread_mutex_init(&h->inst.serial, NULL);
-    int rc = h->lp->desc->create(hostapi_table(), &h->inst, &h->ctx, &err);
-    ck_assert_msg(rc == RK_OK, "create: %s", err.msg);
-    h->inst.ctx = h->ctx;
-    h->inst.created = 1;
-    h->vt = h->lp->desc->vtable;
-}
-
-static void h_close(harness *h)
-{
-    h->lp->desc->destroy(h->ctx);
-    cfg_values_free(h->inst.cfg);
-    cfg_free(h->doc);
-    pthread_mutex_destroy(&h->inst.serial);
-    loader_close(h->lp);
+    ph_open(h, "cache_memory", RK_KIND_CACHE, "test", yaml);
 }
 
 typedef struct got {
@@ -84,11 +41,11 @@ static void on_value(void *ud, const void *data, size_t len)
     memcpy(g->data, data, len < sizeof g->data ? len : sizeof g->data);
 }
 
-static int get_str(harness *h, const char *key, got *g)
+static int get_str(ph *h, const char *key, got *g)
 {
     memset(g, 0, sizeof *g);
     rk_err err = {{0}};
-    int rc = h->vt->get(h->ctx, key, strlen(key), on_value, g, &err);
+    int rc = h->cache->get(h->ctx, key, strlen(key), on_value, g, &err);
     if (rc == RK_OK)
         ck_assert_int_eq(g->calls, 1);
     else
@@ -96,14 +53,14 @@ static int get_str(harness *h, const char *key, got *g)
     return rc;
 }
 
-static void set_str(harness *h, const char *key, const char *val, int64_t ttl)
+static void set_str(ph *h, const char *key, const char *val, int64_t ttl)
 {
     rk_err err = {{0}};
-    int rc = h->vt->set(h->ctx, key, strlen(key), val, strlen(val), ttl, &err);
+    int rc = h->cache->set(h->ctx, key, strlen(key), val, strlen(val), ttl, &err);
     ck_assert_msg(rc == RK_OK, "set %s: %s", key, err.msg);
 }
 
-static int has(harness *h, const char *key)
+static int has(ph *h, const char *key)
 {
     got g;
     return get_str(h, key, &g) == RK_OK;
@@ -121,16 +78,9 @@ static double metric(rk_metric_type type, const char *name, const char *labels)
 #define L_CAP "instance=\"test\",reason=\"capacity\""
 #define L_EXP "instance=\"test\",reason=\"expired\""
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 START_TEST(miss_hit_overwrite_delete)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     got g;
     rk_err err = {{0}};
@@ -145,16 +95,16 @@ START_TEST(miss_hit_overwrite_delete)
     ck_assert(memcmp(g.data, "second value", 12) == 0);
     ck_assert_double_eq(metric(RK_METRIC_GAUGE, M_ENTRIES, L_INST), 1);
     /* binary keys: a key that is a prefix of another is a different key */
-    ck_assert_int_eq(h.vt->set(h.ctx, "k\0x", 3, "bin", 3, 0, &err), RK_OK);
-    ck_assert_int_eq(h.vt->get(h.ctx, "k", 1, on_value, &g, &err), RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(h.cache->set(h.ctx, "k\0x", 3, "bin", 3, 0, &err), RK_OK);
+    ck_assert_int_eq(h.cache->get(h.ctx, "k", 1, on_value, &g, &err), RK_ERR_NOT_FOUND);
     /* empty value is a hit, not a miss */
     set_str(&h, "empty", "", 0);
     ck_assert_int_eq(get_str(&h, "empty", &g), RK_OK);
     ck_assert_uint_eq(g.len, 0);
-    ck_assert_int_eq(h.vt->del(h.ctx, "k1", 2, &err), RK_OK);
+    ck_assert_int_eq(h.cache->del(h.ctx, "k1", 2, &err), RK_OK);
     ck_assert_int_eq(get_str(&h, "k1", &g), RK_ERR_NOT_FOUND);
-    ck_assert_int_eq(h.vt->del(h.ctx, "absent", 6, &err), RK_OK);
-    h_close(&h);
+    ck_assert_int_eq(h.cache->del(h.ctx, "absent", 6, &err), RK_OK);
+    ph_close(&h);
     /* destroying the instance takes its entries out of the gauges */
     ck_assert_double_eq(metric(RK_METRIC_GAUGE, M_ENTRIES, L_INST), 0);
     ck_assert_double_eq(metric(RK_METRIC_GAUGE, M_BYTES, L_INST), 0);
@@ -163,7 +113,7 @@ END_TEST
 
 START_TEST(ttl_expiry)
 {
-    harness h;
+    ph h;
     h_open(&h, "{default_ttl: 50ms}");
     double expired0 = metric(RK_METRIC_COUNTER, M_EVICT, L_EXP);
     set_str(&h, "short", "v", 50);
@@ -171,7 +121,7 @@ START_TEST(ttl_expiry)
     set_str(&h, "long", "v", 60000);
     ck_assert(has(&h, "short"));
     ck_assert(has(&h, "default"));
-    sleep_ms(120);
+    ph_sleep_ms(120);
     ck_assert(!has(&h, "short"));
     ck_assert(!has(&h, "default"));
     ck_assert(has(&h, "long"));
@@ -181,13 +131,13 @@ START_TEST(ttl_expiry)
     /* a fresh set revives the key */
     set_str(&h, "short", "again", 50);
     ck_assert(has(&h, "short"));
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(lru_by_entries)
 {
-    harness h;
+    ph h;
     h_open(&h, "{shards: 1, max_entries: 3}");
     double ev0 = metric(RK_METRIC_COUNTER, M_EVICT, L_CAP);
     set_str(&h, "a", "1", 0);
@@ -206,13 +156,13 @@ START_TEST(lru_by_entries)
     ck_assert(has(&h, "a") && has(&h, "c") && has(&h, "e"));
     ck_assert_double_eq(metric(RK_METRIC_GAUGE, M_ENTRIES, L_INST), 3);
     ck_assert_double_eq(metric(RK_METRIC_COUNTER, M_EVICT, L_CAP) - ev0, 2);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(lru_by_bytes)
 {
-    harness h;
+    ph h;
     /* three 1000-byte values fit with room for overhead; a fourth does not */
     h_open(&h, "{shards: 1, max_bytes: 3600, max_entries: 1000}");
     char val[1001];
@@ -240,35 +190,21 @@ START_TEST(lru_by_bytes)
     char big[4000];
     memset(big, 'y', sizeof big);
     rk_err err = {{0}};
-    ck_assert_int_eq(h.vt->set(h.ctx, "s0", 2, big, sizeof big, 0, &err), RK_ERR_TOO_LARGE);
+    ck_assert_int_eq(h.cache->set(h.ctx, "s0", 2, big, sizeof big, 0, &err), RK_ERR_TOO_LARGE);
     ck_assert(!has(&h, "s0"));
     ck_assert(metric(RK_METRIC_GAUGE, M_BYTES, L_INST) <= 3600);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(bad_config_refused)
 {
-    const char *b = getenv("BUILD");
-    char path[512];
-    snprintf(path, sizeof path, "%s/plugins/cache_memory.so", b && *b ? b : "build");
+    ph h;
     rk_err err = {{0}};
-    loader_plugin *lp = loader_open(path, RK_KIND_CACHE, &err);
-    ck_assert_msg(lp != NULL, "%s", err.msg);
-    const char *yaml = "{shards: 0}";
-    cfg_diag d = {0};
-    cfg_doc *doc = cfg_load_string(yaml, strlen(yaml), "bad.yaml", &d);
-    ck_assert_ptr_nonnull(doc);
-    rk_instance inst = {.name = "bad", .plugin = lp->desc, .lp = lp};
-    inst.cfg = cfg_values_build(cfg_root(doc), lp->desc->config, cfg_root(doc), &d);
-    ck_assert_ptr_nonnull(inst.cfg);
-    void *ctx = NULL;
-    ck_assert_int_eq(lp->desc->create(hostapi_table(), &inst, &ctx, &err), RK_ERR_CONFIG);
+    ph_load(&h, "cache_memory", RK_KIND_CACHE, "bad", "{shards: 0}");
+    ck_assert_int_eq(ph_create(&h, &err), RK_ERR_CONFIG);
     ck_assert_msg(strstr(err.msg, "shards") != NULL, "%s", err.msg);
-    cfg_values_free(inst.cfg);
-    cfg_free(doc);
-    cfg_diag_free(&d);
-    loader_close(lp);
+    ph_close(&h);
 }
 END_TEST
 
@@ -279,7 +215,7 @@ END_TEST
 #define N_KEYS 400
 
 typedef struct hammer {
-    harness *h;
+    ph *h;
     unsigned seed;
     char key[32]; /* the key of the operation in progress */
     int bad;      /* values seen under the wrong key */
@@ -309,18 +245,18 @@ static void *hammer_run(void *arg)
         size_t kl = strlen(hm->key);
         int rc;
         if (op < 5) {
-            rc = hm->h->vt->get(hm->h->ctx, hm->key, kl, check_value, hm, &err);
+            rc = hm->h->cache->get(hm->h->ctx, hm->key, kl, check_value, hm, &err);
             hm->errors += rc != RK_OK && rc != RK_ERR_NOT_FOUND;
         } else if (op < 9) {
             char val[300];
             int n = snprintf(val, sizeof val, "%s|%p|%d", hm->key, (void *)hm, i);
             size_t vl = (size_t)n + (size_t)(rand_r(&hm->seed) % 200);
             memset(val + n, '.', vl - (size_t)n);
-            rc = hm->h->vt->set(hm->h->ctx, hm->key, kl, val, vl,
-                                (rand_r(&hm->seed) % 4) ? 0 : 1, &err);
+            rc = hm->h->cache->set(hm->h->ctx, hm->key, kl, val, vl,
+                                   (rand_r(&hm->seed) % 4) ? 0 : 1, &err);
             hm->errors += rc != RK_OK;
         } else {
-            rc = hm->h->vt->del(hm->h->ctx, hm->key, kl, &err);
+            rc = hm->h->cache->del(hm->h->ctx, hm->key, kl, &err);
             hm->errors += rc != RK_OK;
         }
     }
@@ -329,7 +265,7 @@ static void *hammer_run(void *arg)
 
 START_TEST(threads_hammer)
 {
-    harness h;
+    ph h;
     h_open(&h, "{shards: 4, max_entries: 150, max_bytes: 40k}");
     hammer hm[N_THREADS];
     pthread_t th[N_THREADS];
@@ -361,7 +297,7 @@ START_TEST(threads_hammer)
         present += has(&h, key);
     }
     ck_assert_int_le(present, (int)entries);
-    h_close(&h);
+    ph_close(&h);
     ck_assert_double_eq(metric(RK_METRIC_GAUGE, M_ENTRIES, L_INST), 0);
     ck_assert_double_eq(metric(RK_METRIC_GAUGE, M_BYTES, L_INST), 0);
 }
@@ -369,75 +305,54 @@ END_TEST
 
 /* ---- rate_take ------------------------------------------------------------ */
 
-static int take(harness *h, const char *key, double per_min, double burst, double cost,
-                int force, int64_t *retry)
-{
-    rk_err err = {{0}};
-    *retry = -1;
-    int rc = h->vt->rate_take(h->ctx, key, strlen(key), per_min, burst, cost, force, retry,
-                              &err);
-    ck_assert_msg(rc == RK_OK || rc == RK_ERR_RATE_LIMITED, "rate_take %s: %d %s", key, rc,
-                  err.msg);
-    return rc;
-}
-
 START_TEST(rate_take_bucket)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     int64_t retry;
-    /* 600/min = one token per 100 ms; starts full at burst 3 */
-    for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(take(&h, "r", 600, 3, 1, 0, &retry), RK_OK);
-    ck_assert_int_eq(take(&h, "r", 600, 3, 1, 0, &retry), RK_ERR_RATE_LIMITED);
-    ck_assert_msg(retry > 50 && retry <= 100, "retry_after %lld ms", (long long)retry);
-    sleep_ms(retry + 20);
-    ck_assert_int_eq(take(&h, "r", 600, 3, 1, 0, &retry), RK_OK);
+    ph_check_bucket_refills(&h);
     /* other keys, including ones that differ after a NUL, are other buckets */
-    ck_assert_int_eq(take(&h, "other", 600, 3, 3, 0, &retry), RK_OK);
+    ck_assert_int_eq(ph_take(&h, "other", 600, 3, 3, 0, &retry), RK_OK);
     rk_err err = {{0}};
-    ck_assert_int_eq(h.vt->rate_take(h.ctx, "a\0b", 3, 600, 1, 1, 0, &retry, &err), RK_OK);
-    ck_assert_int_eq(h.vt->rate_take(h.ctx, "a\0c", 3, 600, 1, 1, 0, &retry, &err), RK_OK);
-    ck_assert_int_eq(h.vt->rate_take(h.ctx, "a\0b", 3, 600, 1, 1, 0, &retry, &err),
+    ck_assert_int_eq(h.cache->rate_take(h.ctx, "a\0b", 3, 600, 1, 1, 0, &retry, &err), RK_OK);
+    ck_assert_int_eq(h.cache->rate_take(h.ctx, "a\0c", 3, 600, 1, 1, 0, &retry, &err), RK_OK);
+    ck_assert_int_eq(h.cache->rate_take(h.ctx, "a\0b", 3, 600, 1, 1, 0, &retry, &err),
                      RK_ERR_RATE_LIMITED);
-    /* a refusal takes nothing: 2 left, 3 refused, then 2 fit */
-    ck_assert_int_eq(take(&h, "n", 1e-6, 5, 3, 0, &retry), RK_OK);
-    ck_assert_int_eq(take(&h, "n", 1e-6, 5, 3, 0, &retry), RK_ERR_RATE_LIMITED);
-    ck_assert_int_eq(take(&h, "n", 1e-6, 5, 2, 0, &retry), RK_OK);
+    ph_check_refusal_takes_nothing(&h);
     /* more than the burst is never there */
-    ck_assert_int_eq(take(&h, "big", 60, 2, 3, 0, &retry), RK_ERR_RATE_LIMITED);
-    ck_assert_int_eq(take(&h, "big", 60, 2, 2, 0, &retry), RK_OK);
-    h_close(&h);
+    ck_assert_int_eq(ph_take(&h, "big", 60, 2, 3, 0, &retry), RK_ERR_RATE_LIMITED);
+    ck_assert_int_eq(ph_take(&h, "big", 60, 2, 2, 0, &retry), RK_OK);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(rate_take_force_and_args)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     int64_t retry;
     /* 60/min = one token a second; burst 2, then a forced 5: balance -3 */
-    ck_assert_int_eq(take(&h, "f", 60, 2, 5, 1, &retry), RK_OK);
-    ck_assert_int_eq(take(&h, "f", 60, 2, 1, 0, &retry), RK_ERR_RATE_LIMITED);
+    ck_assert_int_eq(ph_take(&h, "f", 60, 2, 5, 1, &retry), RK_OK);
+    ck_assert_int_eq(ph_take(&h, "f", 60, 2, 1, 0, &retry), RK_ERR_RATE_LIMITED);
     ck_assert_msg(retry > 3800 && retry <= 4000, "retry_after %lld ms", (long long)retry);
     /* cost 0 asks "is the bucket out of debt?" */
-    ck_assert_int_eq(take(&h, "f", 60, 2, 0, 0, &retry), RK_ERR_RATE_LIMITED);
+    ck_assert_int_eq(ph_take(&h, "f", 60, 2, 0, 0, &retry), RK_ERR_RATE_LIMITED);
     ck_assert_msg(retry > 2800 && retry <= 3000, "retry_after %lld ms", (long long)retry);
     /* forcing always takes, even deeper into debt */
-    ck_assert_int_eq(take(&h, "f", 60, 2, 1, 1, &retry), RK_OK);
-    ck_assert_int_eq(take(&h, "f", 60, 2, 1, 0, &retry), RK_ERR_RATE_LIMITED);
+    ck_assert_int_eq(ph_take(&h, "f", 60, 2, 1, 1, &retry), RK_OK);
+    ck_assert_int_eq(ph_take(&h, "f", 60, 2, 1, 0, &retry), RK_ERR_RATE_LIMITED);
     ck_assert_msg(retry > 4800 && retry <= 5000, "retry_after %lld ms", (long long)retry);
     rk_err err = {{0}};
-    ck_assert_int_eq(h.vt->rate_take(h.ctx, "x", 1, 0, 1, 1, 0, &retry, &err), RK_ERR_INVALID);
-    ck_assert_int_eq(h.vt->rate_take(h.ctx, "x", 1, 60, -1, 1, 0, &retry, &err),
+    ck_assert_int_eq(h.cache->rate_take(h.ctx, "x", 1, 0, 1, 1, 0, &retry, &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.cache->rate_take(h.ctx, "x", 1, 60, -1, 1, 0, &retry, &err),
                      RK_ERR_INVALID);
-    ck_assert_int_eq(h.vt->rate_take(h.ctx, "x", 1, 60, 1, -1, 0, &retry, &err),
+    ck_assert_int_eq(h.cache->rate_take(h.ctx, "x", 1, 60, 1, -1, 0, &retry, &err),
                      RK_ERR_INVALID);
-    ck_assert_int_eq(h.vt->rate_take(h.ctx, "x", 1, 60, 1, 0.0 / 0.0, 0, &retry, &err),
+    ck_assert_int_eq(h.cache->rate_take(h.ctx, "x", 1, 60, 1, 0.0 / 0.0, 0, &retry, &err),
                      RK_ERR_INVALID);
-    ck_assert_int_eq(h.vt->rate_take(h.ctx, NULL, 1, 60, 1, 1, 0, &retry, &err),
+    ck_assert_int_eq(h.cache->rate_take(h.ctx, NULL, 1, 60, 1, 1, 0, &retry, &err),
                      RK_ERR_INVALID);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
@@ -445,7 +360,7 @@ END_TEST
 #define RATE_TRIES 200 /* per thread: 8 x 200 > burst */
 
 typedef struct taker {
-    harness *h;
+    ph *h;
     int allowed;
     int errors;
 } taker;
@@ -456,8 +371,8 @@ static void *taker_run(void *arg)
     rk_err err;
     int64_t retry;
     for (int i = 0; i < RATE_TRIES; i++) {
-        int rc = t->h->vt->rate_take(t->h->ctx, "shared", 6, 1e-6, RATE_BURST, 1, 0, &retry,
-                                     &err);
+        int rc = t->h->cache->rate_take(t->h->ctx, "shared", 6, 1e-6, RATE_BURST, 1, 0,
+                                        &retry, &err);
         t->allowed += rc == RK_OK;
         t->errors += rc != RK_OK && rc != RK_ERR_RATE_LIMITED;
     }
@@ -466,7 +381,7 @@ static void *taker_run(void *arg)
 
 START_TEST(rate_take_threads)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     taker tk[N_THREADS];
     pthread_t th[N_THREADS];
@@ -483,33 +398,18 @@ START_TEST(rate_take_threads)
     /* the refill over the run is ~0: exactly the burst gets through */
     ck_assert_int_eq(errors, 0);
     ck_assert_int_eq(allowed, RATE_BURST);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 static Suite *suite(void)
 {
     Suite *s = suite_create("cache_memory");
-    TCase *tc = tcase_create("contract");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, miss_hit_overwrite_delete);
-    tcase_add_test(tc, ttl_expiry);
-    tcase_add_test(tc, lru_by_entries);
-    tcase_add_test(tc, lru_by_bytes);
-    tcase_add_test(tc, bad_config_refused);
-    tcase_add_test(tc, threads_hammer);
-    tcase_add_test(tc, rate_take_bucket);
-    tcase_add_test(tc, rate_take_force_and_args);
-    tcase_add_test(tc, rate_take_threads);
-    suite_add_tcase(s, tc);
+    ph_add_tcase(s, "contract", 120, NULL, NULL,
+                 PH_TESTS(miss_hit_overwrite_delete, ttl_expiry, lru_by_entries, lru_by_bytes,
+                          bad_config_refused, threads_hammer, rate_take_bucket,
+                          rate_take_force_and_args, rate_take_threads));
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return ph_run_suite(suite()); }

@@ -10,10 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
-#include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +25,13 @@
 #include "registry.h"
 #include "sha256.h"
 #include "strbuf.h"
+#include "testenv.h"
+#include "tmpdir.h"
+#include "waiter.h"
 
 #define WAIT_MS 20000
 
-static char g_dir[64];
-static char g_build[256];
+static char g_dir[128];
 
 /* ---- a sink that records everything and can be waited for ------------ */
 
@@ -42,7 +41,7 @@ typedef struct meta_copy {
 } meta_copy;
 
 typedef struct result {
-    sem_t done_sem; /* posted by on_done */
+    ph_latch done_latch; /* fired by on_done */
     int done, status, http, has_next;
     int stop_after, data_calls; /* on_data refuses after stop_after calls (0 = never) */
     char msg[512], next[80];
@@ -54,13 +53,13 @@ typedef struct result {
 static void res_init(result *r)
 {
     memset(r, 0, sizeof *r);
-    sem_init(&r->done_sem, 0, 0);
+    ph_latch_init(&r->done_latch);
 }
 
 static void res_free(result *r)
 {
     sb_free(&r->data);
-    sem_destroy(&r->done_sem);
+    ph_latch_destroy(&r->done_latch);
 }
 
 static void copy_str(char *dst, size_t cap, const char *s) { snprintf(dst, cap, "%s", s ? s : ""); }
@@ -95,38 +94,26 @@ static void on_done(void *ud, int status, int http, const char *msg, const char 
     r->has_next = next != NULL;
     copy_str(r->next, sizeof r->next, next);
     r->done++;
-    sem_post(&r->done_sem);
+    ph_latch_fire(&r->done_latch);
 }
 
 static const rk_doc_sink SINK = {sizeof SINK, on_meta, on_data, on_done};
 
 static void res_wait(result *r)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += WAIT_MS / 1000;
-    while (sem_timedwait(&r->done_sem, &until) != 0 && errno == EINTR) {}
+    ph_latch_wait(&r->done_latch, WAIT_MS);
     ck_assert_msg(r->done == 1, "on_done came %d times within %d ms", r->done, WAIT_MS);
 }
 
 /* ---- environment --------------------------------------------------------- */
 
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    return remove(p);
-}
-
 static void setup(void)
 {
-    const char *b = getenv("BUILD");
-    snprintf(g_build, sizeof g_build, "%s", b && *b ? b : "build");
-    snprintf(g_dir, sizeof g_dir, "/tmp/rk_docs_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+    ph_tmpdir(g_dir, sizeof g_dir);
     log_configure(RK_LOG_WARN, LOG_LOGFMT);
 }
 
-static void teardown(void) { nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+static void teardown(void) { ph_rmtree(g_dir); }
 
 typedef struct env {
     registry *reg;
@@ -148,7 +135,7 @@ static env env_open(const char *storage_plugin, const char *index, const char *s
              "instances:\n"
              "  files:\n    plugin: %s\n%s"
              "  index:\n    plugin: retriever_sqlite\n    config: {path: \"%s/%s\"}\n",
-             g_build, g_build, storage_plugin, storage_cfg, g_dir, index);
+             ph_build_dir(), ph_build_dir(), storage_plugin, storage_cfg, g_dir, index);
     FILE *f = fopen(yaml, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
@@ -179,19 +166,6 @@ static void env_close(env *e)
     registry_unref(e->reg);
 }
 
-static char *read_fixture(const char *name, size_t *len)
-{
-    char path[512];
-    const char *dir = getenv("RK_FIXTURES");
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "tests/fixtures/docs", name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    char *buf = malloc(1 << 20);
-    *len = fread(buf, 1, 1 << 20, f);
-    fclose(f);
-    return buf;
-}
-
 /* ---- operations, waited for ------------------------------------------------ */
 
 /* Each runs one call and waits for its on_done; r holds what came back. */
@@ -208,7 +182,7 @@ static void put(env *e, const char *tenant, const char *id, const char *filename
 static void put_fixture(env *e, const char *tenant, const char *name, result *r)
 {
     size_t len;
-    char *buf = read_fixture(name, &len);
+    char *buf = ph_fixture(name, &len);
     put(e, tenant, NULL, name, NULL, buf, len, r);
     free(buf);
     ck_assert_msg(r->status == RK_OK && r->http == 201, "put %s: %d %s", name, r->http, r->msg);
@@ -320,7 +294,7 @@ static void put_three(env *e, char en_id[DOCS_ID_MAX + 1])
     rk_metric *up = metrics_get(RK_METRIC_COUNTER, "ragkernel_documents_uploaded_total", "", NULL);
     double uploaded0 = metrics_value(up);
     size_t en_len, md_len;
-    char *en = read_fixture("en.txt", &en_len), hex[SHA256_HEX_LEN];
+    char *en = ph_fixture("en.txt", &en_len), hex[SHA256_HEX_LEN];
     put_fixture(e, NULL, "en.txt", &r);
     docs_derive_id("en.txt", en_id);
     ck_assert_str_eq(r.metas[0].id, en_id);
@@ -335,7 +309,7 @@ static void put_three(env *e, char en_id[DOCS_ID_MAX + 1])
     ck_assert_str_eq(r.metas[0].sha, hex);
     res_free(&r);
     free(en);
-    char *md = read_fixture("sample.md", &md_len);
+    char *md = ph_fixture("sample.md", &md_len);
     put(e, NULL, "harbour", "notes/sample.md", "application/octet-stream", md, md_len, &r);
     ck_assert_int_eq(r.http, 201);
     ck_assert_str_eq(r.metas[0].id, "harbour");
@@ -377,7 +351,7 @@ static void check_get(env *e, const char *en_id)
 {
     result r;
     size_t en_len;
-    char *en = read_fixture("en.txt", &en_len);
+    char *en = ph_fixture("en.txt", &en_len);
     get(e, en_id, 0, 0, 0, &r);
     ck_assert_int_eq(r.http, 200);
     ck_assert_uint_eq(r.n_metas, 1);
@@ -503,7 +477,7 @@ START_TEST(storage_failure_leaves_nothing_indexed)
     env e = env_open("storage_failing", "index.sqlite", NULL);
     result r;
     size_t len;
-    char *en = read_fixture("en.txt", &len);
+    char *en = ph_fixture("en.txt", &len);
     put(&e, NULL, "lights", "en.txt", NULL, en, len, &r);
     ck_assert_int_eq(r.status, RK_ERR_UNAVAILABLE);
     ck_assert_int_eq(r.http, 503);
@@ -650,26 +624,11 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("docs");
-    TCase *tc = tcase_create("service");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, put_list_get_search_replace_delete);
-    tcase_add_test(tc, input_errors);
-    tcase_add_test(tc, derived_ids);
-    tcase_add_test(tc, storage_failure_leaves_nothing_indexed);
-    tcase_add_test(tc, reindex_restores_deleted_index);
-    tcase_add_test(tc, seed_from_samples);
-    tcase_add_test(tc, concurrent_uploads);
-    tcase_add_test(tc, free_during_reindex);
-    suite_add_tcase(s, tc);
+    ph_add_tcase(s, "service", 120, setup, teardown,
+                 PH_TESTS(put_list_get_search_replace_delete, input_errors, derived_ids,
+                          storage_failure_leaves_nothing_indexed, reindex_restores_deleted_index,
+                          seed_from_samples, concurrent_uploads, free_during_reindex));
     return s;
 }
 
-int main(void)
-{
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return ph_run_suite(suite()); }

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,21 +20,16 @@
 #include "chunk.h"
 #include "extract.h"
 #include "ingest.h"
+#include "testenv.h"
+#include "tmpdir.h"
 
 static char *g_buf;
 static size_t g_len;
 
 static void load_fixture(const char *name)
 {
-    const char *dir = getenv("RK_FIXTURES");
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "tests/fixtures/docs", name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s (run from the repository root)", path);
     free(g_buf);
-    g_buf = malloc(1 << 20);
-    g_len = fread(g_buf, 1, 1 << 20, f);
-    fclose(f);
+    g_buf = ph_fixture(name, &g_len);
 }
 
 static void teardown(void)
@@ -196,8 +192,10 @@ END_TEST
 /* A stand-in for pdftotext: a shell script in a temp dir. */
 static void write_script(char *path, size_t cap, const char *body)
 {
-    snprintf(path, cap, "/tmp/rk_fakepdf_XXXXXX");
-    int fd = mkstemp(path);
+    char dir[200];
+    ph_tmpdir(dir, sizeof dir);
+    snprintf(path, cap, "%s/pdftotext", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0700);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
     close(fd);
@@ -206,7 +204,7 @@ static void write_script(char *path, size_t cap, const char *body)
 
 START_TEST(pdf_child_failures)
 {
-    char path[64];
+    char path[256];
     strbuf out = {0};
     rk_err err = {{0}};
     ck_assert_int_eq(ingest_pdftotext("/nonexistent/pdftotext", "x", 1, 1000, &out, &err),
@@ -487,35 +485,14 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("ingest");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, plain_english);
-    tcase_add_test(tc, plain_russian);
-    tcase_add_test(tc, markdown_markup_removed);
-    tcase_add_test(tc, markdown_titles);
-    tcase_add_test(tc, html_text_only);
-    tcase_add_test(tc, html_broken_markup);
-    tcase_add_test(tc, pdf_through_pdftotext);
-    tcase_add_test(tc, pdf_child_failures);
-    tcase_add_test(tc, content_types);
-    tcase_add_test(tc, unsupported_is_415);
-    tcase_add_test(tc, empty_is_422);
-    tcase_add_test(tc, invalid_utf8);
-    tcase_add_test(tc, title_fallbacks);
-    tcase_add_test(tc, chunks_english_prose);
-    tcase_add_test(tc, chunks_russian_prose);
-    tcase_add_test(tc, chunks_never_split_utf8);
-    tcase_add_test(tc, chunks_paragraphs_first);
-    suite_add_tcase(s, tc);
+    ph_add_tcase(s, "core", 30, NULL, teardown,
+                 PH_TESTS(plain_english, plain_russian, markdown_markup_removed, markdown_titles,
+                          html_text_only, html_broken_markup, pdf_through_pdftotext,
+                          pdf_child_failures, content_types, unsupported_is_415, empty_is_422,
+                          invalid_utf8, title_fallbacks, chunks_english_prose,
+                          chunks_russian_prose, chunks_never_split_utf8,
+                          chunks_paragraphs_first));
     return s;
 }
 
-int main(void)
-{
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return ph_run_suite(suite()); }

@@ -12,87 +12,21 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "cfg.h"
-#include "hostapi.h"
-#include "loader.h"
-#include "loop.h"
-#include "pool.h"
-#include "registry.h"
+#include "plugin_harness.h"
 
 #include <ragkernel/ragkernel.h>
 
 #define NONE_EN "I could not find this in the uploaded documents."
 #define NONE_RU "Не нашёл этого в загруженных документах."
 
-static loop *g_loop;
-static pool *g_pool;
-
-static void runtime_up(void)
+static void h_open(ph *h, const char *yaml)
 {
-    rk_err err = {{0}};
-    g_loop = loop_new(&err);
-    ck_assert_msg(g_loop != NULL, "loop_new: %s", err.msg);
-    ck_assert_msg(loop_start(g_loop, &err) == RK_OK, "loop_start: %s", err.msg);
-    g_pool = pool_new(1, &err);
-    ck_assert_msg(g_pool != NULL, "pool_new: %s", err.msg);
-    hostapi_set_runtime(g_loop, g_pool);
-}
-
-static void runtime_down(void)
-{
-    loop_stop(g_loop);
-    loop_free(g_loop);
-    pool_free(g_pool);
-    hostapi_set_runtime(NULL, NULL);
-}
-
-typedef struct harness {
-    loader_plugin *lp;
-    cfg_doc *doc;
-    rk_instance inst;
-    void *ctx;
-    const rk_llm_vtable *vt;
-} harness;
-
-static void h_open(harness *h, const char *yaml)
-{
-    memset(h, 0, sizeof *h);
-    const char *b = getenv("BUILD");
-    char path[512];
-    snprintf(path, sizeof path, "%s/plugins/llm_extractive.so", b && *b ? b : "build");
-    rk_err err = {{0}};
-    h->lp = loader_open(path, RK_KIND_LLM, &err);
-    ck_assert_msg(h->lp != NULL, "loader: %s", err.msg);
-    cfg_diag d = {0};
-    h->doc = cfg_load_string(yaml, strlen(yaml), "test.yaml", &d);
-    ck_assert_msg(h->doc != NULL, "yaml: %s", d.n ? d.lines[0] : "?");
-    h->inst.name = "extractive";
-    h->inst.plugin = h->lp->desc;
-    h->inst.lp = h->lp;
-    h->inst.cfg = cfg_values_build(cfg_root(h->doc), h->lp->desc->config,
-                                   cfg_root(h->doc), &d);
-    ck_assert_msg(h->inst.cfg != NULL, "config: %s", d.n ? d.lines[0] : "?");
-    cfg_diag_free(&d);
-    pthread_mutex_init(&h->inst.serial, NULL);
-    int rc = h->lp->desc->create(hostapi_table(), &h->inst, &h->ctx, &err);
-    ck_assert_msg(rc == RK_OK, "create: %s", err.msg);
-    h->vt = h->lp->desc->vtable;
-}
-
-static void h_close(harness *h)
-{
-    h->lp->desc->destroy(h->ctx);
-    cfg_values_free(h->inst.cfg);
-    cfg_free(h->doc);
-    pthread_mutex_destroy(&h->inst.serial);
-    loader_close(h->lp);
+    ph_open(h, "llm_extractive", RK_KIND_LLM, "extractive", yaml);
 }
 
 /* ---- one completion, run on the loop ------------------------------------ */
@@ -100,15 +34,14 @@ static void h_close(harness *h)
 typedef enum { CANCEL_NEVER, CANCEL_AT_ONCE, CANCEL_IN_DELTA } cancel_mode;
 
 typedef struct run {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    harness *h;
+    ph_cond sync; /* guards what the callbacks record */
+    ph *h;
     rk_llm_request req;
     rk_message msgs[2];
     cancel_mode cancel;
     rk_llm_call *call;
     int in_complete;    /* set while complete() runs */
-    int started, start_rc;
+    int start_rc;
     int deltas, done, status, off_loop, reentrant, after_done;
     char answer[4096];
     size_t len;
@@ -120,8 +53,8 @@ typedef struct run {
 static void on_delta(void *ud, const char *text, size_t len)
 {
     run *r = ud;
-    pthread_mutex_lock(&r->mu);
-    r->off_loop |= loop_current() != g_loop;
+    pthread_mutex_lock(&r->sync.mu);
+    r->off_loop |= loop_current() != ph_loop();
     r->reentrant |= r->in_complete;
     r->after_done |= r->done;
     r->deltas++;
@@ -133,17 +66,17 @@ static void on_delta(void *ud, const char *text, size_t len)
     size_t sl = strlen(r->splits);
     snprintf(r->splits + sl, sizeof r->splits - sl, "%zu,", len);
     cancel_mode cm = r->cancel;
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sync.mu);
     if (cm == CANCEL_IN_DELTA)
-        r->h->vt->cancel(r->h->ctx, r->call);
+        r->h->llm->cancel(r->h->ctx, r->call);
 }
 
 static void on_done(void *ud, int status, const rk_llm_result *res, const char *msg)
 {
     run *r = ud;
     (void)msg;
-    pthread_mutex_lock(&r->mu);
-    r->off_loop |= loop_current() != g_loop;
+    pthread_mutex_lock(&r->sync.mu);
+    r->off_loop |= loop_current() != ph_loop();
     r->reentrant |= r->in_complete;
     r->after_done |= r->done;
     r->done++;
@@ -153,8 +86,8 @@ static void on_done(void *ud, int status, const rk_llm_result *res, const char *
         snprintf(r->model, sizeof r->model, "%s", res->model ? res->model : "");
         r->usage = res->usage;
     }
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    ph_cond_broadcast(&r->sync);
+    pthread_mutex_unlock(&r->sync.mu);
 }
 
 static const rk_llm_sink sink = {sizeof(rk_llm_sink), on_delta, on_done};
@@ -164,45 +97,25 @@ static void start_on_loop(void *ud)
     run *r = ud;
     rk_err err = {{0}};
     r->in_complete = 1;
-    r->start_rc = r->h->vt->complete(r->h->ctx, &r->req, &sink, r, &r->call, &err);
+    r->start_rc = r->h->llm->complete(r->h->ctx, &r->req, &sink, r, &r->call, &err);
     r->in_complete = 0;
     if (r->start_rc == RK_OK && r->cancel == CANCEL_AT_ONCE)
-        r->h->vt->cancel(r->h->ctx, r->call);
-    pthread_mutex_lock(&r->mu);
-    r->started = 1;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+        r->h->llm->cancel(r->h->ctx, r->call);
 }
 
 /* Wait until pred(r) or ms pass; returns pred(r). */
-static int wait_for(run *r, int (*pred)(const run *), long ms)
+static int wait_for(run *r, int (*pred)(const void *arg), long ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&r->mu);
-    while (!pred(r))
-        if (pthread_cond_timedwait(&r->cv, &r->mu, &until) == ETIMEDOUT)
-            break;
-    int ok = pred(r);
-    pthread_mutex_unlock(&r->mu);
-    return ok;
+    return ph_cond_wait(&r->sync, pred, r, ms);
 }
 
-static int is_started(const run *r) { return r->started; }
-static int is_done(const run *r) { return r->done > 0; }
+static int is_done(const void *r) { return ((const run *)r)->done > 0; }
 
-static void run_init(run *r, harness *h, const char *question, const rk_passage *ps,
+static void run_init(run *r, ph *h, const char *question, const rk_passage *ps,
                      size_t n)
 {
     memset(r, 0, sizeof *r);
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
+    ph_cond_init(&r->sync);
     r->h = h;
     r->msgs[0] = (rk_message){"system", "Answer from the numbered context passages."};
     r->msgs[1] = (rk_message){"user", question};
@@ -220,8 +133,7 @@ static void run_init(run *r, harness *h, const char *question, const rk_passage 
 
 static void run_start(run *r)
 {
-    ck_assert_int_eq(loop_post(g_loop, start_on_loop, r), RK_OK);
-    ck_assert_msg(wait_for(r, is_started, 5000), "complete() never ran");
+    ck_assert_msg(ph_on_loop(start_on_loop, r, 5000), "complete() never ran");
     ck_assert_int_eq(r->start_rc, RK_OK);
 }
 
@@ -231,23 +143,18 @@ static void run_answer(run *r)
     run_start(r);
     ck_assert_msg(wait_for(r, is_done, 5000), "no on_done within 5 s");
     /* let a stray extra callback show up if there is one */
-    struct timespec ts = {0, 50 * 1000000L};
-    nanosleep(&ts, NULL);
-    pthread_mutex_lock(&r->mu);
+    ph_sleep_ms(50);
+    pthread_mutex_lock(&r->sync.mu);
     ck_assert_int_eq(r->done, 1);
     ck_assert_int_eq(r->status, RK_OK);
     ck_assert_int_eq(r->off_loop, 0);
     ck_assert_int_eq(r->reentrant, 0);
     ck_assert_int_eq(r->after_done, 0);
     ck_assert_int_ge(r->deltas, 1);
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sync.mu);
 }
 
-static void run_fini(run *r)
-{
-    pthread_mutex_destroy(&r->mu);
-    pthread_cond_destroy(&r->cv);
-}
+static void run_fini(run *r) { ph_cond_destroy(&r->sync); }
 
 static rk_passage passage(const char *doc, const char *text)
 {
@@ -255,14 +162,13 @@ static rk_passage passage(const char *doc, const char *text)
                         .text = text, .snippet = NULL, .score = 1.0, .chunk_index = 0};
 }
 
-static void setup(void) { runtime_up(); }
-static void teardown(void) { runtime_down(); }
+static void setup(void) { ph_runtime_start(1); }
 
 /* ---- tests ---------------------------------------------------------------- */
 
 START_TEST(english_answer_with_citation)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     rk_passage ps[] = {
         passage("paris", "The Eiffel Tower is in Paris. It opened in 1889 for the "
@@ -284,13 +190,13 @@ START_TEST(english_answer_with_citation)
     ck_assert_int_gt(r.usage.completion_tokens, 0);
     ck_assert_int_gt(r.usage.prompt_tokens, 0);
     run_fini(&r);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(russian_inflection)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     rk_passage ps[] = {
         passage("ru1", "Россия — самая большая страна мира.\n\n"
@@ -306,13 +212,13 @@ START_TEST(russian_inflection)
     ck_assert_msg(strstr(r.answer, NONE_RU) == NULL, "answer: %s", r.answer);
     ck_assert_msg(strstr(r.answer, "1703") == NULL, "answer: %s", r.answer);
     run_fini(&r);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(no_passages_fixed_message)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     run r;
     run_init(&r, &h, "How do I reset the router password?", NULL, 0);
@@ -325,13 +231,13 @@ START_TEST(no_passages_fixed_message)
     run_answer(&r);
     ck_assert_str_eq(r.answer, NONE_RU);
     run_fini(&r);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(no_overlap_fixed_message)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     rk_passage ps[] = {
         passage("soup", "Simmer the onions for ten minutes. Add salt to taste."),
@@ -346,18 +252,19 @@ START_TEST(no_overlap_fixed_message)
     run_answer(&r);
     ck_assert_str_eq(r.answer, NONE_EN);
     run_fini(&r);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
-static int never(const run *r)
+static int never(const void *p)
 {
+    const run *r = p;
     return r->done > 0 || r->deltas > 0;
 }
 
 START_TEST(cancel_before_first_delta)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     rk_passage ps[] = {passage("a", "Berlin is the capital of Germany.")};
     run r;
@@ -368,18 +275,19 @@ START_TEST(cancel_before_first_delta)
     ck_assert_int_eq(r.deltas, 0);
     ck_assert_int_eq(r.done, 0);
     run_fini(&r);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
-static int two_deltas(const run *r)
+static int two_deltas(const void *p)
 {
+    const run *r = p;
     return r->deltas >= 2 || r->done > 0;
 }
 
 START_TEST(cancel_inside_delta)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     run r;
     run_init(&r, &h, "Where are the documents about tax returns?", NULL, 0);
@@ -389,13 +297,13 @@ START_TEST(cancel_inside_delta)
     ck_assert_int_eq(r.deltas, 1);
     ck_assert_int_eq(r.done, 0);
     run_fini(&r);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(deterministic)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     rk_passage ps[] = {
         passage("a", "Backups run every night at 02:00. They are kept for 30 days."),
@@ -418,15 +326,15 @@ START_TEST(deterministic)
         run_fini(&r);
     }
     /* a second instance (a restart) answers the same */
-    harness h2;
+    ph h2;
     h_open(&h2, "{}");
     run r;
     run_init(&r, &h2, "How long are backups kept, and how do I restore a backup?", ps, 3);
     run_answer(&r);
     ck_assert_str_eq(r.answer, first);
     run_fini(&r);
-    h_close(&h2);
-    h_close(&h);
+    ph_close(&h2);
+    ph_close(&h);
 }
 END_TEST
 
@@ -440,7 +348,7 @@ static int count_of(const char *s, const char *needle)
 
 START_TEST(several_sentences_in_document_order)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     rk_passage ps[] = {
         passage("a", "Invoices are issued monthly. Unrelated text about the office."),
@@ -455,7 +363,7 @@ START_TEST(several_sentences_in_document_order)
     ck_assert_msg(a && c && a < c, "answer: %s", r.answer);
     ck_assert_int_eq(count_of(r.answer, "["), 2);
     run_fini(&r);
-    h_close(&h);
+    ph_close(&h);
     /* max_sentences: 1 keeps the best one only */
     h_open(&h, "{max_sentences: 1}");
     run_init(&r, &h, "When are invoices sent?", ps, 3);
@@ -463,13 +371,13 @@ START_TEST(several_sentences_in_document_order)
     ck_assert_int_eq(count_of(r.answer, "["), 1);
     ck_assert_msg(strstr(r.answer, "sent by email") != NULL, "answer: %s", r.answer);
     run_fini(&r);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(max_tokens_cuts)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     run r;
     run_init(&r, &h, "Anything about llamas?", NULL, 0);
@@ -479,7 +387,7 @@ START_TEST(max_tokens_cuts)
     ck_assert_str_eq(r.finish, "length");
     ck_assert_int_eq(r.usage.completion_tokens, 3);
     run_fini(&r);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
@@ -492,50 +400,35 @@ static void on_model(void *ud, const char *id)
 
 START_TEST(models_reported)
 {
-    harness h;
+    ph h;
     h_open(&h, "{}");
     char out[128] = "";
-    h.vt->models(h.ctx, on_model, out);
+    h.llm->models(h.ctx, on_model, out);
     ck_assert_str_eq(out, "extractive;");
-    h_close(&h);
+    ph_close(&h);
     h_open(&h, "{model: docs-bot}");
     out[0] = '\0';
-    h.vt->models(h.ctx, on_model, out);
+    h.llm->models(h.ctx, on_model, out);
     ck_assert_str_eq(out, "docs-bot;");
     run r;
     run_init(&r, &h, "hello there friend", NULL, 0);
     run_answer(&r);
     ck_assert_str_eq(r.model, "docs-bot");
     run_fini(&r);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 static Suite *suite(void)
 {
     Suite *s = suite_create("llm_extractive");
-    TCase *tc = tcase_create("contract");
-    tcase_set_timeout(tc, 120);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, english_answer_with_citation);
-    tcase_add_test(tc, russian_inflection);
-    tcase_add_test(tc, no_passages_fixed_message);
-    tcase_add_test(tc, no_overlap_fixed_message);
-    tcase_add_test(tc, cancel_before_first_delta);
-    tcase_add_test(tc, cancel_inside_delta);
-    tcase_add_test(tc, deterministic);
-    tcase_add_test(tc, several_sentences_in_document_order);
-    tcase_add_test(tc, max_tokens_cuts);
-    tcase_add_test(tc, models_reported);
-    suite_add_tcase(s, tc);
+    ph_add_tcase(s, "contract", 120, setup, ph_runtime_stop,
+                 PH_TESTS(english_answer_with_citation, russian_inflection,
+                          no_passages_fixed_message, no_overlap_fixed_message,
+                          cancel_before_first_delta, cancel_inside_delta, deterministic,
+                          several_sentences_in_document_order, max_tokens_cuts,
+                          models_reported));
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return ph_run_suite(suite()); }

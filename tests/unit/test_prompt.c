@@ -80,27 +80,31 @@ START_TEST(cache_keys)
     rk_message b[1] = {{"user", "  What is RAG?\n"}};
     rk_message c[1] = {{"assistant", "What is RAG?"}};
     char k1[PCACHE_KEY_MAX], k2[PCACHE_KEY_MAX], k3[PCACHE_KEY_MAX];
-    pcache_answer_key(k1, "t", NULL, a, 1, -1, 0, 1);
-    pcache_answer_key(k2, "t", NULL, b, 1, -1, 0, 1);
+    pcache_answer_key(k1, "t", NULL, a, 1, -1, 0, 1, "");
+    pcache_answer_key(k2, "t", NULL, b, 1, -1, 0, 1, "");
     ck_assert_str_eq(k1, k2);
     ck_assert_int_eq(strlen(k1), strlen("answer:") + 64);
     ck_assert_int_eq(strncmp(k1, "answer:", 7), 0);
-    pcache_answer_key(k3, "u", NULL, a, 1, -1, 0, 1);
+    pcache_answer_key(k3, "u", NULL, a, 1, -1, 0, 1, "");
     ck_assert_str_ne(k1, k3); /* tenant */
-    pcache_answer_key(k3, "t", "m", a, 1, -1, 0, 1);
+    pcache_answer_key(k3, "t", "m", a, 1, -1, 0, 1, "");
     ck_assert_str_ne(k1, k3); /* model */
-    pcache_answer_key(k3, "t", NULL, c, 1, -1, 0, 1);
+    pcache_answer_key(k3, "t", NULL, c, 1, -1, 0, 1, "");
     ck_assert_str_ne(k1, k3); /* role */
-    pcache_answer_key(k3, "t", NULL, a, 1, 0.0, 0, 1);
+    pcache_answer_key(k3, "t", NULL, a, 1, 0.0, 0, 1, "");
     ck_assert_str_ne(k1, k3); /* temperature */
-    pcache_answer_key(k3, "t", NULL, a, 1, -1, 50, 1);
+    pcache_answer_key(k3, "t", NULL, a, 1, -1, 50, 1, "");
     ck_assert_str_ne(k1, k3); /* max_tokens */
-    pcache_answer_key(k3, "t", NULL, a, 1, -1, 0, 0);
+    pcache_answer_key(k3, "t", NULL, a, 1, -1, 0, 0, "");
     ck_assert_str_ne(k1, k3); /* retrieve */
-    pcache_retrieve_key(k3, "t", "What is RAG?", 3, 1);
+    pcache_answer_key(k3, "t", NULL, a, 1, -1, 0, 1, "5f0c");
+    ck_assert_str_ne(k1, k3); /* the tenant's documents changed */
+    pcache_retrieve_key(k3, "t", "What is RAG?", 3, 1, "");
     ck_assert_int_eq(strncmp(k3, "retrieve:", 9), 0);
-    pcache_retrieve_key(k2, "t", "What is RAG?", 5, 0);
+    pcache_retrieve_key(k2, "t", "What is RAG?", 5, 0, "");
     ck_assert_str_ne(k2, k3);
+    pcache_retrieve_key(k1, "t", "What is RAG?", 5, 0, "5f0c");
+    ck_assert_str_ne(k1, k2); /* documents version */
 }
 END_TEST
 

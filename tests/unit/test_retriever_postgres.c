@@ -19,118 +19,34 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "cfg.h"
-#include "hostapi.h"
-#include "loader.h"
-#include "loop.h"
-#include "registry.h"
+#include "pgtest.h"
+#include "plugin_harness.h"
 
 #include <ragkernel/ragkernel.h>
 
 #define N_PREFIXES 16
 
-static const char *g_url;
-static int g_run; /* main()'s pid: names this run's table prefixes */
-/* Fault modes bound their waits by it; elsewhere it is generous because
- * SCRAM authentication is slow under valgrind. */
-static const char *g_connect_timeout = "10s";
-
-/* libpq through dlopen (this binary links only the core), to drop the
- * tables of the run. */
-static void admin_exec(const char *sql)
+/* Load the plugin and validate a config; create() is left to the caller. */
+static void inst_config(ph *h, const char *prefix, int conns)
 {
-    void *lib = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        return;
-    void *(*connectdb)(const char *) = (void *(*)(const char *))dlsym(lib, "PQconnectdb");
-    void *(*exec)(void *, const char *) = (void *(*)(void *, const char *))dlsym(lib, "PQexec");
-    void (*clear)(void *) = (void (*)(void *))dlsym(lib, "PQclear");
-    void (*finish)(void *) = (void (*)(void *))dlsym(lib, "PQfinish");
-    void *pg = connectdb && exec && clear && finish ? connectdb(g_url) : NULL;
-    if (pg) {
-        clear(exec(pg, sql));
-        finish(pg);
-    }
-    dlclose(lib);
+    char yaml[1024];
+    ph_pg_config(yaml, sizeof yaml, ph_pg_url(), prefix, conns);
+    ph_load(h, "retriever_postgres", RK_KIND_RETRIEVER, "retriever", yaml);
 }
 
-static void prefix_of(int n, char *out, size_t cap)
-{
-    snprintf(out, cap, "rkut_r%d_%d_", g_run, n);
-}
-
-/* ---- instances ------------------------------------------------------- */
-
-typedef struct inst {
-    loader_plugin *lp;
-    cfg_doc *doc;
-    rk_instance in;
-    void *ctx;
-    const rk_retriever_vtable *vt;
-} inst;
-
-static void inst_config(inst *h, const char *prefix, int conns)
-{
-    const char *b = getenv("BUILD");
-    char path[512], yaml[1024], esc[600];
-    size_t o = 0;
-    for (const char *c = g_url; *c && o + 2 < sizeof esc; c++) {
-        if (*c == '"' || *c == '\\')
-            esc[o++] = '\\';
-        esc[o++] = *c;
-    }
-    esc[o] = '\0';
-    memset(h, 0, sizeof *h);
-    snprintf(path, sizeof path, "%s/plugins/retriever_postgres.so", b && *b ? b : "build");
-    rk_err err = {{0}};
-    h->lp = loader_open(path, RK_KIND_RETRIEVER, &err);
-    ck_assert_msg(h->lp != NULL, "loader: %s", err.msg);
-    snprintf(yaml, sizeof yaml,
-             "{url: \"%s\", pool_size: %d, connect_timeout: %s, table_prefix: \"%s\"}", esc,
-             conns, g_connect_timeout, prefix);
-    cfg_diag d = {0};
-    h->doc = cfg_load_string(yaml, strlen(yaml), "test.yaml", &d);
-    ck_assert_msg(h->doc != NULL, "yaml: %s", d.n ? d.lines[0] : "?");
-    h->in.name = "retriever";
-    h->in.plugin = h->lp->desc;
-    h->in.lp = h->lp;
-    h->in.cfg = cfg_values_build(cfg_root(h->doc), h->lp->desc->config, cfg_root(h->doc), &d);
-    ck_assert_msg(h->in.cfg != NULL, "config: %s", d.n ? d.lines[0] : "?");
-    cfg_diag_free(&d);
-    pthread_mutex_init(&h->in.serial, NULL);
-    h->vt = h->lp->desc->vtable;
-}
-
-static int inst_create(inst *h, rk_err *err)
-{
-    return h->lp->desc->create(hostapi_table(), &h->in, &h->ctx, err);
-}
-
-static void inst_open(inst *h, int n)
+static void inst_open(ph *h, int n)
 {
     char prefix[64];
-    prefix_of(n, prefix, sizeof prefix);
+    ph_pg_prefix("r", n, prefix, sizeof prefix);
     inst_config(h, prefix, 2);
     rk_err err = {{0}};
-    int rc = inst_create(h, &err);
+    int rc = ph_create(h, &err);
     ck_assert_msg(rc == RK_OK, "create: %s", err.msg);
-}
-
-static void inst_close(inst *h)
-{
-    if (h->ctx)
-        h->lp->desc->destroy(h->ctx);
-    cfg_values_free(h->in.cfg);
-    cfg_free(h->doc);
-    pthread_mutex_destroy(&h->in.serial);
-    loader_close(h->lp);
 }
 
 /* ---- calls ----------------------------------------------------------- */
@@ -161,7 +77,7 @@ static void on_hit(void *ud, const rk_passage *p)
 }
 
 /* Search; returns the slot's result, which must equal the hit count. */
-static int search_in(inst *h, const char *tenant, const char *text, size_t k,
+static int search_in(ph *h, const char *tenant, const char *text, size_t k,
                      const char *const *ids, size_t n_ids, hits *r)
 {
     rk_err err = {{0}};
@@ -169,19 +85,19 @@ static int search_in(inst *h, const char *tenant, const char *text, size_t k,
                   .doc_ids = ids, .n_doc_ids = n_ids,
                   .deadline_ms = clock_now_ms() + 10000};
     memset(r, 0, sizeof *r);
-    int rc = h->vt->search(h->ctx, &q, on_hit, r, &err);
+    int rc = h->retriever->search(h->ctx, &q, on_hit, r, &err);
     ck_assert_msg(rc >= 0, "search '%s': %d %s", text, rc, err.msg);
     ck_assert_int_eq(rc, r->n);
     return rc;
 }
 
-static int search(inst *h, const char *tenant, const char *text, hits *r)
+static int search(ph *h, const char *tenant, const char *text, hits *r)
 {
     return search_in(h, tenant, text, 10, NULL, 0, r);
 }
 
 /* Index texts[0..n) as chunks 0..n-1 of (tenant, doc). */
-static void index_doc(inst *h, const char *tenant, const char *doc, const char *title,
+static void index_doc(ph *h, const char *tenant, const char *doc, const char *title,
                       const char *const *texts, size_t n)
 {
     rk_chunk c[16];
@@ -189,14 +105,14 @@ static void index_doc(inst *h, const char *tenant, const char *doc, const char *
         c[i] = (rk_chunk){.struct_size = sizeof c[i], .tenant = tenant, .doc_id = doc,
                           .title = title, .index = (uint32_t)i, .text = texts[i]};
     rk_err err = {{0}};
-    int rc = h->vt->index(h->ctx, c, n, &err);
+    int rc = h->retriever->index(h->ctx, c, n, &err);
     ck_assert_msg(rc == RK_OK, "index %s: %s", doc, err.msg);
 }
 
-static int64_t chunks_of(inst *h, const char *tenant, const char *doc)
+static int64_t chunks_of(ph *h, const char *tenant, const char *doc)
 {
     rk_err err = {{0}};
-    return h->vt->doc_chunks(h->ctx, tenant, doc, &err);
+    return h->retriever->doc_chunks(h->ctx, tenant, doc, &err);
 }
 
 static const char *const guide[] = {
@@ -213,7 +129,7 @@ static const char *const ru[] = {
 
 START_TEST(english_stemming)
 {
-    inst h;
+    ph h;
     hits r;
     inst_open(&h, 0);
     index_doc(&h, "acme", "guide", "Server guide", guide, 3);
@@ -231,13 +147,13 @@ START_TEST(english_stemming)
     ck_assert_msg(strstr(r.h[0].snippet, "**Submarines**") && strstr(r.h[0].snippet, "**dive**"),
                   "snippet: %s", r.h[0].snippet);
     ck_assert_int_eq(search(&h, "acme", "volcano lava", &r), 0);
-    inst_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(russian_inflection)
 {
-    inst h;
+    ph h;
     hits r;
     inst_open(&h, 1);
     index_doc(&h, "acme", "ru", "Справка", ru, 2);
@@ -259,13 +175,13 @@ START_TEST(russian_inflection)
     index_doc(&h, "acme", "el", "", el, 1);
     ck_assert_int_eq(search(&h, "acme", "ΒΆΣΗ", &r), 1);
     ck_assert_str_eq(r.h[0].doc, "el");
-    inst_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(ranking)
 {
-    inst h;
+    ph h;
     hits r;
     inst_open(&h, 2);
     const char *a[] = {"apple apple apple apple orchard"}, *b[] = {"apple banana orchard"};
@@ -280,13 +196,13 @@ START_TEST(ranking)
     ck_assert_int_eq(search(&h, "acme", "glacier", &r), 2);
     ck_assert_str_eq(r.h[0].doc, "x"); /* the title counts more */
     ck_assert_int_eq(search_in(&h, "acme", "apple orchard", 1, NULL, 0, &r), 1);
-    inst_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(tenant_isolation)
 {
-    inst h;
+    ph h;
     hits r;
     rk_err err = {{0}};
     inst_open(&h, 3);
@@ -298,17 +214,17 @@ START_TEST(tenant_isolation)
     ck_assert_int_eq(chunks_of(&h, "alice", "doc"), 3);
     ck_assert_int_eq(chunks_of(&h, "bob", "doc"), 2);
     ck_assert_int_eq(chunks_of(&h, "carol", "doc"), 0);
-    ck_assert_int_eq(h.vt->remove(h.ctx, "carol", "doc", &err), RK_ERR_NOT_FOUND);
-    ck_assert_int_eq(h.vt->remove(h.ctx, "bob", "doc", &err), RK_OK);
+    ck_assert_int_eq(h.retriever->remove(h.ctx, "carol", "doc", &err), RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(h.retriever->remove(h.ctx, "bob", "doc", &err), RK_OK);
     ck_assert_int_eq(search(&h, "alice", "submarine", &r), 1);
     ck_assert_int_eq(chunks_of(&h, "alice", "doc"), 3);
-    inst_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(doc_filter)
 {
-    inst h;
+    ph h;
     hits r;
     inst_open(&h, 4);
     const char *t1[] = {"arctic ice one"}, *t2[] = {"arctic ice two"}, *t3[] = {"arctic three"};
@@ -322,13 +238,13 @@ START_TEST(doc_filter)
     const char *two[] = {"d1", "d3"};
     ck_assert_int_eq(search_in(&h, "acme", "arctic", 10, two, 2, &r), 2);
     ck_assert_int_eq(search_in(&h, "acme", "arctic", 10, two, 0, &r), 0);
-    inst_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(reindex_and_remove)
 {
-    inst h;
+    ph h;
     hits r;
     rk_err err = {{0}};
     inst_open(&h, 5);
@@ -342,22 +258,22 @@ START_TEST(reindex_and_remove)
     /* a failing index (duplicate chunk index) leaves the old version */
     rk_chunk dup[2] = {{sizeof(rk_chunk), "acme", "doc", "", 0, "new one", NULL},
                        {sizeof(rk_chunk), "acme", "doc", "", 0, "new two", NULL}};
-    ck_assert_int_lt(h.vt->index(h.ctx, dup, 2, &err), 0);
+    ck_assert_int_lt(h.retriever->index(h.ctx, dup, 2, &err), 0);
     ck_assert_int_eq(search(&h, "acme", "zebra", &r), 1);
     rk_chunk mixed[2] = {{sizeof(rk_chunk), "acme", "doc", "", 0, "x", NULL},
                          {sizeof(rk_chunk), "acme", "other", "", 1, "y", NULL}};
-    ck_assert_int_eq(h.vt->index(h.ctx, mixed, 2, &err), RK_ERR_INVALID);
-    ck_assert_int_eq(h.vt->remove(h.ctx, "acme", "doc", &err), RK_OK);
+    ck_assert_int_eq(h.retriever->index(h.ctx, mixed, 2, &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.retriever->remove(h.ctx, "acme", "doc", &err), RK_OK);
     ck_assert_int_eq(chunks_of(&h, "acme", "doc"), 0);
     ck_assert_int_eq(search(&h, "acme", "zebra", &r), 0);
-    ck_assert_int_eq(h.vt->remove(h.ctx, "acme", "doc", &err), RK_ERR_NOT_FOUND);
-    inst_close(&h);
+    ck_assert_int_eq(h.retriever->remove(h.ctx, "acme", "doc", &err), RK_ERR_NOT_FOUND);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(odd_queries_and_deadlines)
 {
-    inst h;
+    ph h;
     hits r;
     rk_err err = {{0}};
     inst_open(&h, 6);
@@ -369,19 +285,19 @@ START_TEST(odd_queries_and_deadlines)
     ck_assert_int_eq(search_in(&h, "acme", "arctic", 0, NULL, 0, &r), 0);
     rk_query q = {.struct_size = sizeof q, .tenant = "acme", .text = "arctic", .k = 5,
                   .deadline_ms = clock_now_ms() - 1};
-    ck_assert_int_eq(h.vt->search(h.ctx, &q, on_hit, &r, &err), RK_ERR_TIMEOUT);
+    ck_assert_int_eq(h.retriever->search(h.ctx, &q, on_hit, &r, &err), RK_ERR_TIMEOUT);
     q.deadline_ms = 0; /* none */
     memset(&r, 0, sizeof r);
-    ck_assert_int_eq(h.vt->search(h.ctx, &q, on_hit, &r, &err), 1);
+    ck_assert_int_eq(h.retriever->search(h.ctx, &q, on_hit, &r, &err), 1);
     q.tenant = NULL;
-    ck_assert_int_eq(h.vt->search(h.ctx, &q, on_hit, &r, &err), RK_ERR_INVALID);
-    inst_close(&h);
+    ck_assert_int_eq(h.retriever->search(h.ctx, &q, on_hit, &r, &err), RK_ERR_INVALID);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(two_hosts_share)
 {
-    inst a, b;
+    ph a, b;
     hits r;
     rk_err err = {{0}};
     inst_open(&a, 7);
@@ -389,10 +305,10 @@ START_TEST(two_hosts_share)
     index_doc(&a, "acme", "guide", "", guide, 3);
     ck_assert_int_eq(search(&b, "acme", "submarine", &r), 1);
     ck_assert_int_eq(chunks_of(&b, "acme", "guide"), 3);
-    ck_assert_int_eq(b.vt->remove(b.ctx, "acme", "guide", &err), RK_OK);
+    ck_assert_int_eq(b.retriever->remove(b.ctx, "acme", "guide", &err), RK_OK);
     ck_assert_int_eq(search(&a, "acme", "submarine", &r), 0);
-    inst_close(&a);
-    inst_close(&b);
+    ph_close(&a);
+    ph_close(&b);
 }
 END_TEST
 
@@ -402,7 +318,7 @@ END_TEST
 #define N_ROUNDS 15
 
 typedef struct writer {
-    inst *h;
+    ph *h;
     int id, failures;
     rk_err err; /* the last failure */
 } writer;
@@ -417,13 +333,13 @@ static void *writer_run(void *p)
         c[i] = (rk_chunk){sizeof c[i], "acme", "same", "", (uint32_t)i, texts[i], "en"};
     }
     for (int round = 0; round < N_ROUNDS; round++)
-        w->failures += w->h->vt->index(w->h->ctx, c, (size_t)w->id + 1, &w->err) != RK_OK;
+        w->failures += w->h->retriever->index(w->h->ctx, c, (size_t)w->id + 1, &w->err) != RK_OK;
     return NULL;
 }
 
 START_TEST(concurrent_reindex)
 {
-    inst h[2];
+    ph h[2];
     hits r;
     inst_open(&h[0], 8);
     inst_open(&h[1], 8);
@@ -445,73 +361,34 @@ START_TEST(concurrent_reindex)
     snprintf(tag, sizeof tag, " v%d ", (int)n - 1);
     for (int i = 0; i < r.n; i++)
         ck_assert_msg(strstr(r.h[i].text, tag) != NULL, "mixed versions: %s", r.h[i].text);
-    inst_close(&h[0]);
-    inst_close(&h[1]);
+    ph_close(&h[0]);
+    ph_close(&h[1]);
 }
 END_TEST
 
 #define N_HOSTS 6
 
-typedef struct starter {
-    inst *h;
-    pthread_barrier_t *go;
-    int rc;
-    rk_err err;
-} starter;
-
-static void *start_one(void *p)
-{
-    starter *s = p;
-    pthread_barrier_wait(s->go);
-    s->rc = inst_create(s->h, &s->err);
-    return NULL;
-}
+static void race_config(ph *h, const char *prefix) { inst_config(h, prefix, 1); }
 
 START_TEST(schema_race)
 {
-    char prefix[64], logf[] = "/tmp/rkut_rlog_XXXXXX";
-    prefix_of(9, prefix, sizeof prefix);
-    inst h[N_HOSTS];
-    starter s[N_HOSTS];
-    pthread_t th[N_HOSTS];
-    pthread_barrier_t go;
-    pthread_barrier_init(&go, NULL, N_HOSTS);
-    for (int i = 0; i < N_HOSTS; i++)
-        inst_config(&h[i], prefix, 1);
-    /* a lost race shows only as a warning (create retries lazily) */
-    int fd = mkstemp(logf), saved = dup(2);
-    ck_assert(fd >= 0 && saved >= 0);
-    dup2(fd, 2);
-    for (int i = 0; i < N_HOSTS; i++) {
-        s[i] = (starter){&h[i], &go, 0, {{0}}};
-        pthread_create(&th[i], NULL, start_one, &s[i]);
-    }
-    for (int i = 0; i < N_HOSTS; i++)
-        pthread_join(th[i], NULL);
-    dup2(saved, 2);
-    close(saved);
-    char log[4096] = "";
-    ssize_t got = pread(fd, log, sizeof log - 1, 0);
-    log[got > 0 ? got : 0] = '\0';
-    close(fd);
-    unlink(logf);
-    ck_assert_msg(strstr(log, "level=warn") == NULL, "warnings: %s", log);
-    for (int i = 0; i < N_HOSTS; i++)
-        ck_assert_msg(s[i].rc == RK_OK, "create %d: %s", i, s[i].err.msg);
+    char prefix[64];
+    ph_pg_prefix("r", 9, prefix, sizeof prefix);
+    ph h[N_HOSTS];
+    ph_pg_create_racing(h, N_HOSTS, prefix, race_config);
     index_doc(&h[0], "acme", "guide", "", guide, 3);
     hits r;
     ck_assert_int_eq(search(&h[N_HOSTS - 1], "acme", "arctic", &r), 1);
     for (int i = 0; i < N_HOSTS; i++)
-        inst_close(&h[i]);
-    pthread_barrier_destroy(&go);
+        ph_close(&h[i]);
 }
 END_TEST
 
 /* ---- fault modes ----------------------------------------------------- */
 
-static void expect_unavailable(inst *h)
+static void expect_unavailable(ph *h)
 {
-    const char *at = strchr(g_url, '@'), *slash = at ? strchr(at, '/') : NULL;
+    const char *at = strchr(ph_pg_url(), '@'), *slash = at ? strchr(at, '/') : NULL;
     char hostport[256];
     snprintf(hostport, sizeof hostport, "%.*s", slash ? (int)(slash - at - 1) : 0,
              at ? at + 1 : "");
@@ -520,102 +397,58 @@ static void expect_unavailable(inst *h)
                   .deadline_ms = clock_now_ms() + 20000};
     hits r = {0};
     int64_t t0 = clock_now_ms();
-    int rc = h->vt->search(h->ctx, &q, on_hit, &r, &err);
+    int rc = h->retriever->search(h->ctx, &q, on_hit, &r, &err);
     int64_t took = clock_now_ms() - t0;
     ck_assert_msg(rc == RK_ERR_UNAVAILABLE, "search while down: %d %s", rc, err.msg);
     ck_assert_msg(took <= 5000, "took %lld ms (connect_timeout 2 s)", (long long)took);
     ck_assert_msg(strstr(err.msg, hostport) != NULL, "'%s' does not name %s", err.msg, hostport);
     ck_assert_int_eq(chunks_of(h, "acme", "guide"), RK_ERR_UNAVAILABLE);
-    ck_assert_int_eq(h->vt->index(h->ctx, (rk_chunk[]){{sizeof(rk_chunk), "acme", "g", "", 0,
-                                                        "text", NULL}},
-                                  1, &err),
-                     RK_ERR_UNAVAILABLE);
+    rk_chunk c = {sizeof(rk_chunk), "acme", "g", "", 0, "text", NULL};
+    ck_assert_int_eq(h->retriever->index(h->ctx, &c, 1, &err), RK_ERR_UNAVAILABLE);
 }
 
 START_TEST(server_down)
 {
-    inst h;
+    ph h;
     inst_open(&h, 10); /* must succeed: the database may come up later */
     expect_unavailable(&h);
-    inst_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
-static void run_cmd(const char *env)
-{
-    const char *cmd = getenv(env);
-    ck_assert_msg(cmd && *cmd, "%s is not set", env);
-    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
-}
-
 START_TEST(outage_and_recovery)
 {
-    inst a, b;
+    ph a, b;
     hits r;
     inst_open(&a, 11);
     index_doc(&a, "acme", "guide", "", guide, 3);
-    run_cmd("RK_PG_STOP_CMD");
+    ph_env_cmd("RK_PG_STOP_CMD");
     expect_unavailable(&a);
     inst_open(&b, 12);
     expect_unavailable(&b);
-    run_cmd("RK_PG_START_CMD");
+    ph_env_cmd("RK_PG_START_CMD");
     ck_assert_int_eq(search(&a, "acme", "submarine", &r), 1);
     ck_assert_int_eq(chunks_of(&a, "acme", "guide"), 3);
     index_doc(&b, "acme", "ru", "", ru, 2); /* its schema is created now */
     ck_assert_int_eq(search(&b, "acme", "документов", &r), 1);
-    inst_close(&a);
-    inst_close(&b);
+    ph_close(&a);
+    ph_close(&b);
 }
 END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("retriever_postgres");
-    TCase *tc = tcase_create("contract");
-    tcase_set_timeout(tc, 120);
-    if (getenv("RK_PG_DOWN")) {
-        tcase_add_test(tc, server_down);
-    } else if (getenv("RK_PG_OUTAGE")) {
-        tcase_add_test(tc, outage_and_recovery);
-    } else {
-        tcase_add_test(tc, english_stemming);
-        tcase_add_test(tc, russian_inflection);
-        tcase_add_test(tc, ranking);
-        tcase_add_test(tc, tenant_isolation);
-        tcase_add_test(tc, doc_filter);
-        tcase_add_test(tc, reindex_and_remove);
-        tcase_add_test(tc, odd_queries_and_deadlines);
-        tcase_add_test(tc, two_hosts_share);
-        tcase_add_test(tc, concurrent_reindex);
-        tcase_add_test(tc, schema_race);
-    }
-    suite_add_tcase(s, tc);
-    return s;
+    return ph_pg_suite("retriever_postgres", server_down, outage_and_recovery,
+                       PH_TESTS(english_stemming, russian_inflection, ranking, tenant_isolation,
+                                doc_filter, reindex_and_remove, odd_queries_and_deadlines,
+                                two_hosts_share, concurrent_reindex, schema_race));
 }
 
-int main(void)
+static void drop_tables(const char *prefix, char *sql, size_t cap)
 {
-    g_url = getenv("PG_URL");
-    if (!g_url || !*g_url) {
-        printf("skipped: PG_URL not set\n");
-        return EXIT_SUCCESS;
-    }
-    g_run = (int)getpid();
-    if (getenv("RK_PG_DOWN") || getenv("RK_PG_OUTAGE"))
-        g_connect_timeout = "2s";
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (!getenv("RK_PG_DOWN")) {
-        for (int i = 0; i < N_PREFIXES; i++) {
-            char p[64], sql[256];
-            prefix_of(i, p, sizeof p);
-            snprintf(sql, sizeof sql,
-                     "SET client_min_messages = warning; DROP TABLE IF EXISTS %schunks; "
-                     "DROP FUNCTION IF EXISTS %sfold(text)", p, p);
-            admin_exec(sql);
-        }
-    }
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    snprintf(sql, cap,
+             "SET client_min_messages = warning; DROP TABLE IF EXISTS %schunks; "
+             "DROP FUNCTION IF EXISTS %sfold(text)", prefix, prefix);
 }
+
+int main(void) { return ph_pg_main(suite, "r", N_PREFIXES, drop_tables); }

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loader.h"
+#include "plugin_harness.h"
 
 #include <ragkernel/ragkernel.h>
 
@@ -154,19 +154,13 @@ static const rk_retriever_vtable *g_vt;
 
 static void setup(void)
 {
-    const char *b = getenv("BUILD");
-    char path[512];
-    rk_err err = {{0}};
-    snprintf(path, sizeof path, "%s/plugins/retriever_sqlite.so", b && *b ? b : "build");
-    g_lp = loader_open(path, RK_KIND_RETRIEVER, &err);
-    ck_assert_msg(g_lp != NULL, "%s", err.msg);
+    g_lp = ph_plugin_open("retriever_sqlite", RK_KIND_RETRIEVER);
     g_desc = g_lp->desc;
     g_vt = g_desc->vtable;
     memset(g_kv, 0, sizeof g_kv);
     memset(&g_search_metric, 0, sizeof g_search_metric);
     memset(&g_chunks_metric, 0, sizeof g_chunks_metric);
-    snprintf(g_dir, sizeof g_dir, "/tmp/rk_rs_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+    ph_tmpdir(g_dir, sizeof g_dir);
     /* parent directories must be created by the plugin */
     snprintf(g_db, sizeof g_db, "%s/a/b/retriever.sqlite", g_dir);
     set_cfg("path", g_db);
@@ -174,9 +168,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(ph_rmtree(g_dir), 0);
     loader_close(g_lp);
 }
 
@@ -324,6 +316,26 @@ START_TEST(stopword_only_query)
     ck_assert_int_ge(search(c, "default", "the who", &h), 1);
     ck_assert_str_eq(h.doc[0], "w1");
     ck_assert_int_eq(search(c, "default", "  ...  ", &h), 0);
+    g_desc->destroy(c);
+}
+END_TEST
+
+START_TEST(empty_and_title_only)
+{
+    void *c = open_rs();
+    hits h;
+    const char *empty = "", *punct = "—!?";
+    put(c, "default", "t", "Orbital mechanics", &empty, 1);
+    put(c, "default", "p", "", &punct, 1);
+    ck_assert_int_eq(chunks_of(c, "default", "t"), 1);
+    ck_assert_int_eq(chunks_of(c, "default", "p"), 1);
+    ck_assert_int_eq(search(c, "default", "orbital", &h), 1);
+    ck_assert_str_eq(h.doc[0], "t");
+    ck_assert_str_eq(h.snippet[0], "");
+    rk_err err = {{0}};
+    ck_assert_int_eq(g_vt->remove(c, "default", "p", &err), RK_OK);
+    put(c, "default", "t", "Orbital", &punct, 1);
+    ck_assert_int_eq(search(c, "default", "orbital", &h), 1);
     g_desc->destroy(c);
 }
 END_TEST
@@ -631,25 +643,14 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("retriever_sqlite");
-    TCase *tc = tcase_create("core");
-    const TTest *cases[] = {english_stemming, russian_inflections, mixed_scripts,
-                            stopword_only_query, tenant_isolation, doc_filter_and_k,
-                            replace_on_reindex, remove_doc, snippet_window, persistence,
-                            rebuild_after_many_replaces, invalid_input, deadline_and_fast,
-                            config_errors, other_languages};
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        tcase_add_test(tc, cases[i]);
-    suite_add_tcase(s, tc);
-    TCase *tcc = tcase_create("concurrency"); /* CK_RUN_CASE=concurrency for helgrind */
-    tcase_add_checked_fixture(tcc, setup, teardown);
-    tcase_set_timeout(tcc, 120);
-    tcase_add_test(tcc, concurrent_search_while_indexing);
-    suite_add_tcase(s, tcc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    ph_add_tcase(s, "core", 60, setup, teardown,
+                 PH_TESTS(english_stemming, russian_inflections, mixed_scripts,
+                          stopword_only_query, empty_and_title_only, tenant_isolation,
+                          doc_filter_and_k, replace_on_reindex, remove_doc, snippet_window,
+                          persistence, rebuild_after_many_replaces, invalid_input,
+                          deadline_and_fast, config_errors, other_languages));
+    /* CK_RUN_CASE=concurrency for helgrind */
+    ph_add_tcase(s, "concurrency", 120, setup, teardown,
+                 PH_TESTS(concurrent_search_while_indexing));
+    return ph_run_suite(s);
 }

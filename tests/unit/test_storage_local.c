@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,75 +17,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cfg.h"
-#include "hostapi.h"
-#include "loader.h"
-#include "registry.h"
+#include "plugin_harness.h"
 
 #include <ragkernel/ragkernel.h>
 
-/* Every test's directory lives under this one, which main() removes after
- * the run, so a failed assertion leaves nothing behind either. */
-static char g_base[64];
+/* Each case's temporary directory and the storage root in it, which the
+ * plugin creates. */
+static char g_tmp[256], g_root[300];
 
-static void make_tmp(char *buf, size_t cap)
+static void setup(void)
 {
-    snprintf(buf, cap, "%s/t_XXXXXX", g_base);
-    ck_assert_ptr_nonnull(mkdtemp(buf));
+    ph_tmpdir(g_tmp, sizeof g_tmp);
+    snprintf(g_root, sizeof g_root, "%s/docs", g_tmp);
 }
 
-typedef struct harness {
-    char tmp[256];  /* temporary directory of this test */
-    char root[300]; /* <tmp>/docs: the plugin creates it */
-    loader_plugin *lp;
-    cfg_doc *doc;
-    rk_instance inst;
-    void *ctx;
-    const rk_storage_vtable *vt;
-} harness;
+static void teardown(void) { ph_rmtree(g_tmp); }
 
-static void h_open(harness *h)
+static void h_open(ph *h)
 {
-    memset(h, 0, sizeof *h);
-    make_tmp(h->tmp, sizeof h->tmp);
-    snprintf(h->root, sizeof h->root, "%s/docs", h->tmp);
-    const char *b = getenv("BUILD");
-    char path[512], yaml[512];
-    snprintf(path, sizeof path, "%s/plugins/storage_local.so", b && *b ? b : "build");
-    rk_err err = {{0}};
-    h->lp = loader_open(path, RK_KIND_STORAGE, &err);
-    ck_assert_msg(h->lp != NULL, "loader: %s", err.msg);
-    snprintf(yaml, sizeof yaml, "{root: \"%s\"}", h->root);
-    cfg_diag d = {0};
-    h->doc = cfg_load_string(yaml, strlen(yaml), "test.yaml", &d);
-    ck_assert_msg(h->doc != NULL, "yaml: %s", d.n ? d.lines[0] : "?");
-    h->inst.name = "docs";
-    h->inst.plugin = h->lp->desc;
-    h->inst.lp = h->lp;
-    h->inst.cfg = cfg_values_build(cfg_root(h->doc), h->lp->desc->config,
-                                   cfg_root(h->doc), &d);
-    ck_assert_msg(h->inst.cfg != NULL, "config: %s", d.n ? d.lines[0] : "?");
-    cfg_diag_free(&d);
-    pthread_mutex_init(&h->inst.serial, NULL);
-    int rc = h->lp->desc->create(hostapi_table(), &h->inst, &h->ctx, &err);
-    ck_assert_msg(rc == RK_OK, "create: %s", err.msg);
-    h->vt = h->lp->desc->vtable;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static void h_close(harness *h)
-{
-    h->lp->desc->destroy(h->ctx);
-    cfg_values_free(h->inst.cfg);
-    cfg_free(h->doc);
-    pthread_mutex_destroy(&h->inst.serial);
-    loader_close(h->lp);
-    nftw(h->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "{root: \"%s\"}", g_root);
+    ph_open(h, "storage_local", RK_KIND_STORAGE, "docs", yaml);
 }
 
 /* ---- bodies ------------------------------------------------------------ */
@@ -145,15 +96,15 @@ static rk_doc_meta meta_of(const char *tenant, const char *id, size_t size)
                          "text/markdown", size, "abc123", 1700000000123};
 }
 
-static int put_bytes(harness *h, const char *tenant, const char *id,
+static int put_bytes(ph *h, const char *tenant, const char *id,
                      const void *data, size_t len, rk_err *err)
 {
     rk_doc_meta m = meta_of(tenant, id, len);
     reader r = {.data = data, .len = len};
-    return h->vt->put(h->ctx, &m, read_body, &r, err);
+    return h->storage->put(h->ctx, &m, read_body, &r, err);
 }
 
-static void put_str(harness *h, const char *tenant, const char *id, const char *s)
+static void put_str(ph *h, const char *tenant, const char *id, const char *s)
 {
     rk_err err = {{0}};
     int rc = put_bytes(h, tenant, id, s, strlen(s), &err);
@@ -161,11 +112,11 @@ static void put_str(harness *h, const char *tenant, const char *id, const char *
 }
 
 /* The whole object as a NUL-terminated string (caller frees), or NULL. */
-static char *get_str(harness *h, const char *tenant, const char *id, int *rc)
+static char *get_str(ph *h, const char *tenant, const char *id, int *rc)
 {
     sink s = {0};
     rk_err err = {{0}};
-    *rc = h->vt->get(h->ctx, tenant, id, 0, 0, write_body, &s, &err);
+    *rc = h->storage->get(h->ctx, tenant, id, 0, 0, write_body, &s, &err);
     if (*rc != RK_OK) {
         free(s.data);
         return NULL;
@@ -195,7 +146,7 @@ static int count_hidden(const char *dir)
 
 START_TEST(round_trip_1mib)
 {
-    harness h;
+    ph h;
     h_open(&h);
     size_t len = 1024 * 1024;
     unsigned char *data = malloc(len);
@@ -206,9 +157,9 @@ START_TEST(round_trip_1mib)
     rk_doc_meta m = meta_of("acme", "doc-1", len);
     reader r = {.data = data, .len = len, .step = 7777};
     rk_err err = {{0}};
-    ck_assert_msg(h.vt->put(h.ctx, &m, read_body, &r, &err) == RK_OK, "%s", err.msg);
+    ck_assert_msg(h.storage->put(h.ctx, &m, read_body, &r, &err) == RK_OK, "%s", err.msg);
     sink s = {0};
-    ck_assert_int_eq(h.vt->get(h.ctx, "acme", "doc-1", 0, 0, write_body, &s, &err), RK_OK);
+    ck_assert_int_eq(h.storage->get(h.ctx, "acme", "doc-1", 0, 0, write_body, &s, &err), RK_OK);
     ck_assert_uint_eq(s.len, len);
     ck_assert(memcmp(s.data, data, len) == 0);
     ck_assert_uint_le(s.max_piece, 64 * 1024);
@@ -216,22 +167,22 @@ START_TEST(round_trip_1mib)
     free(s.data);
     /* the files are where the layout says */
     char p[512];
-    snprintf(p, sizeof p, "%s/acme/doc-1.blob", h.root);
+    snprintf(p, sizeof p, "%s/acme/doc-1.blob", g_root);
     struct stat st;
     ck_assert_int_eq(stat(p, &st), 0);
     ck_assert_int_eq(st.st_size, (off_t)len);
-    snprintf(p, sizeof p, "%s/acme/doc-1.meta.json", h.root);
+    snprintf(p, sizeof p, "%s/acme/doc-1.meta.json", g_root);
     ck_assert_int_eq(stat(p, &st), 0);
-    snprintf(p, sizeof p, "%s/acme", h.root);
+    snprintf(p, sizeof p, "%s/acme", g_root);
     ck_assert_int_eq(count_hidden(p), 0);
     free(data);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(range_reads)
 {
-    harness h;
+    ph h;
     h_open(&h);
     size_t len = 200000;
     unsigned char *data = malloc(len);
@@ -249,24 +200,24 @@ START_TEST(range_reads)
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         sink s = {0};
-        int rc = h.vt->get(h.ctx, "acme", "r", cases[c].off, cases[c].length, write_body,
-                           &s, &err);
+        int rc = h.storage->get(h.ctx, "acme", "r", cases[c].off, cases[c].length,
+                                write_body, &s, &err);
         ck_assert_msg(rc == RK_OK, "case %zu: %s", c, err.msg);
         ck_assert_msg(s.len == cases[c].want, "case %zu: %zu bytes", c, s.len);
         ck_assert(s.len == 0 || memcmp(s.data, data + cases[c].off, s.len) == 0);
         free(s.data);
     }
     sink s = {0};
-    ck_assert_int_eq(h.vt->get(h.ctx, "acme", "r", len + 1, 0, write_body, &s, &err),
+    ck_assert_int_eq(h.storage->get(h.ctx, "acme", "r", len + 1, 0, write_body, &s, &err),
                      RK_ERR_INVALID); /* past the end */
     /* the receiver can abort a transfer */
     sink stop = {.fail_after = 2};
-    ck_assert_int_eq(h.vt->get(h.ctx, "acme", "r", 0, 0, write_body, &stop, &err),
+    ck_assert_int_eq(h.storage->get(h.ctx, "acme", "r", 0, 0, write_body, &stop, &err),
                      RK_ERR_CANCELLED);
     ck_assert_int_eq(stop.calls, 2);
     free(stop.data);
     free(data);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
@@ -295,26 +246,26 @@ static void on_meta_strings(void *ud, const rk_doc_meta *m)
 
 START_TEST(stat_meta)
 {
-    harness h;
+    ph h;
     h_open(&h);
     put_str(&h, "acme", "m", "hello");
     rk_err err = {{0}};
     seen s = {0};
-    ck_assert_int_eq(h.vt->stat(h.ctx, "acme", "m", on_meta, &s, &err), RK_OK);
+    ck_assert_int_eq(h.storage->stat(h.ctx, "acme", "m", on_meta, &s, &err), RK_OK);
     ck_assert_int_eq(s.n, 1);
     ck_assert_str_eq(s.ids[0], "acme/m");
     ck_assert_int_eq(s.last.created_ms, 1700000000123);
     char out[256] = "";
-    ck_assert_int_eq(h.vt->stat(h.ctx, "acme", "m", on_meta_strings, out, &err), RK_OK);
+    ck_assert_int_eq(h.storage->stat(h.ctx, "acme", "m", on_meta_strings, out, &err), RK_OK);
     ck_assert_str_eq(out, "Report «Q3».md|text/markdown|abc123|5");
-    ck_assert_int_eq(h.vt->stat(h.ctx, "acme", "nope", on_meta, &s, &err), RK_ERR_NOT_FOUND);
-    h_close(&h);
+    ck_assert_int_eq(h.storage->stat(h.ctx, "acme", "nope", on_meta, &s, &err), RK_ERR_NOT_FOUND);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(list_pagination)
 {
-    harness h;
+    ph h;
     h_open(&h);
     /* put in scrambled order; ids with '-' and '_' check byte order */
     const char *ids[] = {"d07", "d00", "d12", "d03", "d10", "d01", "d-x", "d11",
@@ -326,35 +277,35 @@ START_TEST(list_pagination)
     put_str(&h, "t0", "z", "y");
     rk_err err = {{0}};
     seen s = {0};
-    ck_assert_int_eq(h.vt->list(h.ctx, "t1", NULL, 6, on_meta, &s, &err), 6);
+    ck_assert_int_eq(h.storage->list(h.ctx, "t1", NULL, 6, on_meta, &s, &err), 6);
     const char *want1[] = {"t1/d-x", "t1/d00", "t1/d01", "t1/d02", "t1/d03", "t1/d04"};
     for (int i = 0; i < 6; i++)
         ck_assert_str_eq(s.ids[i], want1[i]);
     seen s2 = {0};
-    ck_assert_int_eq(h.vt->list(h.ctx, "t1", "d04", 6, on_meta, &s2, &err), 6);
+    ck_assert_int_eq(h.storage->list(h.ctx, "t1", "d04", 6, on_meta, &s2, &err), 6);
     ck_assert_str_eq(s2.ids[0], "t1/d05");
     ck_assert_str_eq(s2.ids[5], "t1/d10");
     seen s3 = {0};
-    ck_assert_int_eq(h.vt->list(h.ctx, "t1", "d10", 6, on_meta, &s3, &err), 3);
+    ck_assert_int_eq(h.storage->list(h.ctx, "t1", "d10", 6, on_meta, &s3, &err), 3);
     ck_assert_str_eq(s3.ids[0], "t1/d11");
     ck_assert_str_eq(s3.ids[1], "t1/d12");
     ck_assert_str_eq(s3.ids[2], "t1/d_y");
     seen s4 = {0};
-    ck_assert_int_eq(h.vt->list(h.ctx, "t1", "d_y", 6, on_meta, &s4, &err), 0);
+    ck_assert_int_eq(h.storage->list(h.ctx, "t1", "d_y", 6, on_meta, &s4, &err), 0);
     /* an `after` that is not itself an id still positions the cursor */
     seen s5 = {0};
-    ck_assert_int_eq(h.vt->list(h.ctx, "t1", "d055", 2, on_meta, &s5, &err), 2);
+    ck_assert_int_eq(h.storage->list(h.ctx, "t1", "d055", 2, on_meta, &s5, &err), 2);
     ck_assert_str_eq(s5.ids[0], "t1/d06");
     /* empty and unknown tenants list nothing */
     seen s6 = {0};
-    ck_assert_int_eq(h.vt->list(h.ctx, "nobody", NULL, 10, on_meta, &s6, &err), 0);
-    h_close(&h);
+    ck_assert_int_eq(h.storage->list(h.ctx, "nobody", NULL, 10, on_meta, &s6, &err), 0);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(list_all_tenants)
 {
-    harness h;
+    ph h;
     h_open(&h);
     put_str(&h, "tb", "b1", "x");
     put_str(&h, "ta", "a2", "x");
@@ -362,26 +313,26 @@ START_TEST(list_all_tenants)
     put_str(&h, "tc", "c1", "x");
     rk_err err = {{0}};
     seen s = {0};
-    ck_assert_int_eq(h.vt->list(h.ctx, NULL, NULL, 0, on_meta, &s, &err), 4);
+    ck_assert_int_eq(h.storage->list(h.ctx, NULL, NULL, 0, on_meta, &s, &err), 4);
     const char *want[] = {"ta/a1", "ta/a2", "tb/b1", "tc/c1"};
     for (int i = 0; i < 4; i++)
         ck_assert_str_eq(s.ids[i], want[i]);
     /* paging across tenants with a "<tenant>/<id>" cursor */
     seen p1 = {0}, p2 = {0}, p3 = {0};
-    ck_assert_int_eq(h.vt->list(h.ctx, NULL, NULL, 2, on_meta, &p1, &err), 2);
+    ck_assert_int_eq(h.storage->list(h.ctx, NULL, NULL, 2, on_meta, &p1, &err), 2);
     ck_assert_str_eq(p1.ids[1], "ta/a2");
-    ck_assert_int_eq(h.vt->list(h.ctx, NULL, "ta/a2", 2, on_meta, &p2, &err), 2);
+    ck_assert_int_eq(h.storage->list(h.ctx, NULL, "ta/a2", 2, on_meta, &p2, &err), 2);
     ck_assert_str_eq(p2.ids[0], "tb/b1");
     ck_assert_str_eq(p2.ids[1], "tc/c1");
-    ck_assert_int_eq(h.vt->list(h.ctx, NULL, "tc/c1", 2, on_meta, &p3, &err), 0);
-    ck_assert_int_eq(h.vt->list(h.ctx, NULL, "../x", 2, on_meta, &p3, &err), RK_ERR_INVALID);
-    h_close(&h);
+    ck_assert_int_eq(h.storage->list(h.ctx, NULL, "tc/c1", 2, on_meta, &p3, &err), 0);
+    ck_assert_int_eq(h.storage->list(h.ctx, NULL, "../x", 2, on_meta, &p3, &err), RK_ERR_INVALID);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(traversal_rejected)
 {
-    harness h;
+    ph h;
     h_open(&h);
     put_str(&h, "acme", "ok", "fine");
     const char *bad[] = {"../x", "..", ".", "a/b", "", ".hidden", "a b", "x\\y",
@@ -393,36 +344,37 @@ START_TEST(traversal_rejected)
         ck_assert_msg(rc == RK_ERR_INVALID, "id '%s' accepted by put (%d)", bad[i], rc);
         ck_assert_int_eq(put_bytes(&h, bad[i], "x", "evil", 4, &err), RK_ERR_INVALID);
         sink s = {0};
-        ck_assert_int_eq(h.vt->get(h.ctx, "acme", bad[i], 0, 0, write_body, &s, &err),
+        ck_assert_int_eq(h.storage->get(h.ctx, "acme", bad[i], 0, 0, write_body, &s, &err),
                          RK_ERR_INVALID);
-        ck_assert_int_eq(h.vt->get(h.ctx, bad[i], "ok", 0, 0, write_body, &s, &err),
+        ck_assert_int_eq(h.storage->get(h.ctx, bad[i], "ok", 0, 0, write_body, &s, &err),
                          RK_ERR_INVALID);
-        ck_assert_int_eq(h.vt->stat(h.ctx, "acme", bad[i], on_meta_strings, NULL, &err),
+        ck_assert_int_eq(h.storage->stat(h.ctx, "acme", bad[i], on_meta_strings, NULL, &err),
                          RK_ERR_INVALID);
-        ck_assert_int_eq(h.vt->remove(h.ctx, "acme", bad[i], &err), RK_ERR_INVALID);
-        ck_assert_int_eq(h.vt->list(h.ctx, bad[i], NULL, 10, on_meta_strings, NULL, &err),
-                         RK_ERR_INVALID);
+        ck_assert_int_eq(h.storage->remove(h.ctx, "acme", bad[i], &err), RK_ERR_INVALID);
+        ck_assert_int_eq(
+            h.storage->list(h.ctx, bad[i], NULL, 10, on_meta_strings, NULL, &err),
+            RK_ERR_INVALID);
     }
     ck_assert_int_eq(put_bytes(&h, NULL, "x", "evil", 4, &err), RK_ERR_INVALID);
     /* exactly 64 is allowed */
     put_str(&h, "acme", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "ok");
     /* nothing was written next to the root */
     char p[512];
-    snprintf(p, sizeof p, "%s/x.blob", h.tmp);
+    snprintf(p, sizeof p, "%s/x.blob", g_tmp);
     ck_assert_int_ne(access(p, F_OK), 0);
-    snprintf(p, sizeof p, "%s/x.meta.json", h.tmp);
+    snprintf(p, sizeof p, "%s/x.meta.json", g_tmp);
     ck_assert_int_ne(access(p, F_OK), 0);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(failed_put_keeps_old)
 {
-    harness h;
+    ph h;
     h_open(&h);
     put_str(&h, "acme", "doc", "version one");
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/acme", h.root);
+    snprintf(dir, sizeof dir, "%s/acme", g_root);
     size_t len = 300000;
     unsigned char *big = malloc(len);
     memset(big, 'N', len);
@@ -430,33 +382,33 @@ START_TEST(failed_put_keeps_old)
     /* the body source aborts halfway */
     rk_doc_meta m = meta_of("acme", "doc", len);
     reader r = {.data = big, .len = len, .abort_at = 150000};
-    ck_assert_int_eq(h.vt->put(h.ctx, &m, read_body, &r, &err), RK_ERR_CANCELLED);
+    ck_assert_int_eq(h.storage->put(h.ctx, &m, read_body, &r, &err), RK_ERR_CANCELLED);
     /* the body is shorter than declared */
     m.size = len + 10;
     reader r2 = {.data = big, .len = len};
-    ck_assert_int_eq(h.vt->put(h.ctx, &m, read_body, &r2, &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.storage->put(h.ctx, &m, read_body, &r2, &err), RK_ERR_INVALID);
     /* the body is longer than declared */
     m.size = 100;
     reader r3 = {.data = big, .len = len};
-    ck_assert_int_eq(h.vt->put(h.ctx, &m, read_body, &r3, &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.storage->put(h.ctx, &m, read_body, &r3, &err), RK_ERR_INVALID);
     /* the metadata cannot be written (not UTF-8) */
     m = meta_of("acme", "doc", 5);
     m.filename = "bad\xff\xfe.txt";
     reader r5 = {.data = (const unsigned char *)"new!!", .len = 5};
-    ck_assert_int_eq(h.vt->put(h.ctx, &m, read_body, &r5, &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.storage->put(h.ctx, &m, read_body, &r5, &err), RK_ERR_INVALID);
     int rc;
     char *got = get_str(&h, "acme", "doc", &rc);
     ck_assert_int_eq(rc, RK_OK);
     ck_assert_str_eq(got, "version one");
     free(got);
     char out[256] = "";
-    ck_assert_int_eq(h.vt->stat(h.ctx, "acme", "doc", on_meta_strings, out, &err), RK_OK);
+    ck_assert_int_eq(h.storage->stat(h.ctx, "acme", "doc", on_meta_strings, out, &err), RK_OK);
     ck_assert_str_eq(out + strlen(out) - 3, "|11");
     ck_assert_int_eq(count_hidden(dir), 0);
     /* a failed first put of a new id leaves no object at all */
     m = meta_of("acme", "fresh", len);
     reader r4 = {.data = big, .len = len, .abort_at = 70000};
-    ck_assert_int_eq(h.vt->put(h.ctx, &m, read_body, &r4, &err), RK_ERR_CANCELLED);
+    ck_assert_int_eq(h.storage->put(h.ctx, &m, read_body, &r4, &err), RK_ERR_CANCELLED);
     ck_assert_ptr_null(get_str(&h, "acme", "fresh", &rc));
     ck_assert_int_eq(rc, RK_ERR_NOT_FOUND);
     ck_assert_int_eq(count_hidden(dir), 0);
@@ -465,50 +417,50 @@ START_TEST(failed_put_keeps_old)
     got = get_str(&h, "acme", "doc", &rc);
     ck_assert_str_eq(got, "v2");
     free(got);
-    ck_assert_int_eq(h.vt->stat(h.ctx, "acme", "doc", on_meta_strings, out, &err), RK_OK);
+    ck_assert_int_eq(h.storage->stat(h.ctx, "acme", "doc", on_meta_strings, out, &err), RK_OK);
     ck_assert_str_eq(out + strlen(out) - 2, "|2");
     ck_assert_int_eq(count_hidden(dir), 0);
     free(big);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 START_TEST(tenant_isolation_and_remove)
 {
-    harness h;
+    ph h;
     h_open(&h);
     put_str(&h, "alice", "doc", "alice's secret");
     int rc;
     rk_err err = {{0}};
     ck_assert_ptr_null(get_str(&h, "bob", "doc", &rc));
     ck_assert_int_eq(rc, RK_ERR_NOT_FOUND);
-    ck_assert_int_eq(h.vt->stat(h.ctx, "bob", "doc", on_meta_strings, NULL, &err),
+    ck_assert_int_eq(h.storage->stat(h.ctx, "bob", "doc", on_meta_strings, NULL, &err),
                      RK_ERR_NOT_FOUND);
-    ck_assert_int_eq(h.vt->remove(h.ctx, "bob", "doc", &err), RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(h.storage->remove(h.ctx, "bob", "doc", &err), RK_ERR_NOT_FOUND);
     seen s = {0};
-    ck_assert_int_eq(h.vt->list(h.ctx, "bob", NULL, 10, on_meta, &s, &err), 0);
+    ck_assert_int_eq(h.storage->list(h.ctx, "bob", NULL, 10, on_meta, &s, &err), 0);
     /* bob's own doc with the same id is a different object */
     put_str(&h, "bob", "doc", "bob's");
     char *got = get_str(&h, "alice", "doc", &rc);
     ck_assert_str_eq(got, "alice's secret");
     free(got);
-    ck_assert_int_eq(h.vt->remove(h.ctx, "alice", "doc", &err), RK_OK);
+    ck_assert_int_eq(h.storage->remove(h.ctx, "alice", "doc", &err), RK_OK);
     ck_assert_ptr_null(get_str(&h, "alice", "doc", &rc));
     ck_assert_int_eq(rc, RK_ERR_NOT_FOUND);
-    ck_assert_int_eq(h.vt->remove(h.ctx, "alice", "doc", &err), RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(h.storage->remove(h.ctx, "alice", "doc", &err), RK_ERR_NOT_FOUND);
     got = get_str(&h, "bob", "doc", &rc);
     ck_assert_str_eq(got, "bob's");
     free(got);
     char p[512];
-    snprintf(p, sizeof p, "%s/alice/doc.blob", h.root);
+    snprintf(p, sizeof p, "%s/alice/doc.blob", g_root);
     ck_assert_int_ne(access(p, F_OK), 0);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 /* Four threads overwrite one id; afterwards blob and meta must agree. */
 typedef struct writer_arg {
-    harness *h;
+    ph *h;
     char fill;
     int failures;
 } writer_arg;
@@ -534,7 +486,7 @@ static void on_size(void *ud, const rk_doc_meta *m)
 
 START_TEST(concurrent_puts)
 {
-    harness h;
+    ph h;
     h_open(&h);
     writer_arg args[4];
     pthread_t th[4];
@@ -548,50 +500,29 @@ START_TEST(concurrent_puts)
     }
     rk_err err = {{0}};
     uint64_t size = 0;
-    ck_assert_int_eq(h.vt->stat(h.ctx, "acme", "shared", on_size, &size, &err), RK_OK);
+    ck_assert_int_eq(h.storage->stat(h.ctx, "acme", "shared", on_size, &size, &err), RK_OK);
     sink s = {0};
-    ck_assert_int_eq(h.vt->get(h.ctx, "acme", "shared", 0, 0, write_body, &s, &err), RK_OK);
+    ck_assert_int_eq(h.storage->get(h.ctx, "acme", "shared", 0, 0, write_body, &s, &err), RK_OK);
     ck_assert_uint_eq(s.len, size);
     for (size_t i = 1; i < s.len; i++)
         ck_assert_int_eq(s.data[i], s.data[0]); /* one writer's content, whole */
     ck_assert_uint_eq(s.len, 1000 + (size_t)(s.data[0] - 'a') * 5000);
     free(s.data);
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/acme", h.root);
+    snprintf(dir, sizeof dir, "%s/acme", g_root);
     ck_assert_int_eq(count_hidden(dir), 0);
-    h_close(&h);
+    ph_close(&h);
 }
 END_TEST
 
 static Suite *suite(void)
 {
     Suite *s = suite_create("storage_local");
-    TCase *tc = tcase_create("contract");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, round_trip_1mib);
-    tcase_add_test(tc, range_reads);
-    tcase_add_test(tc, stat_meta);
-    tcase_add_test(tc, list_pagination);
-    tcase_add_test(tc, list_all_tenants);
-    tcase_add_test(tc, traversal_rejected);
-    tcase_add_test(tc, failed_put_keeps_old);
-    tcase_add_test(tc, tenant_isolation_and_remove);
-    tcase_add_test(tc, concurrent_puts);
-    suite_add_tcase(s, tc);
+    ph_add_tcase(s, "contract", 120, setup, teardown,
+                 PH_TESTS(round_trip_1mib, range_reads, stat_meta, list_pagination,
+                          list_all_tenants, traversal_rejected, failed_put_keeps_old,
+                          tenant_isolation_and_remove, concurrent_puts));
     return s;
 }
 
-int main(void)
-{
-    snprintf(g_base, sizeof g_base, "/tmp/rk_storage_XXXXXX");
-    if (!mkdtemp(g_base)) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    nftw(g_base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return ph_run_suite(suite()); }

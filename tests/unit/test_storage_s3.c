@@ -23,10 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cfg.h"
 #include "hostapi.h"
-#include "loader.h"
-#include "registry.h"
+#include "plugin_harness.h"
 #include "sha256.h"
 
 #include <ragkernel/ragkernel.h>
@@ -41,58 +39,13 @@ static const char *env_or(const char *name, const char *dflt)
     return v && *v ? v : dflt;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- harness: one plugin instance ------------------------------------- */
-
-typedef struct harness {
-    loader_plugin *lp;
-    cfg_doc *doc;
-    rk_instance inst;
-    void *ctx;
-    const rk_storage_vtable *vt;
-} harness;
-
-/* Loads the plugin and creates an instance from YAML: create()'s status. */
-static int h_create(harness *h, const char *yaml, rk_err *err)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/plugins/storage_s3.so", env_or("BUILD", "build"));
-    h->lp = loader_open(path, RK_KIND_STORAGE, err);
-    ck_assert_msg(h->lp != NULL, "loader: %s", err->msg);
-    cfg_diag d = {0};
-    h->doc = cfg_load_string(yaml, strlen(yaml), "test.yaml", &d);
-    ck_assert_msg(h->doc != NULL, "yaml: %s", d.n ? d.lines[0] : "?");
-    h->inst = (rk_instance){.name = "docs", .plugin = h->lp->desc, .lp = h->lp};
-    h->inst.cfg = cfg_values_build(cfg_root(h->doc), h->lp->desc->config, cfg_root(h->doc), &d);
-    ck_assert_msg(h->inst.cfg != NULL, "config: %s", d.n ? d.lines[0] : "?");
-    cfg_diag_free(&d);
-    pthread_mutex_init(&h->inst.serial, NULL);
-    h->vt = h->lp->desc->vtable;
-    return h->lp->desc->create(hostapi_table(), &h->inst, &h->ctx, err);
-}
-
-static void h_free(harness *h)
-{
-    if (h->ctx)
-        h->lp->desc->destroy(h->ctx);
-    cfg_values_free(h->inst.cfg);
-    cfg_free(h->doc);
-    pthread_mutex_destroy(&h->inst.serial);
-    loader_close(h->lp);
-}
+/* ---- one plugin instance ---------------------------------------------- */
 
 /* extra: more YAML mapping entries, e.g. "max_retries: 1, ". */
-static void h_open_at(harness *h, const char *endpoint, int create_bucket, const char *extra)
+static void h_open_at(ph *h, const char *endpoint, int create_bucket, const char *extra)
 {
-    memset(h, 0, sizeof *h);
     char prefix[64], yaml[1024];
-    snprintf(prefix, sizeof prefix, "p%ld%lld/", (long)getpid(), (long long)mono_ms());
+    snprintf(prefix, sizeof prefix, "p%ld%lld/", (long)getpid(), (long long)clock_now_ms());
     snprintf(yaml, sizeof yaml,
              "{endpoint: \"%s\", bucket: \"%s\", prefix: \"%s\", path_style: true, "
              "create_bucket: %s, access_key: \"%s\", secret_key: \"%s\", %s"
@@ -100,20 +53,19 @@ static void h_open_at(harness *h, const char *endpoint, int create_bucket, const
              endpoint, g_bucket, prefix, create_bucket ? "true" : "false",
              env_or("S3_ACCESS_KEY", "S3RVER"), env_or("S3_SECRET_KEY", "S3RVER"),
              extra ? extra : "");
-    rk_err err = {{0}};
-    ck_assert_msg(h_create(h, yaml, &err) == RK_OK, "create: %s", err.msg);
-    ck_assert_msg(h->lp->desc->start(h->ctx, &err) == RK_OK, "start: %s", err.msg);
+    ph_open(h, "storage_s3", RK_KIND_STORAGE, "docs", yaml);
+    ph_start(h);
 }
 
-static void h_open(harness *h)
+static void h_open(ph *h)
 {
     h_open_at(h, getenv("S3_ENDPOINT"), 1, NULL);
 }
 
-static void h_close(harness *h)
+static void h_close(ph *h)
 {
-    h->lp->desc->stop(h->ctx, hostapi_table()->now_ms() + 5000);
-    h_free(h);
+    ph_stop(h, 5000);
+    ph_close(h);
 }
 
 /* ---- bodies ------------------------------------------------------------- */
@@ -136,7 +88,7 @@ static int64_t read_body(void *ud, void *buf, size_t cap)
         kill(r->kill_pid, SIGKILL); /* the server dies in the middle of the put */
         waitpid(r->kill_pid, NULL, 0);
         r->kill_pid = 0;
-        r->killed_ms = mono_ms();
+        r->killed_ms = clock_now_ms();
     }
     size_t n = r->len - r->pos;
     n = n > cap ? cap : n;
@@ -183,7 +135,7 @@ static unsigned char *random_bytes(size_t len)
     return p;
 }
 
-static int put_full(harness *h, const char *tenant, const char *id, const void *data,
+static int put_full(ph *h, const char *tenant, const char *id, const void *data,
                     size_t len, reader *r, rk_err *err)
 {
     char sha[SHA256_HEX_LEN];
@@ -193,21 +145,21 @@ static int put_full(harness *h, const char *tenant, const char *id, const void *
                      .content_type = "text/markdown", .size = len, .sha256 = sha,
                      .created_ms = 1700000000123};
     reader dflt = {.data = data, .len = len, .step = 100000};
-    return h->vt->put(h->ctx, &m, read_body, r ? r : &dflt, err);
+    return h->storage->put(h->ctx, &m, read_body, r ? r : &dflt, err);
 }
 
-static void put_str(harness *h, const char *tenant, const char *id, const char *s)
+static void put_str(ph *h, const char *tenant, const char *id, const char *s)
 {
     rk_err err = {{0}};
     int rc = put_full(h, tenant, id, s, strlen(s), NULL, &err);
     ck_assert_msg(rc == RK_OK, "put %s/%s: %s", tenant, id, err.msg);
 }
 
-static int get_range(harness *h, const char *tenant, const char *id, uint64_t off,
+static int get_range(ph *h, const char *tenant, const char *id, uint64_t off,
                      uint64_t len, sink *s, rk_err *err)
 {
     memset(s, 0, sizeof *s);
-    return h->vt->get(h->ctx, tenant, id, off, len, write_body, s, err);
+    return h->storage->get(h->ctx, tenant, id, off, len, write_body, s, err);
 }
 
 typedef struct listing {
@@ -230,11 +182,11 @@ static void on_meta(void *ud, const rk_doc_meta *m)
     snprintf(l->sha, sizeof l->sha, "%s", m->sha256);
 }
 
-static int list(harness *h, const char *tenant, const char *after, size_t limit, listing *l)
+static int list(ph *h, const char *tenant, const char *after, size_t limit, listing *l)
 {
     rk_err err = {{0}};
     memset(l, 0, sizeof *l);
-    int rc = h->vt->list(h->ctx, tenant, after, limit, on_meta, l, &err);
+    int rc = h->storage->list(h->ctx, tenant, after, limit, on_meta, l, &err);
     ck_assert_msg(rc >= 0, "list %s after %s: %s", tenant ? tenant : "(all)",
                   after ? after : "-", err.msg);
     ck_assert_int_eq(rc, l->n);
@@ -264,7 +216,7 @@ static int metric_has(const char *line)
 
 START_TEST(multipart_round_trip)
 {
-    harness h;
+    ph h;
     h_open(&h);
     size_t len = 12 * MiB; /* 5 + 5 + 2 MiB parts */
     unsigned char *data = random_bytes(len);
@@ -284,7 +236,7 @@ START_TEST(multipart_round_trip)
     ck_assert(memcmp(s.data, data + 5 * MiB - 100, 300) == 0);
     free(s.data);
     listing l = {0};
-    ck_assert_int_eq(h.vt->stat(h.ctx, "big", "twelve", on_meta, &l, &err), RK_OK);
+    ck_assert_int_eq(h.storage->stat(h.ctx, "big", "twelve", on_meta, &l, &err), RK_OK);
     ck_assert_uint_eq(l.size, len);
     ck_assert_str_eq(l.sha, want);
     ck_assert_str_eq(l.filename, "Report \xc2\xabQ3\xc2\xbb & co.md");
@@ -299,7 +251,7 @@ END_TEST
 
 START_TEST(range_reads)
 {
-    harness h;
+    ph h;
     h_open(&h);
     size_t len = 200000;
     unsigned char *data = random_bytes(len);
@@ -332,7 +284,7 @@ END_TEST
 
 START_TEST(list_and_remove)
 {
-    harness h;
+    ph h;
     h_open(&h);
     put_str(&h, "pg", "c-3", "three");
     put_str(&h, "pg", "a-1", "one");
@@ -359,19 +311,20 @@ START_TEST(list_and_remove)
     }
     ck_assert_int_eq(list(&h, NULL, all[3], 1, &l), 0);
     rk_err err = {{0}};
-    ck_assert_int_eq(h.vt->list(h.ctx, "pg", "../x", 2, on_meta, &l, &err), RK_ERR_INVALID);
-    ck_assert_int_eq(h.vt->list(h.ctx, NULL, "no-slash", 1, on_meta, &l, &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.storage->list(h.ctx, "pg", "../x", 2, on_meta, &l, &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.storage->list(h.ctx, NULL, "no-slash", 1, on_meta, &l, &err),
+                     RK_ERR_INVALID);
     /* remove: gone from get, stat and list; a second remove is NOT_FOUND */
-    ck_assert_int_eq(h.vt->remove(h.ctx, "pg", "b-2", &err), RK_OK);
+    ck_assert_int_eq(h.storage->remove(h.ctx, "pg", "b-2", &err), RK_OK);
     sink s;
     ck_assert_int_eq(get_range(&h, "pg", "b-2", 0, 0, &s, &err), RK_ERR_NOT_FOUND);
-    ck_assert_int_eq(h.vt->stat(h.ctx, "pg", "b-2", on_meta, &l, &err), RK_ERR_NOT_FOUND);
-    ck_assert_int_eq(h.vt->remove(h.ctx, "pg", "b-2", &err), RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(h.storage->stat(h.ctx, "pg", "b-2", on_meta, &l, &err), RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(h.storage->remove(h.ctx, "pg", "b-2", &err), RK_ERR_NOT_FOUND);
     ck_assert_int_eq(list(&h, "pg", NULL, 0, &l), 2);
     ck_assert_str_eq(l.ids[1], "pg/c-3");
     /* names that could leave the prefix are refused before any request */
-    ck_assert_int_eq(h.vt->remove(h.ctx, "..", "doc", &err), RK_ERR_INVALID);
-    ck_assert_int_eq(h.vt->stat(h.ctx, "pg", "a/b", on_meta, &l, &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.storage->remove(h.ctx, "..", "doc", &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.storage->stat(h.ctx, "pg", "a/b", on_meta, &l, &err), RK_ERR_INVALID);
     h_close(&h);
 }
 END_TEST
@@ -380,7 +333,7 @@ END_TEST
  * leaves the previous object exactly as it was. */
 START_TEST(failed_put_keeps_old)
 {
-    harness h;
+    ph h;
     h_open(&h);
     put_str(&h, "fp", "doc", "version one");
     size_t len = 11 * MiB;
@@ -392,10 +345,10 @@ START_TEST(failed_put_keeps_old)
     ck_assert_int_eq(put_full(&h, "fp", "doc", data, 1000, &r, &err), RK_ERR_CANCELLED);
     rk_doc_meta m = {.struct_size = sizeof m, .tenant = "fp", .id = "doc", .size = len};
     r = (reader){.data = data, .len = len - 1}; /* short multipart body */
-    ck_assert_int_eq(h.vt->put(h.ctx, &m, read_body, &r, &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.storage->put(h.ctx, &m, read_body, &r, &err), RK_ERR_INVALID);
     m.size = 100;
     r = (reader){.data = data, .len = 101}; /* long single body */
-    ck_assert_int_eq(h.vt->put(h.ctx, &m, read_body, &r, &err), RK_ERR_INVALID);
+    ck_assert_int_eq(h.storage->put(h.ctx, &m, read_body, &r, &err), RK_ERR_INVALID);
     sink s;
     ck_assert_int_eq(get_range(&h, "fp", "doc", 0, 0, &s, &err), RK_OK);
     ck_assert_uint_eq(s.len, 11);
@@ -410,7 +363,7 @@ END_TEST
 
 /* Worker threads share one instance, as the host's pool does. */
 typedef struct worker {
-    harness *h;
+    ph *h;
     int idx, failures;
     char why[RK_ERR_MSG_MAX + 128];
 } worker;
@@ -430,7 +383,7 @@ static void *work(void *ud)
         reader r = {.data = data, .len = len, .step = 4096};
         int rc = put_full(w->h, "cc", id, data, len, &r, &err);
         if (rc == RK_OK)
-            rc = w->h->vt->get(w->h->ctx, "cc", id, 0, 0, write_body, &s, &err);
+            rc = w->h->storage->get(w->h->ctx, "cc", id, 0, 0, write_body, &s, &err);
         if (rc != RK_OK || s.len != len || memcmp(s.data, data, len) != 0) {
             w->failures++;
             snprintf(w->why, sizeof w->why, "%s round %d: rc %d, %zu bytes: %s", id, round, rc,
@@ -445,7 +398,7 @@ static void *work(void *ud)
 
 START_TEST(concurrent_calls)
 {
-    harness h;
+    ph h;
     h_open(&h);
     enum { N = 8 };
     worker w[N];
@@ -469,7 +422,7 @@ END_TEST
 typedef struct server {
     pid_t pid;
     int port;
-    char dir[64], log[96];
+    char dir[256], log[300];
 } server;
 
 static struct sockaddr_in loopback_addr(int port)
@@ -515,11 +468,11 @@ static void server_start(server *s, const char *bin)
               (char *)NULL);
         _exit(127);
     }
-    int64_t deadline = mono_ms() + 30000;
+    int64_t deadline = clock_now_ms() + 30000;
     while (!port_open(s->port)) {
         int st;
         ck_assert_msg(waitpid(s->pid, &st, WNOHANG) == 0, "s3rver exited; see %s", s->log);
-        ck_assert_msg(mono_ms() < deadline, "s3rver not ready in 30 s; see %s", s->log);
+        ck_assert_msg(clock_now_ms() < deadline, "s3rver not ready in 30 s; see %s", s->log);
         usleep(100 * 1000);
     }
 }
@@ -541,7 +494,8 @@ static void expect_unreachable(int rc, const rk_err *err, int port, int64_t sinc
     snprintf(want, sizeof want, "S3 endpoint http://127.0.0.1:%d unreachable", port);
     ck_assert_msg(rc == RK_ERR_UNAVAILABLE, "rc %d: %s", rc, err->msg);
     ck_assert_msg(strstr(err->msg, want), "message: %s", err->msg);
-    ck_assert_msg(mono_ms() - since < max_ms, "took %lld ms", (long long)(mono_ms() - since));
+    int64_t took = clock_now_ms() - since;
+    ck_assert_msg(took < max_ms, "took %lld ms", (long long)took);
 }
 
 START_TEST(outage_and_restart)
@@ -552,13 +506,12 @@ START_TEST(outage_and_restart)
         return;
     }
     server sv = {.port = free_port()};
-    snprintf(sv.dir, sizeof sv.dir, "/tmp/rk_s3_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(sv.dir));
+    ph_tmpdir(sv.dir, sizeof sv.dir);
     snprintf(sv.log, sizeof sv.log, "%s.log", sv.dir);
     server_start(&sv, bin);
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", sv.port);
-    harness h;
+    ph h;
     h_open_at(&h, endpoint, 1, "max_retries: 2, timeout: 5s, connect_timeout: 2s, ");
     put_str(&h, "out", "keep", "survives the outage");
     size_t len = 12 * MiB;
@@ -571,17 +524,17 @@ START_TEST(outage_and_restart)
     sv.pid = 0;
     expect_unreachable(rc, &err, sv.port, r.killed_ms, 10000);
     /* down: the next calls fail fast, bounded by retries, not by timeouts */
-    int64_t t0 = mono_ms();
+    int64_t t0 = clock_now_ms();
     rc = put_full(&h, "out", "late", "x", 1, NULL, &err);
     expect_unreachable(rc, &err, sv.port, t0, 5000);
     listing l = {0};
-    t0 = mono_ms();
-    rc = h.vt->stat(h.ctx, "out", "keep", on_meta, &l, &err);
+    t0 = clock_now_ms();
+    rc = h.storage->stat(h.ctx, "out", "keep", on_meta, &l, &err);
     expect_unreachable(rc, &err, sv.port, t0, 5000);
     /* back on the same data and port: the interrupted object never appeared */
     server_start(&sv, bin);
-    ck_assert_int_eq(h.vt->stat(h.ctx, "out", "big", on_meta, &l, &err), RK_ERR_NOT_FOUND);
-    ck_assert_int_eq(h.vt->stat(h.ctx, "out", "late", on_meta, &l, &err), RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(h.storage->stat(h.ctx, "out", "big", on_meta, &l, &err), RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(h.storage->stat(h.ctx, "out", "late", on_meta, &l, &err), RK_ERR_NOT_FOUND);
     ck_assert_int_eq(list(&h, "out", NULL, 10, &l), 1);
     ck_assert_str_eq(l.ids[0], "out/keep");
     sink s;
@@ -592,9 +545,8 @@ START_TEST(outage_and_restart)
     free(data);
     h_close(&h);
     server_stop(&sv);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", sv.dir, sv.log);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(ph_rmtree(sv.dir), 0);
+    ck_assert_int_eq(ph_rmtree(sv.log), 0);
 }
 END_TEST
 
@@ -605,20 +557,20 @@ START_TEST(unreachable_fails_fast)
     int port = free_port(); /* nothing listens there */
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
-    harness h;
+    ph h;
     h_open_at(&h, endpoint, 0, "max_retries: 3, ");
     rk_err err = {{0}};
-    int64_t t0 = mono_ms(); /* 3 retries: about 0.35-0.7 s of backoff */
+    int64_t t0 = clock_now_ms(); /* 3 retries: about 0.35-0.7 s of backoff */
     int rc = put_full(&h, "t", "doc", "abc", 3, NULL, &err);
     expect_unreachable(rc, &err, port, t0, 5000);
     ck_assert_msg(strstr(err.msg, "4 attempts"), "%s", err.msg);
     sink s;
-    t0 = mono_ms();
+    t0 = clock_now_ms();
     rc = get_range(&h, "t", "doc", 0, 0, &s, &err);
     expect_unreachable(rc, &err, port, t0, 5000);
     listing l = {0};
-    t0 = mono_ms();
-    rc = h.vt->list(h.ctx, "t", NULL, 10, on_meta, &l, &err);
+    t0 = clock_now_ms();
+    rc = h.storage->list(h.ctx, "t", NULL, 10, on_meta, &l, &err);
     expect_unreachable(rc, &err, port, t0, 5000);
     ck_assert(metric_has("ragkernel_s3_requests_total{op=\"put\",code=\"error\"} 4\n"));
     h_close(&h);
@@ -638,13 +590,14 @@ START_TEST(config_errors)
         {"{bucket: b}", NULL}, /* AWS, anonymous: fine */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        harness h = {0};
+        ph h;
         rk_err err = {{0}};
-        int rc = h_create(&h, bad[i].yaml, &err), want = bad[i].says ? RK_ERR_CONFIG : RK_OK;
+        ph_load(&h, "storage_s3", RK_KIND_STORAGE, "docs", bad[i].yaml);
+        int rc = ph_create(&h, &err), want = bad[i].says ? RK_ERR_CONFIG : RK_OK;
         ck_assert_msg(rc == want, "%s: %d %s", bad[i].yaml, rc, err.msg);
         ck_assert_msg(!bad[i].says || strstr(err.msg, bad[i].says), "%s: %s", bad[i].yaml,
                       err.msg);
-        h_free(&h);
+        ph_close(&h);
     }
 }
 END_TEST
@@ -652,34 +605,20 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("storage_s3");
-    TCase *off = tcase_create("offline");
-    tcase_set_timeout(off, 60);
-    tcase_add_test(off, unreachable_fails_fast);
-    tcase_add_test(off, config_errors);
-    suite_add_tcase(s, off);
+    ph_add_tcase(s, "offline", 60, NULL, NULL, PH_TESTS(unreachable_fails_fast, config_errors));
     if (!getenv("S3_ENDPOINT") || !*getenv("S3_ENDPOINT")) {
         printf("test_storage_s3: S3_ENDPOINT not set, server tests skipped "
                "(tests/integration/test_storage_s3.sh runs them)\n");
         return s;
     }
-    TCase *tc = tcase_create("s3");
-    tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, multipart_round_trip);
-    tcase_add_test(tc, range_reads);
-    tcase_add_test(tc, list_and_remove);
-    tcase_add_test(tc, failed_put_keeps_old);
-    tcase_add_test(tc, concurrent_calls);
-    tcase_add_test(tc, outage_and_restart);
-    suite_add_tcase(s, tc);
+    ph_add_tcase(s, "s3", 240, NULL, NULL,
+                 PH_TESTS(multipart_round_trip, range_reads, list_and_remove,
+                          failed_put_keeps_old, concurrent_calls, outage_and_restart));
     return s;
 }
 
 int main(void)
 {
     snprintf(g_bucket, sizeof g_bucket, "rk-unit-%ld", (long)getpid());
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_run_suite(suite());
 }

@@ -41,6 +41,11 @@ typedef struct rk_metric rk_metric;     /* host-owned, lives until exit */
 typedef struct rk_timer rk_timer;       /* host-owned */
 typedef struct rk_http_call rk_http_call; /* host-owned */
 typedef struct rk_chat rk_chat;         /* host-owned */
+typedef struct rk_watch rk_watch;       /* host-owned (fd_watch) */
+
+/* fd_watch interest and readiness bits */
+#define RK_WATCH_READ 0x1u
+#define RK_WATCH_WRITE 0x2u
 
 typedef struct rk_http_header {
     const char *name;
@@ -239,6 +244,27 @@ typedef struct rk_host {
      * requests through, with a warning and a metric. */
     int (*rate_limit)(const rk_principal *who, int64_t requests, int64_t tokens,
                       int force, int64_t *retry_after_ms, rk_err *err);
+
+    /* ---- several loops (check RK_HAS_FIELD before use) -------------------
+     * The host runs one event loop per core (server.loops). A chat runs on
+     * the loop of the thread that called chat_start when that is a loop
+     * thread (else on any loop), so a transport that serves each connection
+     * on one loop gets every callback of its chats on that same thread. */
+    /* any: how many loops run (>= 1). */
+    int (*loop_count)(void);
+    /* any: like run_on_loop, on loop idx (0 .. loop_count()-1). RK_OK,
+     * RK_ERR_INVALID for a bad idx, RK_ERR_UNAVAILABLE when shutting down. */
+    int (*run_on_loop_n)(int idx, void (*fn)(void *ud), void *ud);
+    /* loop: watch fd on the calling loop's epoll set; fn(ud, revents) runs
+     * on this loop thread, level-triggered, while fd is ready for what
+     * `events` (RK_WATCH_READ | RK_WATCH_WRITE) asks; a hang-up or an error
+     * reports every event asked for. NULL on failure (not a loop thread, a bad fd, out of
+     * memory; logged). The fd stays the caller's. */
+    rk_watch *(*fd_watch)(int fd, uint32_t events,
+                          void (*fn)(void *ud, uint32_t revents), void *ud);
+    /* loop (the watch's own loop): stop watching; no callback after this
+     * returns. Call it before closing the fd. */
+    void (*fd_unwatch)(rk_watch *w);
 } rk_host;
 
 #ifdef __cplusplus
