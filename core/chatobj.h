@@ -48,6 +48,7 @@ struct pipeline {
     pl_llm *llm;
     size_t n_llm;
     rk_instance *retriever, *cache, *history; /* NULL = not configured */
+    rk_instance *summarizer; /* LLM for history compaction; NULL = trim */
     int64_t llm_timeout, total_timeout, retrieval_timeout;
     int64_t fast_retrieval_timeout, first_token_timeout, inter_chunk_timeout;
     int64_t cache_ttl, top_k, fast_top_k, fast_max_words, history_max;

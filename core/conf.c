@@ -15,7 +15,7 @@
 #include "log.h"
 
 static const char *const pipeline_refs[] = {"llm", "retriever", "cache", "history",
-                                            "storage"};
+                                            "storage", "history_summarizer"};
 
 static int is_empty(const cfg_node *n)
 {

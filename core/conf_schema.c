@@ -41,6 +41,9 @@ const rk_config_key conf_pipeline_schema[] = {
     {"cache_ttl", RK_CFG_DURATION, "300s", 0, "TTL of cached answers and retrieval results"},
     {"history_max_messages", RK_CFG_INT, "20", 0,
      "conversations longer than this are compacted in the background"},
+    {"history_summarizer", RK_CFG_STRING, NULL, 0,
+     "LLM instance that summarizes compacted history; absent = keep the first "
+     "sentence of each older message"},
     {"history_ttl", RK_CFG_DURATION, "720h", 0,
      "conversations idle this long are deleted (0 = keep forever)"},
     {"history_expire_interval", RK_CFG_DURATION, "10m", 0,

@@ -209,6 +209,7 @@ pipeline *pipeline_new(registry *r, loop *l, pool *p, rk_err *err)
     if (read_settings(pl, v, err) != RK_OK || resolve_llms(pl, v, err) != RK_OK ||
         resolve_opt(pl, v, "retriever", RK_KIND_RETRIEVER, &pl->retriever, err) != RK_OK ||
         resolve_opt(pl, v, "cache", RK_KIND_CACHE, &pl->cache, err) != RK_OK ||
+        resolve_opt(pl, v, "history_summarizer", RK_KIND_LLM, &pl->summarizer, err) != RK_OK ||
         resolve_opt(pl, v, "history", RK_KIND_HISTORY, &pl->history, err) != RK_OK) {
         pipeline_destroy(pl);
         return NULL;

@@ -20,6 +20,7 @@
 #include "docver.h"
 #include "pcache.h"
 #include "singleflight.h"
+#include "summarize.h"
 #include "prompt.h"
 
 #define SUMMARY_MAX_BYTES 1024
@@ -521,6 +522,10 @@ static void compact_history(rk_chat *ch)
     int rc = history_load(ch, &j, 0);
     if (rc != RK_OK || j.n_msgs <= (size_t)ch->pl->history_max) goto done;
     size_t keep = j.n_msgs / 2 ? j.n_msgs / 2 : 1, older = j.n_msgs - keep;
+    if (ch->pl->summarizer) { /* hands the messages over; replaces later */
+        summarize_start(ch, j.msgs, j.n_msgs, older);
+        return;
+    }
     summary = prompt_summary(j.msgs, older, SUMMARY_MAX_BYTES);
     out = calloc(keep + 1, sizeof *out);
     rc = RK_ERR_NOMEM;

@@ -631,6 +631,46 @@ START_TEST(history_loaded_appended_compacted)
 }
 END_TEST
 
+START_TEST(history_summarized_by_llm)
+{
+    char *inst = instances_with("  h:\n    plugin: good_history\n"
+                                "  s:\n    plugin: llm_scripted\n    config: {label: sum}\n");
+    boot(BASIC "  history: h\n  history_max_messages: 4\n  history_summarizer: s\n", inst);
+    rec *r1 = turn(NULL, "first");
+    rec_free(turn(r1->conv, "second"));
+    rec_free(turn(r1->conv, "third")); /* 6 messages > 4: the summarizer is asked */
+    rec *r = turn(r1->conv, "[echo] fourth");
+    /* llm_scripted answers "<label>: <last user message>": the transcript */
+    const char *pfx = "n=6|system:SYS|system:Summary of earlier conversation: sum: "
+                      "user: first\nassistant: primary: first\nuser: second\n|";
+    ck_assert_msg(strncmp(r->answer, pfx, strlen(pfx)) == 0, "answer: %s", r->answer);
+    ck_assert(calls("sum") == 2); /* after the 3rd turn, and again after the 4th */
+    rec_free(r);
+    rec_free(r1);
+    free(inst);
+}
+END_TEST
+
+START_TEST(history_summary_failure_trims)
+{
+    /* a summarizer that never answers: the guard (llm_timeout) ends the call
+     * and the older messages are trimmed instead */
+    char *inst = instances_with("  h:\n    plugin: good_history\n"
+                                "  s:\n    plugin: llm_scripted\n    config: {label: sum, mode: hang}\n");
+    boot(BASIC "  history: h\n  history_max_messages: 4\n  history_summarizer: s\n", inst);
+    rec *r1 = turn(NULL, "first");
+    rec_free(turn(r1->conv, "second"));
+    rec_free(turn(r1->conv, "third"));
+    rec *r = turn(r1->conv, "[echo] fourth");
+    const char *pfx = "n=6|system:SYS|system:Summary of earlier conversation: "
+                      "user: first assistant: primary: first user: second|";
+    ck_assert_msg(strncmp(r->answer, pfx, strlen(pfx)) == 0, "answer: %s", r->answer);
+    rec_free(r);
+    rec_free(r1);
+    free(inst);
+}
+END_TEST
+
 /* ---- cancel -------------------------------------------------------------------- */
 
 /* As a transport must: a handle is valid until on_done, so cancel under the
@@ -964,6 +1004,8 @@ static Suite *suite(void)
     tcase_add_test(tc, cache_hit_makes_no_llm_call);
     tcase_add_test(tc, broken_cache_is_a_miss);
     tcase_add_test(tc, history_loaded_appended_compacted);
+    tcase_add_test(tc, history_summarized_by_llm);
+    tcase_add_test(tc, history_summary_failure_trims);
     tcase_add_test(tc, cancel_gives_one_done);
     tcase_add_test(tc, cancel_races_completion);
     tcase_add_test(tc, input_limits_rejected_synchronously);
