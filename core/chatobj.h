@@ -31,6 +31,7 @@ typedef struct pl_llm {
     const rk_llm_vtable *vt;
     breaker br;
     rk_metric *m_ok, *m_error, *m_timeout, *m_latency;
+    rk_metric *m_overhead; /* time of an answered request outside this provider's call */
 } pl_llm;
 
 typedef struct pl_metrics {
@@ -83,6 +84,8 @@ typedef struct llm_chain {
     unsigned seq;           /* attempt counter, guards stale callbacks */
     rk_timer *guard;
     int64_t t_chain, t_attempt, attempt_deadline;
+    pl_llm *answered_by;    /* the provider whose call succeeded */
+    int64_t answer_call_ms; /* and how long that call took */
     rk_llm_request req;
     rk_message *cont;       /* continuation prompt (owned array) */
     char *cont_partial;     /* the partial answer it carries (owned) */

@@ -137,7 +137,9 @@ static void observe_stage(rk_chat *ch)
 static void attempt_ok(rk_chat *ch, pl_llm *l, const rk_llm_result *res)
 {
     llm_chain *c = &ch->llm;
-    metrics_observe(l->m_latency, (double)(clock_now_ms() - c->t_attempt) / 1000.0);
+    c->answered_by = l;
+    c->answer_call_ms = clock_now_ms() - c->t_attempt;
+    metrics_observe(l->m_latency, (double)c->answer_call_ms / 1000.0);
     metrics_add(l->m_ok, 1);
     breaker_success(&l->br);
     if (res) {

@@ -126,6 +126,10 @@ static void llm_metrics(pl_llm *l)
     l->m_timeout = metrics_get(RK_METRIC_COUNTER, "ragkernel_llm_requests_total", help, labels);
     l->m_latency = labelled(RK_METRIC_HISTOGRAM, "ragkernel_llm_latency_seconds",
                             "duration of one LLM call", "provider", n);
+    l->m_overhead = labelled(RK_METRIC_HISTOGRAM, "ragkernel_overhead_seconds",
+                             "time an answered request spent outside the answering "
+                             "provider's call (queueing, cache, history, retrieval, "
+                             "failed attempts, streaming)", "provider", n);
 }
 
 static int resolve_llms(pipeline *pl, const cfg_values *v, rk_err *err)
@@ -468,7 +472,11 @@ void pipeline__finish(rk_chat *ch, const rk_chat_result *in)
     stop_timers(ch);
     llmchain_abort(ch);
     metrics_add(pl->m.active, -1);
-    metrics_observe(pl->m.stage_total, (double)(clock_now_ms() - ch->t_start) / 1000.0);
+    int64_t total_ms = clock_now_ms() - ch->t_start;
+    metrics_observe(pl->m.stage_total, (double)total_ms / 1000.0);
+    if (res.status == RK_OK && ch->llm.answered_by)
+        metrics_observe(ch->llm.answered_by->m_overhead,
+                        (double)(total_ms - ch->llm.answer_call_ms) / 1000.0);
     if (res.status != RK_OK) {
         count_error(res.error_type ? res.error_type : "server_error");
         log_emit(res.status == RK_ERR_CANCELLED ? RK_LOG_DEBUG : RK_LOG_INFO, "pipeline",
