@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build} RK_ROOT=$PWD
 jobs=${RK_TEST_JOBS:-3}
 logs=$BUILD/test-logs; mkdir -p "$logs"
+# Sanitizer builds: every report of every instrumented process (servers,
+# tools, unit binaries run by scripts) lands in a file; any file fails the run.
+if [ "${SAN:-0}" = 1 ]; then
+    rm -f "$logs"/asan.* "$logs"/ubsan.*
+    export ASAN_OPTIONS="log_path=$PWD/$logs/asan:detect_leaks=1:abort_on_error=0"
+    export UBSAN_OPTIONS="log_path=$PWD/$logs/ubsan:print_stacktrace=1:halt_on_error=1"
+fi
 tests=("$@"); [ ${#tests[@]} -gt 0 ] || tests=(tests/integration/test_*.sh)
 
 run_one() { # SCRIPT: writes $logs/NAME.log and $logs/NAME.status ("rc seconds")
@@ -37,5 +44,10 @@ for t in "${tests[@]}"; do
         tail -n 40 "$logs/$name.log" | sed 's/^/    /'
     fi
 done
+if [ "${SAN:-0}" = 1 ] && ls "$logs"/asan.* "$logs"/ubsan.* >/dev/null 2>&1; then
+    echo "FAIL sanitizer reports:"
+    for f in "$logs"/asan.* "$logs"/ubsan.*; do [ -e "$f" ] && { echo "--- $f"; head -n 60 "$f"; }; done
+    fail=$((fail+1))
+fi
 echo "integration: $pass passed, $fail failed"
 [ "$fail" = 0 ]
