@@ -333,9 +333,7 @@ static const rk_cache_vtable redis_vtable = {
 };
 
 static const rk_plugin cache_redis_plugin = {
-    .struct_size = sizeof(rk_plugin),
-    .abi_major = RK_ABI_MAJOR,
-    .abi_minor = RK_ABI_MINOR,
+    RK_PLUGIN_HEADER,
     .kind = RK_KIND_CACHE,
     .name = "cache_redis",
     .version = "1.0.0",

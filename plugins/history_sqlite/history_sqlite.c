@@ -285,9 +285,7 @@ static const rk_history_vtable hist_vtable = {
 };
 
 static const rk_plugin history_sqlite_plugin = {
-    .struct_size = sizeof(rk_plugin),
-    .abi_major = RK_ABI_MAJOR,
-    .abi_minor = RK_ABI_MINOR,
+    RK_PLUGIN_HEADER,
     .kind = RK_KIND_HISTORY,
     .name = "history_sqlite",
     .version = "1.0.0",

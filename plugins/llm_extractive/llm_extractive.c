@@ -240,9 +240,7 @@ static const rk_llm_vtable xt_vtable = {
 };
 
 static const rk_plugin llm_extractive_plugin = {
-    .struct_size = sizeof(rk_plugin),
-    .abi_major = RK_ABI_MAJOR,
-    .abi_minor = RK_ABI_MINOR,
+    RK_PLUGIN_HEADER,
     .kind = RK_KIND_LLM,
     .name = "llm_extractive",
     .version = "1.0.0",

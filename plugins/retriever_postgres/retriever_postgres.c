@@ -237,9 +237,7 @@ static const rk_retriever_vtable rp_vtable = {
 };
 
 static const rk_plugin rp_plugin = {
-    .struct_size = sizeof(rk_plugin),
-    .abi_major = RK_ABI_MAJOR,
-    .abi_minor = RK_ABI_MINOR,
+    RK_PLUGIN_HEADER,
     .kind = RK_KIND_RETRIEVER,
     .name = "retriever_postgres",
     .version = "1.0.0",

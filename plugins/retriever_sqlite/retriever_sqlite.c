@@ -385,9 +385,7 @@ static const rk_retriever_vtable rs_vtable = {
 };
 
 static const rk_plugin rs_plugin = {
-    .struct_size = sizeof(rk_plugin),
-    .abi_major = RK_ABI_MAJOR,
-    .abi_minor = RK_ABI_MINOR,
+    RK_PLUGIN_HEADER,
     .kind = RK_KIND_RETRIEVER,
     .name = "retriever_sqlite",
     .version = "1.0.0",

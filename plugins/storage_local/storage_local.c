@@ -391,9 +391,7 @@ static const rk_storage_vtable local_vtable = {
 };
 
 static const rk_plugin storage_local_plugin = {
-    .struct_size = sizeof(rk_plugin),
-    .abi_major = RK_ABI_MAJOR,
-    .abi_minor = RK_ABI_MINOR,
+    RK_PLUGIN_HEADER,
     .kind = RK_KIND_STORAGE,
     .name = "storage_local",
     .version = "1.0.0",

@@ -413,9 +413,7 @@ static const rk_storage_vtable s3_vtable = {
 };
 
 static const rk_plugin storage_s3_plugin = {
-    .struct_size = sizeof(rk_plugin),
-    .abi_major = RK_ABI_MAJOR,
-    .abi_minor = RK_ABI_MINOR,
+    RK_PLUGIN_HEADER,
     .kind = RK_KIND_STORAGE,
     .name = "storage_s3",
     .version = "1.0.0",

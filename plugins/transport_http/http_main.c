@@ -70,9 +70,7 @@ static const rk_transport_vtable http_vtable = {
 };
 
 static const rk_plugin http_plugin = {
-    .struct_size = sizeof(rk_plugin),
-    .abi_major = RK_ABI_MAJOR,
-    .abi_minor = RK_ABI_MINOR,
+    RK_PLUGIN_HEADER,
     .kind = RK_KIND_TRANSPORT,
     .name = "transport_http",
     .version = "0.1.0",

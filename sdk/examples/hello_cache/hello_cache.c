@@ -181,9 +181,7 @@ static const rk_config_key hello_config[] = {
 };
 
 static const rk_plugin hello_plugin = {
-    .struct_size = sizeof(rk_plugin),
-    .abi_major = RK_ABI_MAJOR,
-    .abi_minor = RK_ABI_MINOR,
+    RK_PLUGIN_HEADER,
     .kind = RK_KIND_CACHE,
     .name = "hello_cache",
     .version = "1.0.0",

@@ -118,6 +118,12 @@ typedef struct rk_plugin {
 /* The only symbol a plugin exports. */
 typedef const rk_plugin *(*rk_plugin_entry_fn)(void);
 
+/* The first three fields of a descriptor, as this SDK builds them:
+ *     static const rk_plugin desc = {RK_PLUGIN_HEADER, .kind = ..., ...}; */
+#define RK_PLUGIN_HEADER                                                       \
+    .struct_size = sizeof(rk_plugin), .abi_major = RK_ABI_MAJOR,               \
+    .abi_minor = RK_ABI_MINOR
+
 /* Define the entry in one line: RK_PLUGIN_DEFINE(my_plugin_descriptor) */
 #define RK_PLUGIN_DEFINE(desc)                                                 \
     RK_EXPORT const rk_plugin *rk_plugin_entry(void);                          \
