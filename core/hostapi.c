@@ -437,6 +437,15 @@ void hostapi_set_runtime(loop *l, pool *p)
     atomic_store(&g_pool, p);
 }
 
+void hostapi_sync_loops(void)
+{
+    loop *me = loop_current();
+    for (int i = 0; i < atomic_load(&g_nloops); i++) {
+        loop *l = loop_n(i);
+        if (l && l != me) loop_sync(l);
+    }
+}
+
 void hostapi_set_loops(loop *const *loops, int n)
 {
     if (n < 0) n = 0;

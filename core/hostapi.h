@@ -27,6 +27,9 @@ void hostapi_set_loops(loop *const *loops, int n);
 /* any: the loop a new chat runs on: the caller's if it is a loop thread,
  * else the runtime loops in turn; NULL when none is set. */
 loop *hostapi_loop_for_chat(void);
+/* Every runtime loop but the caller's runs what was posted to it so far
+ * (loop_sync): call it after plugins stop and before they are unloaded. */
+void hostapi_sync_loops(void);
 
 /* Install a new generation; returns the previous pipeline (caller drains and
  * frees it with its registry). Thread-safe against concurrent chat_start. */

@@ -350,6 +350,36 @@ static size_t posts_run(loop *l)
     return n + nm;
 }
 
+/* A post that only says "the loop got here": everything posted before it,
+ * plugin code included, has returned by the time it runs. */
+typedef struct sync_latch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+} sync_latch;
+
+static void sync_reached(void *ud)
+{
+    sync_latch *s = ud;
+    pthread_mutex_lock(&s->mu);
+    s->done = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void loop_sync(loop *l)
+{
+    if (!l || tl_current == l) return;
+    sync_latch s = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    if (loop_post(l, sync_reached, &s) == RK_OK) {
+        pthread_mutex_lock(&s.mu);
+        while (!s.done) pthread_cond_wait(&s.cv, &s.mu);
+        pthread_mutex_unlock(&s.mu);
+    }
+    pthread_cond_destroy(&s.cv);
+    pthread_mutex_destroy(&s.mu);
+}
+
 /* ---- fds watched for upstream.c ----------------------------------------- */
 
 int loop_fd_watch(loop *l, int fd, uint32_t events, int known)

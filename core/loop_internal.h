@@ -57,6 +57,12 @@ void loop_set_index(loop *l, int index);
 /* any: the index of the loop that made timer handle t. */
 int loop_timer_index(const rk_timer *t);
 
+/* any thread but l's: wait until l has run everything posted to it so far
+ * (returns at once if l no longer takes posts). A plugin's last loop
+ * callback may signal its stop() and still be returning through plugin
+ * code: a sync on every loop before unloading plugins waits that out. */
+void loop_sync(loop *l);
+
 /* Watch fd for RK_WATCH_READ / RK_WATCH_WRITE (rk_host.fd_watch): fn gets
  * the ready subset (a hang-up or error counts as both asked-for events)
  * on this loop's thread, level-triggered. NULL + err on failure. */

@@ -91,6 +91,8 @@ static void retire_generation(generation g, int64_t deadline)
 {
     if (!g.reg) return;
     registry_stop_transports(g.reg, deadline);
+    /* a transport's last loop callback may still be returning into its code */
+    hostapi_sync_loops();
     docs_free(g.docs);
     while (g.pl && pipeline_inflight(g.pl) > 0 && clock_now_ms() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -100,6 +102,7 @@ static void retire_generation(generation g, int64_t deadline)
         log_warn("core", "%d chats still in flight after the grace period; they end "
                  "when their deadlines pass", pipeline_inflight(g.pl));
     registry_stop(g.reg, deadline);
+    hostapi_sync_loops();
     if (g.pl) pipeline_free(g.pl); /* refcounted: the last chat frees it */
     registry_unref(g.reg);
 }

@@ -57,8 +57,20 @@ struct upstream {
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
+static int env_proxy; /* a proxy variable is set: libcurl must look at them */
 
-static void curl_init_once(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+/* libcurl scans the environment for proxy variables on every transfer;
+ * it does not change while we run, so with none set we say "no proxy". */
+static void curl_init_once(void)
+{
+    static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
+                                       "all_proxy", "ALL_PROXY", NULL};
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    for (const char *const *v = vars; *v; v++) {
+        const char *val = getenv(*v);
+        if (val && *val) env_proxy = 1;
+    }
+}
 
 /* ---- http calls: bookkeeping --------------------------------------------- */
 
@@ -402,6 +414,9 @@ static CURLcode call_setup(rk_http_call *c, const rk_http_request *req)
     SET(CURLOPT_HEADERDATA, c);
     SET(CURLOPT_WRITEFUNCTION, on_write);
     SET(CURLOPT_WRITEDATA, c);
+    if (!env_proxy) {
+        SET(CURLOPT_PROXY, "");
+    }
     SET(CURLOPT_CONNECTTIMEOUT_MS,
         (long)(req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000));
     SET(CURLOPT_HTTPHEADER, c->hdrs);

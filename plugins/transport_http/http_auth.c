@@ -151,8 +151,10 @@ static void charge_run(void *ud)
 void auth_charge_after(const rk_host *host, const rk_principal *who,
                        int64_t tokens)
 {
+    /* without keys there are no limits to charge, and the charge would
+     * cost a worker-thread wakeup per answer */
     if (tokens <= 0 || !RK_HAS_FIELD(host, rk_host, rate_limit) ||
-        !host->rate_limit)
+        !host->rate_limit || !host->auth_required || !host->auth_required())
         return;
     charge *c = malloc(sizeof *c);
     if (!c)

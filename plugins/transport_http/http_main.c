@@ -12,9 +12,11 @@ static const rk_config_key http_config[] = {
     {"listen", RK_CFG_STRING, "127.0.0.1:8080", 0,
      "address to listen on: host:port, [v6]:port; port 0 = ephemeral"},
     {"threads", RK_CFG_INT, "2", 0,
-     "libmicrohttpd epoll threads (thread pool size)"},
+     "libmicrohttpd epoll threads, only with a host that has no loops to "
+     "lend (otherwise one daemon runs on each host loop)"},
     {"max_connections", RK_CFG_INT, "4096", 0,
-     "simultaneous client connections (MHD_OPTION_CONNECTION_LIMIT)"},
+     "simultaneous client connections (MHD_OPTION_CONNECTION_LIMIT), "
+     "split evenly across the loops"},
     {"max_body", RK_CFG_SIZE, "1MB", 0,
      "largest request body, document uploads included; larger ones get 413"},
     {"connection_timeout", RK_CFG_DURATION, "120s", 0,

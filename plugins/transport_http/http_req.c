@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "http_loops.h"
 #include "http_server.h"
 
 #define PEEK_INTERVAL_MS 250
@@ -81,6 +82,7 @@ http_req *req_new(http_server *s, struct MHD_Connection *conn)
     }
     r->srv = s;
     r->conn = conn;
+    r->ld = loops_current();
     r->route = ROUTE_OTHER;
     r->start_ms = s->host->now_ms();
     const union MHD_ConnectionInfo *ci =
@@ -112,6 +114,7 @@ void req_wake_locked(http_req *r)
     if (r->suspended) {
         r->suspended = 0;
         MHD_resume_connection(r->conn);
+        loops_kick(r->ld);
     }
 }
 
@@ -159,9 +162,10 @@ void req_completed(http_req *r, enum MHD_RequestTerminationCode toe)
     r->completed = 1;
     r->suspended = 0; /* MHD only completes connections it is running */
     /* cancel with the mutex held: on_done, which needs it, cannot run and
-     * invalidate the host's chat handle while cancel uses it. Host
-     * callbacks come on host loop threads, never on this MHD thread, so
-     * cancel cannot call back into us synchronously. */
+     * invalidate the host's chat handle while cancel uses it. The host
+     * never calls back from inside chat_cancel (its on_done follows from
+     * the loop later, even when this thread is that loop), so cancel
+     * cannot call back into us synchronously. */
     if (r->pending && r->ops && r->ops->cancel)
         r->ops->cancel(r);
     int free_now = !r->pending;

@@ -95,6 +95,8 @@ struct http_req {
     const http_job_ops *ops;
     void *job;
     struct sse_stream *sse; /* the job's event stream, if it streams */
+    struct http_loopd *ld;  /* the loop daemon serving it; NULL with MHD's
+                               own threads (they wake themselves) */
 };
 
 /* MHD thread. Registers the request with the server; NULL on OOM. */
@@ -103,7 +105,8 @@ http_req *req_new(http_server *s, struct MHD_Connection *conn);
 /* r->mu held, MHD thread (access handler or content reader only).
  * 0 = suspended; -1 = refused because the server is aborting. */
 int req_suspend_locked(http_req *r);
-/* r->mu held, any thread: resume the connection if we suspended it. */
+/* r->mu held, any thread: resume the connection if we suspended it (and
+ * make its loop's daemon run). */
 void req_wake_locked(http_req *r);
 /* r->mu held: the async host call delivered on_done. Returns 1 when the
  * caller must req_free(r) after unlocking (MHD already finished). */

@@ -1,14 +1,16 @@
 /*
- * http_server — owns the libmicrohttpd daemon and its lifecycle: reading and
- * checking the instance config, binding (epoll internal threads, a thread
- * pool, suspend/resume, an explicit connection limit because MHD's default
- * is FD_SETSIZE-4 even with epoll), reporting the bound address, and
- * draining on stop. Draining matters because MHD aborts the process if it is
- * stopped while a connection is suspended, so every request we suspended
- * must be resumed (and every host call it started must end) first. It also
- * refuses to listen beyond loopback while no API keys are configured: an
- * open port that answers anyone with every tenant's documents is a
- * mistake we would rather stop at start-up than discover later.
+ * http_server — owns the libmicrohttpd daemons and their lifecycle: reading
+ * and checking the instance config, binding (one external-epoll daemon per
+ * host loop through http_loops when the host offers loops, else MHD's own
+ * epoll thread pool; suspend/resume; an explicit connection limit because
+ * MHD's default is FD_SETSIZE-4 even with epoll), reporting the bound
+ * address, and draining on stop. Draining matters because MHD aborts the
+ * process if it is stopped while a connection is suspended, so every
+ * request we suspended must be resumed (and every host call it started must
+ * end) first. It also refuses to listen beyond loopback while no API keys
+ * are configured: an open port that answers anyone with every tenant's
+ * documents is a mistake we would rather stop at start-up than discover
+ * later.
  */
 #include "http_server.h"
 
@@ -24,6 +26,7 @@
 
 #include <microhttpd.h>
 
+#include "http_loops.h"
 #include "http_router.h"
 
 /* How long aborted requests get to deliver on_done after chat_cancel. */
@@ -226,39 +229,60 @@ static int check_exposure(http_server *s, rk_err *err)
                    addr);
 }
 
+struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n)
+{
+    unsigned backlog = s->max_connections < 4096 ? s->max_connections : 4096;
+    unsigned limit = s->max_connections / (n ? n : 1);
+    /* one epoll loop per pool thread; a single thread needs no pool */
+    struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL},
+                                     {MHD_OPTION_END, 0, NULL}};
+    if (s->threads > 1 && (flags & MHD_USE_INTERNAL_POLLING_THREAD))
+        pool[0] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+                                          (intptr_t)s->threads, NULL};
+    if (s->addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, router_access, s, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, s, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&s->addr, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1,
+        MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->conn_memory,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, backlog, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+}
+
 int server_start(http_server *s, rk_err *err)
 {
     int rc = check_exposure(s, err);
     if (rc != RK_OK)
         return rc;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    if (s->addr.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    unsigned backlog = s->max_connections < 4096 ? s->max_connections : 4096;
-    /* one epoll loop per pool thread; a single thread needs no pool */
-    struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL},
-                                     {MHD_OPTION_END, 0, NULL}};
-    if (s->threads > 1)
-        pool[0] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
-                                          (intptr_t)s->threads, NULL};
-    s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, router_access, s, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, s, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&s->addr, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->conn_memory,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, backlog, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+    unsigned flags = MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (loops_available(s->host)) {
+        /* MHD_USE_EPOLL without an internal thread: the host loop polls */
+        rc = loops_start(s, flags | MHD_USE_EPOLL, &s->loops, err);
+        if (rc != RK_OK)
+            return rc;
+        s->daemon = loops_first(s->loops);
+        s->n_daemons = (unsigned)s->host->loop_count();
+    } else {
+        s->daemon = server_mhd_start(s, flags | MHD_USE_EPOLL_INTERNAL_THREAD, 1);
+        s->n_daemons = 1;
+    }
     if (!s->daemon)
         return rk_fail(err, RK_ERR_IO,
                        "cannot start the HTTP server (address in use or not "
                        "permitted? see the libmicrohttpd line above)");
     format_bound(s);
-    s->host->log(s->self, RK_LOG_INFO,
-                 "listening on %s (threads=%u max_connections=%u)",
-                 s->listening, s->threads, s->max_connections);
+    if (s->loops)
+        s->host->log(s->self, RK_LOG_INFO,
+                     "listening on %s (one daemon on each of %u loops, "
+                     "max_connections=%u)",
+                     s->listening, s->n_daemons, s->max_connections);
+    else
+        s->host->log(s->self, RK_LOG_INFO,
+                     "listening on %s (threads=%u max_connections=%u)",
+                     s->listening, s->threads, s->max_connections);
     return RK_OK;
 }
 
@@ -356,9 +380,13 @@ void server_stop(http_server *s, int64_t deadline_ms)
     if (!s->daemon)
         return;
     atomic_store(&s->draining, 1);
-    MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
+    if (s->loops) {
+        loops_quiesce(s->loops);
+    } else {
+        MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+        if (lfd != MHD_INVALID_SOCKET)
+            close(lfd);
+    }
     pthread_mutex_lock(&s->mu);
     size_t left = wait_idle_locked(s, deadline_ms, 0);
     if (left) {
@@ -376,7 +404,11 @@ void server_stop(http_server *s, int64_t deadline_ms)
         }
     }
     pthread_mutex_unlock(&s->mu);
-    MHD_stop_daemon(s->daemon);
+    if (s->loops)
+        loops_stop(s->loops); /* each daemon stops on its own loop */
+    else
+        MHD_stop_daemon(s->daemon);
+    s->loops = NULL;
     s->daemon = NULL;
     s->host->log(s->self, RK_LOG_INFO, "stopped");
 }

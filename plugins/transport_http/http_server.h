@@ -1,6 +1,7 @@
 /*
  * http_server — the transport instance: configuration, the libmicrohttpd
- * daemon, routing, and the list of requests in flight (for draining on
+ * daemons (one per host loop, see http_loops, or one with its own
+ * threads), routing, and the list of requests in flight (for draining on
  * stop). Other modules reach the host through srv->host / srv->self.
  */
 #ifndef RK_HTTP_SERVER_H
@@ -33,7 +34,9 @@ struct http_server {
     int public_ready;    /* /ready answers without a key (else admin) */
     int public_metrics;  /* /metrics answers without a key (else admin) */
 
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon *daemon; /* the (first) daemon: bound address */
+    struct http_loops *loops;  /* one daemon per host loop, or NULL */
+    unsigned n_daemons;
     char listening[128];
 
     pthread_mutex_t mu;  /* guards reqs, n_reqs, aborting */
@@ -49,6 +52,10 @@ struct http_server {
 int server_create(const rk_host *host, rk_instance *self, http_server **out,
                   rk_err *err);
 int server_start(http_server *s, rk_err *err);
+/* Any thread that may run MHD: a daemon with the instance's options, the
+ * address s->addr (SO_REUSEPORT) and max_connections / n connections.
+ * NULL on failure (MHD logged why). */
+struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n);
 void server_stop(http_server *s, int64_t deadline_ms);
 void server_destroy(http_server *s);
 int server_listening(http_server *s, char *buf, size_t cap);

@@ -9,9 +9,12 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 
+#include "hostapi.h"
 #include "loop.h"
+#include "loop_internal.h"
 #include "testsrv.h"
 
 static loop *L;
@@ -764,6 +767,212 @@ static void add_http_tests(TCase *tc)
     tcase_add_test(tc, http_keepalive_reuse);
 }
 
+/* ---- several loops: own posts, fd watches, handles, the host slots ------ */
+
+static loop *A, *B;
+static int pa[2], pb[2];
+static atomic_int fired_a, fired_b, wrong_thread;
+static rk_watch *wa, *wb;
+
+static void multi_setup(void)
+{
+    rk_err err = {{0}};
+    wcount = 0;
+    atomic_store(&fired_a, 0);
+    atomic_store(&fired_b, 0);
+    atomic_store(&wrong_thread, 0);
+    A = loop_new(&err);
+    B = loop_new(&err);
+    ck_assert(A && B);
+    loop_set_index(B, 1);
+    ck_assert_int_eq(loop_start(A, &err), RK_OK);
+    ck_assert_int_eq(loop_start(B, &err), RK_OK);
+    loop *both[2] = {A, B};
+    hostapi_set_runtime(A, NULL);
+    hostapi_set_loops(both, 2);
+    ck_assert_int_eq(pipe2(pa, O_NONBLOCK), 0);
+    ck_assert_int_eq(pipe2(pb, O_NONBLOCK), 0);
+}
+
+static void multi_teardown(void)
+{
+    hostapi_set_runtime(NULL, NULL);
+    loop_free(A);
+    loop_free(B);
+    for (int i = 0; i < 2; i++) close(pa[i]), close(pb[i]);
+}
+
+/* A post from the loop's own thread runs in the same turn, before the loop
+ * sleeps again: a 1 s timer armed first must not delay it. */
+static int64_t posted_at;
+static void own_post_ran(void *ud)
+{
+    (void)ud;
+    if (loop_current() != A) atomic_store(&wrong_thread, 1);
+    if (clock_now_ms() - posted_at > 500) atomic_store(&wrong_thread, 2);
+    signal_one();
+}
+
+static void post_to_self(void *ud)
+{
+    (void)ud;
+    loop_timer_start(A, 1000, mark_post, NULL);
+    posted_at = clock_now_ms();
+    ck_assert_int_eq(loop_post(A, own_post_ran, NULL), RK_OK);
+}
+
+START_TEST(own_posts_run_without_wakeup)
+{
+    ck_assert_int_eq(loop_post(A, post_to_self, NULL), RK_OK);
+    ck_assert(wait_for(1, 2000));
+    ck_assert_int_eq(atomic_load(&wrong_thread), 0);
+}
+END_TEST
+
+/* The watch fires on its loop while the pipe is readable; after
+ * fd_unwatch (here from inside the callback) nothing more comes. */
+static void on_pipe_a(void *ud, uint32_t rev)
+{
+    char c;
+    (void)ud;
+    if (loop_current() != A || rev != RK_WATCH_READ) atomic_store(&wrong_thread, 1);
+    while (read(pa[0], &c, 1) == 1) {
+    }
+    if (atomic_fetch_add(&fired_a, 1) == 1) hostapi_table()->fd_unwatch(wa);
+    signal_one();
+}
+
+static void watch_a(void *ud)
+{
+    (void)ud;
+    wa = hostapi_table()->fd_watch(pa[0], RK_WATCH_READ, on_pipe_a, NULL);
+    signal_one();
+}
+
+START_TEST(fd_watch_fires_until_unwatched)
+{
+    ck_assert_ptr_null(hostapi_table()->fd_watch(pa[0], RK_WATCH_READ, on_pipe_a, NULL));
+    ck_assert_int_eq(hostapi_table()->run_on_loop_n(0, watch_a, NULL), RK_OK);
+    ck_assert(wait_for(1, 2000));
+    ck_assert_ptr_nonnull(wa);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(write(pa[1], "x", 1), 1);
+        if (i < 2) ck_assert(wait_for(2 + i, 2000));
+        else msleep(100);
+    }
+    ck_assert_int_eq(atomic_load(&fired_a), 2);
+    ck_assert_int_eq(atomic_load(&wrong_thread), 0);
+}
+END_TEST
+
+/* Two fds ready in one epoll batch, each callback unwatching the other:
+ * exactly one runs, and the unwatched one is not touched (ASan would see). */
+static void on_either(void *ud, uint32_t rev)
+{
+    (void)rev;
+    atomic_fetch_add(ud == &pa ? &fired_a : &fired_b, 1);
+    loop_unwatch(A, ud == &pa ? wb : wa);
+    loop_unwatch(A, ud == &pa ? wa : wb);
+    signal_one();
+}
+
+static void watch_both(void *ud)
+{
+    (void)ud;
+    rk_err err;
+    wa = loop_watch(A, pa[0], RK_WATCH_READ, on_either, &pa, &err);
+    wb = loop_watch(A, pb[0], RK_WATCH_READ, on_either, &pb, &err);
+}
+
+START_TEST(unwatch_within_one_batch)
+{
+    ck_assert_int_eq(write(pa[1], "x", 1), 1);
+    ck_assert_int_eq(write(pb[1], "x", 1), 1);
+    ck_assert_int_eq(loop_post(A, watch_both, NULL), RK_OK);
+    ck_assert(wait_for(1, 2000));
+    msleep(100);
+    ck_assert_int_eq(atomic_load(&fired_a) + atomic_load(&fired_b), 1);
+}
+END_TEST
+
+/* A timer handle names its loop: cancelling it on another loop is refused
+ * and the timer still fires where it was made. */
+static rk_timer *tb;
+static void fire_b(void *ud)
+{
+    (void)ud;
+    if (loop_current() != B) atomic_store(&wrong_thread, 1);
+    atomic_store(&fired_b, 1);
+    signal_one();
+}
+static void arm_b(void *ud)
+{
+    (void)ud;
+    tb = loop_timer_start(B, 100, fire_b, NULL);
+    signal_one();
+}
+static void cancel_on_a(void *ud)
+{
+    (void)ud;
+    loop_timer_start(A, 5000, mark_post, NULL); /* A has a slot tb's could name */
+    loop_timer_cancel(A, tb);
+    signal_one();
+}
+
+START_TEST(timer_cancel_on_wrong_loop_refused)
+{
+    ck_assert_int_eq(loop_post(B, arm_b, NULL), RK_OK);
+    ck_assert(wait_for(1, 2000));
+    ck_assert_int_eq(loop_timer_index(tb), 1);
+    ck_assert_int_eq(loop_post(A, cancel_on_a, NULL), RK_OK);
+    ck_assert(wait_for(3, 2000));
+    ck_assert_int_eq(atomic_load(&fired_b), 1);
+    ck_assert_int_eq(atomic_load(&wrong_thread), 0);
+}
+END_TEST
+
+/* The host slots: count, posting by index, the loop a chat goes to, names. */
+static loop *chat_loop;
+static char tname[16];
+static void on_b(void *ud)
+{
+    (void)ud;
+    chat_loop = hostapi_loop_for_chat();
+    pthread_getname_np(pthread_self(), tname, sizeof tname);
+    signal_one();
+}
+
+START_TEST(host_loop_slots)
+{
+    const rk_host *h = hostapi_table();
+    ck_assert(RK_HAS_FIELD(h, rk_host, fd_unwatch));
+    ck_assert_int_eq(h->loop_count(), 2);
+    ck_assert_int_eq(h->run_on_loop_n(2, on_b, NULL), RK_ERR_INVALID);
+    ck_assert_int_eq(h->run_on_loop_n(-1, on_b, NULL), RK_ERR_INVALID);
+    ck_assert_int_eq(h->run_on_loop_n(1, on_b, NULL), RK_OK);
+    ck_assert(wait_for(1, 2000));
+    ck_assert_ptr_eq(chat_loop, B); /* a loop thread keeps its chats */
+    ck_assert_str_eq(tname, "rk-loop-1");
+    loop *x = hostapi_loop_for_chat(), *y = hostapi_loop_for_chat();
+    ck_assert(x != y && (x == A || x == B) && (y == A || y == B));
+    loop_stop(B); /* a stopped loop takes no more work */
+    ck_assert_int_eq(h->run_on_loop_n(1, on_b, NULL), RK_ERR_UNAVAILABLE);
+}
+END_TEST
+
+static TCase *multi_tcase(void)
+{
+    TCase *tc = tcase_create("loops");
+    tcase_add_checked_fixture(tc, multi_setup, multi_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, own_posts_run_without_wakeup);
+    tcase_add_test(tc, fd_watch_fires_until_unwatched);
+    tcase_add_test(tc, unwatch_within_one_batch);
+    tcase_add_test(tc, timer_cancel_on_wrong_loop_refused);
+    tcase_add_test(tc, host_loop_slots);
+    return tc;
+}
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("loop");
@@ -777,6 +986,7 @@ static Suite *suite(void)
     tcase_add_test(tc, stop_runs_queued_posts);
     add_http_tests(tc);
     suite_add_tcase(s, tc);
+    suite_add_tcase(s, multi_tcase());
     return s;
 }
 
