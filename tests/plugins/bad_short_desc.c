@@ -3,42 +3,7 @@
  * The loader must refuse it with one line naming the file, the plugin and
  * both ABI versions; tests/unit/test_loader.c checks that line.
  */
-#include <stddef.h>
-
-#include <ragkernel/ragkernel.h>
-
-static int c_get(void *ctx, const void *key, size_t klen,
-                 void (*on_value)(void *ud, const void *data, size_t len),
-                 void *ud, rk_err *err)
-{
-    return RK_ERR_NOT_FOUND;
-}
-
-static int c_set(void *ctx, const void *key, size_t klen, const void *data,
-                 size_t len, int64_t ttl_ms, rk_err *err)
-{
-    return RK_OK;
-}
-
-static int c_del(void *ctx, const void *key, size_t klen, rk_err *err)
-{
-    return RK_OK;
-}
-
-static int c_create(const rk_host *host, rk_instance *self, void **ctx, rk_err *err)
-{
-    *ctx = NULL;
-    return RK_OK;
-}
-
-static void c_destroy(void *ctx) {}
-
-static const rk_cache_vtable vt = {
-    .struct_size = sizeof(rk_cache_vtable),
-    .get = c_get,
-    .set = c_set,
-    .del = c_del,
-};
+#include "stub_cache.h"
 
 static const rk_plugin desc = {
     .struct_size = offsetof(rk_plugin, create),
