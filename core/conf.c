@@ -48,7 +48,8 @@ static int check_top_keys(const cfg_node *root, cfg_diag *d)
 }
 
 /* Values the schema types cannot express, checked here so --check-config
- * reports them too: the logger's names and a sane worker count. */
+ * reports them too: the logger's and HTTP client's names and a sane
+ * worker count. */
 static int check_server(const rk_conf *c, const cfg_node *sec, cfg_diag *d)
 {
     int errs = 0;
@@ -65,6 +66,13 @@ static int check_server(const rk_conf *c, const cfg_node *sec, cfg_diag *d)
         const cfg_node *n = cfg_map_get(sec, "log_format");
         cfg_diag_at(d, n ? n : at, "server.log_format: expected logfmt or json, got '%s'",
                     fmt);
+        errs++;
+    }
+    const char *hc = cfg_values_string(c->server, "http_client");
+    if (hc && strcmp(hc, "builtin") != 0 && strcmp(hc, "libcurl") != 0) {
+        const cfg_node *n = cfg_map_get(sec, "http_client");
+        cfg_diag_at(d, n ? n : at, "server.http_client: expected builtin or libcurl, got '%s'",
+                    hc);
         errs++;
     }
     int64_t workers = cfg_values_int(c->server, "workers");

@@ -12,6 +12,9 @@ const rk_config_key conf_server_schema[] = {
     {"log_format", RK_CFG_STRING, "logfmt", 0, "logfmt or json"},
     {"workers", RK_CFG_INT, "4", 0, "threads for blocking plugin calls"},
     {"loops", RK_CFG_INT, "0", 0, "event-loop threads; 0 = one per CPU (at most 64)"},
+    {"http_client", RK_CFG_STRING, "builtin", 0,
+     "client for plain-http upstreams at a numeric address or localhost: builtin "
+     "(the loops' own HTTP/1.1 client) or libcurl; https and host names always use libcurl"},
     {"shutdown_grace", RK_CFG_DURATION, "10s", 0,
      "how long SIGTERM waits for in-flight requests"},
     {NULL, 0, NULL, 0, NULL}};

@@ -401,6 +401,8 @@ void loop_fd_unwatch(loop *l, int fd)
 
 upstream *loop_upstream(const loop *l) { return l->up; }
 
+void loop_set_builtin_http(loop *l, int on) { upstream_set_builtin(l->up, on); }
+
 /* ---- fds watched for plugins (rk_host.fd_watch) --------------------------- */
 
 rk_watch *loop_watch(loop *l, int fd, uint32_t events,
@@ -429,6 +431,20 @@ rk_watch *loop_watch(loop *l, int fd, uint32_t events,
         return NULL;
     }
     return w;
+}
+
+int loop_watch_events(loop *l, rk_watch *w, uint32_t events)
+{
+    if (!l || !w || w->dead || !loop_on_thread(l, "fd_watch")) return -1;
+    struct epoll_event ev = {.data.ptr = w};
+    if (events & RK_WATCH_READ) ev.events |= EPOLLIN | EPOLLRDHUP;
+    if (events & RK_WATCH_WRITE) ev.events |= EPOLLOUT;
+    if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, w->fd, &ev) != 0) {
+        log_error("loop", "epoll_ctl fd %d: %s", w->fd, strerror(errno));
+        return -1;
+    }
+    w->events = events;
+    return 0;
 }
 
 void loop_unwatch(loop *l, rk_watch *w)

@@ -35,6 +35,11 @@ int loop_fd_watch(loop *l, int fd, uint32_t events, int known);
 /* Remove fd; harmless if it is already closed or was never added. */
 void loop_fd_unwatch(loop *l, int fd);
 
+/* any: 1 (the default) lets plain-http calls to a numeric address use the
+ * loop's own client (httpc.c); 0 sends every call through libcurl. Calls
+ * already started keep the client they have. */
+void loop_set_builtin_http(loop *l, int on);
+
 /* any: the loop's upstream client; set by loop_new, fixed until loop_free. */
 upstream *loop_upstream(const loop *l);
 
@@ -42,6 +47,8 @@ upstream *loop_upstream(const loop *l);
 upstream *upstream_new(loop *l, rk_err *err);
 /* epoll reported `events` on one of the fds registered via loop_fd_watch. */
 void upstream_io(upstream *u, int fd, uint32_t events);
+/* any: see loop_set_builtin_http. */
+void upstream_set_builtin(upstream *u, int on);
 /* Stopping: refuse new calls, end live ones with RK_ERR_CANCELLED. */
 void upstream_close(upstream *u);
 /* Needs the epoll set still open: libcurl unregisters its sockets. */
@@ -69,6 +76,8 @@ void loop_sync(loop *l);
 rk_watch *loop_watch(loop *l, int fd, uint32_t events,
                      void (*fn)(void *ud, uint32_t revents), void *ud,
                      rk_err *err);
+/* Change what w waits for (RK_WATCH_* bits): 0, or -1 (logged). */
+int loop_watch_events(loop *l, rk_watch *w, uint32_t events);
 /* No callback after this returns, even for an event already collected in
  * the current turn. Does not close the fd. */
 void loop_unwatch(loop *l, rk_watch *w);

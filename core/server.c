@@ -65,6 +65,15 @@ static void apply_logging(const rk_conf *c)
                   fm < 0 ? LOG_LOGFMT : (log_format)fm);
 }
 
+/* Which client plain-http upstream calls use from now on (at start and on
+ * every reload; calls in flight keep theirs). */
+static void apply_http_client(server *s, const rk_conf *c)
+{
+    const char *v = cfg_values_string(c->server, "http_client");
+    int builtin = !v || strcmp(v, "libcurl") != 0;
+    for (int i = 0; i < s->nloops; i++) loop_set_builtin_http(s->loops[i], builtin);
+}
+
 /* The document service and the rate limiter of a generation. */
 static int attach_services(server *s, generation *g, rk_err *err)
 {
@@ -162,6 +171,7 @@ server *server_new(const char *config_path, cfg_diag *d)
     apply_logging(c);
     s->grace_ms = cfg_values_int(c->server, "shutdown_grace");
     if (start_loops(s, cfg_values_int(c->server, "loops"), &err) != RK_OK) goto fail_err;
+    apply_http_client(s, c);
     s->workers = pool_new((int)cfg_values_int(c->server, "workers"), &err);
     if (!s->workers) goto fail_err;
     hostapi_set_runtime(s->loops[0], s->workers);
@@ -191,6 +201,7 @@ int server_reload(server *s, cfg_diag *d)
     generation g = build_generation(s, c, d);
     if (!g.reg) return -1;
     apply_logging(g.reg->conf);
+    apply_http_client(s, g.reg->conf);
     generation old = hostapi_swap(g);
     hostapi_set_starting(NULL);
     s->gen = g;

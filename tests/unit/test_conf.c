@@ -176,11 +176,13 @@ END_TEST
 
 START_TEST(test_server_values)
 {
-    ck_assert_ptr_null(load("server:\n  log_level: loud\n  log_format: xml\n  workers: 0\n"));
-    ck_assert_uint_eq(diag.n, 3);
+    ck_assert_ptr_null(load("server:\n  log_level: loud\n  log_format: xml\n  workers: 0\n"
+                            "  http_client: wget\n"));
+    ck_assert_uint_eq(diag.n, 4);
     expect_line(0, "2:14: server.log_level: expected debug, info, warn or error, got 'loud'");
     expect_line(1, "3:15: server.log_format: expected logfmt or json, got 'xml'");
-    expect_line(2, "4:12: server.workers: must be between 1 and 256");
+    expect_line(2, "5:16: server.http_client: expected builtin or libcurl, got 'wget'");
+    expect_line(3, "4:12: server.workers: must be between 1 and 256");
 }
 END_TEST
 

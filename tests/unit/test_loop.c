@@ -65,6 +65,14 @@ static void setup(void)
     ck_assert_int_eq(loop_start(L, &err), RK_OK);
 }
 
+/* The same http tests once more with libcurl taking every call, as it
+ * does for https and host names. */
+static void setup_libcurl(void)
+{
+    setup();
+    loop_set_builtin_http(L, 0);
+}
+
 static void teardown(void)
 {
     loop_free(L);
@@ -986,6 +994,11 @@ static Suite *suite(void)
     tcase_add_test(tc, stop_runs_queued_posts);
     add_http_tests(tc);
     suite_add_tcase(s, tc);
+    TCase *curl = tcase_create("libcurl");
+    tcase_add_checked_fixture(curl, setup_libcurl, teardown);
+    tcase_set_timeout(curl, 120);
+    add_http_tests(curl);
+    suite_add_tcase(s, curl);
     suite_add_tcase(s, multi_tcase());
     return s;
 }
