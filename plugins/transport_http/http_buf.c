@@ -70,6 +70,19 @@ int hbuf_puts(hbuf *b, const char *s)
     return hbuf_append(b, s, strlen(s));
 }
 
+int hbuf_int(hbuf *b, long long v)
+{
+    char tmp[24], *p = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return hbuf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
 int hbuf_printf(hbuf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -19,6 +19,9 @@ void hbuf_free(hbuf *b);
 void hbuf_reset(hbuf *b);                      /* len = 0, keeps memory */
 int hbuf_append(hbuf *b, const void *p, size_t n); /* 0 or -1 (sets oom) */
 int hbuf_puts(hbuf *b, const char *s);
+/* A decimal integer: the hot answer paths write a few per response, and a
+ * printf costs more than the rest of the number. */
+int hbuf_int(hbuf *b, long long v);
 int hbuf_printf(hbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Drop the first n bytes (what a reader has consumed). */

@@ -266,18 +266,22 @@ static char *completion_body(const chat_job *j, size_t *len)
     hbuf b = {0};
     hbuf_puts(&b, "{\"id\":");
     hbuf_json_str(&b, j->cmpl_id, strlen(j->cmpl_id));
-    hbuf_printf(&b, ",\"object\":\"chat.completion\",\"created\":%lld,\"model\":",
-                (long long)j->created);
+    hbuf_puts(&b, ",\"object\":\"chat.completion\",\"created\":");
+    hbuf_int(&b, (long long)j->created);
+    hbuf_puts(&b, ",\"model\":");
     hbuf_json_str(&b, model, strlen(model));
     hbuf_puts(&b, ",\"choices\":[{\"index\":0,\"message\":{\"role\":"
                   "\"assistant\",\"content\":");
     hbuf_json_str(&b, answer ? answer : "", answer ? strlen(answer) : 0);
     hbuf_puts(&b, "},\"finish_reason\":");
     hbuf_json_str(&b, fr, strlen(fr));
-    hbuf_printf(&b, "}],\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
-                    "\"total_tokens\":%lld},\"sources\":",
-                (long long)j->usage.prompt_tokens, (long long)j->usage.completion_tokens,
-                (long long)(j->usage.prompt_tokens + j->usage.completion_tokens));
+    hbuf_puts(&b, "}],\"usage\":{\"prompt_tokens\":");
+    hbuf_int(&b, (long long)j->usage.prompt_tokens);
+    hbuf_puts(&b, ",\"completion_tokens\":");
+    hbuf_int(&b, (long long)j->usage.completion_tokens);
+    hbuf_puts(&b, ",\"total_tokens\":");
+    hbuf_int(&b, (long long)(j->usage.prompt_tokens + j->usage.completion_tokens));
+    hbuf_puts(&b, "},\"sources\":");
     put_sources(&b, j);
     hbuf_puts(&b, "}");
     if (b.oom) {

@@ -98,23 +98,28 @@ static int role_of(const char *role, const char **out)
     return -1;
 }
 
+/* "messages[i]" + field: the param of an error, so only built for one. */
+static const char *msg_param(char *buf, size_t cap, size_t i, const char *field)
+{
+    snprintf(buf, cap, "messages[%zu]%s", i, field);
+    return buf;
+}
+
 static int parse_message(chat_req *c, json_t *m, size_t i, parse_err *e)
 {
     char param[64];
-    snprintf(param, sizeof param, "messages[%zu]", i);
     if (!json_is_object(m))
-        return bad(e, param, "%s must be an object with role and content",
-                   param);
-    snprintf(param, sizeof param, "messages[%zu].role", i);
+        return bad(e, msg_param(param, sizeof param, i, ""),
+                   "%s must be an object with role and content", param);
     const char *role = json_string_value(json_object_get(m, "role"));
     if (!role)
-        return bad(e, param, "%s must be a string", param);
+        return bad(e, msg_param(param, sizeof param, i, ".role"),
+                   "%s must be a string", param);
     if (role_of(role, &c->msgs[i].role) < 0)
-        return bad(e, param,
+        return bad(e, msg_param(param, sizeof param, i, ".role"),
                    "%s '%.32s' is not supported: use system, user, assistant "
                    "or developer (this server does not run tools)",
                    param, role);
-    snprintf(param, sizeof param, "messages[%zu].content", i);
     json_t *content = json_object_get(m, "content");
     if (json_is_string(content)) {
         c->msgs[i].content = json_string_value(content);
@@ -127,8 +132,8 @@ static int parse_message(chat_req *c, json_t *m, size_t i, parse_err *e)
         c->msgs[i].content = ""; /* an assistant turn that only called tools */
         return 0;
     }
-    return bad(e, param, "%s must be a string or an array of text parts",
-               param);
+    return bad(e, msg_param(param, sizeof param, i, ".content"),
+               "%s must be a string or an array of text parts", param);
 }
 
 static int parse_messages(chat_req *c, json_t *msgs, parse_err *e)

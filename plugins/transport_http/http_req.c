@@ -85,6 +85,9 @@ http_req *req_new(http_server *s, struct MHD_Connection *conn)
     r->ld = loops_current();
     r->route = ROUTE_OTHER;
     r->start_ms = s->host->now_ms();
+    /* a client that just sent its request is there: the first look is
+     * due one interval later, so a quick answer costs no extra recv() */
+    r->peeked_ms = r->start_ms;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     r->fd = ci ? ci->connect_fd : -1;

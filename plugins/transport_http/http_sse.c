@@ -56,9 +56,9 @@ int sse_open(sse_stream *s, const char *id, int64_t created,
     hbuf b = {0};
     hbuf_puts(&b, "{\"id\":");
     hbuf_json_str(&b, id, strlen(id));
-    hbuf_printf(&b, ",\"object\":\"chat.completion.chunk\",\"created\":%lld,"
-                    "\"model\":",
-                (long long)created);
+    hbuf_puts(&b, ",\"object\":\"chat.completion.chunk\",\"created\":");
+    hbuf_int(&b, (long long)created);
+    hbuf_puts(&b, ",\"model\":");
     hbuf_json_str(&b, model, strlen(model));
     if (b.oom) {
         hbuf_free(&b);
