@@ -444,7 +444,7 @@ int llm_call_delta(rk_llm_call *c, const char *text, size_t len)
 void llm_call_set_finish(rk_llm_call *c, const char *reason)
 {
     if (reason)
-        snprintf(c->finish, sizeof c->finish, "%s", reason);
+        llm_strlcpy(c->finish, sizeof c->finish, reason);
 }
 
 int llm_call_has_finish(const rk_llm_call *c) { return c->finish[0] != '\0'; }
@@ -452,7 +452,7 @@ int llm_call_has_finish(const rk_llm_call *c) { return c->finish[0] != '\0'; }
 void llm_call_set_model(rk_llm_call *c, const char *model)
 {
     if (model && model[0]) {
-        snprintf(c->model, sizeof c->model, "%s", model);
+        llm_strlcpy(c->model, sizeof c->model, model);
         llm_utf8_trim(c->model);
     }
 }

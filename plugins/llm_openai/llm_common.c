@@ -169,6 +169,13 @@ void llm_utf8_trim(char *s)
         s[j] = '\0';
 }
 
+void llm_strlcpy(char *out, size_t cap, const char *s)
+{
+    size_t n = strnlen(s, cap - 1);
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
 /* Copy at most cap-1 bytes of text, control characters as spaces, so a
  * message can go into a log line or a JSON error unchanged. */
 static void copy_text(char *out, size_t cap, const char *s, size_t len)

@@ -57,6 +57,9 @@ void llm_error_message(const char *body, size_t len, char *out, size_t cap);
 /* Cut a UTF-8 sequence left incomplete at the end of s by truncation, so a
  * clipped message still makes valid JSON. */
 void llm_utf8_trim(char *s);
+/* s into out, cut to cap-1 bytes (cap > 0): what snprintf("%s") does,
+ * without its cost on the per-answer path. */
+void llm_strlcpy(char *out, size_t cap, const char *s);
 
 /* strdup / asprintf that return NULL on failure (no errno games). */
 char *llm_strdup(const char *s);

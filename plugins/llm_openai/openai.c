@@ -185,7 +185,7 @@ static int oj_put_str(llm_buf *b, const char *s, size_t n)
             continue;
         }
         if (c >= 0x80) {
-            size_t k = llm_utf8_seq(u + i, n - i);
+            size_t k = oj_utf8_seq(u + i, n - i);
             if (!k) return -1;
             i += k;
             continue;

@@ -384,7 +384,8 @@ static int64_t estimate_tokens(const rk_chat_input *in)
     return (int64_t)((bytes + 3) / 4);
 }
 
-static enum MHD_Result chat_begin(http_req *r, json_t *body, sse_dialect d)
+static enum MHD_Result chat_begin(http_req *r, const char *body, size_t len,
+                                  sse_dialect d)
 {
     chat_job *j = calloc(1, sizeof *j);
     if (!j)
@@ -395,8 +396,7 @@ static enum MHD_Result chat_begin(http_req *r, json_t *body, sse_dialect d)
     r->job = j;
     r->sse = &j->sse;
     parse_err pe = {{0}, {0}};
-    int rc = d == SSE_OPENAI ? chat_parse_openai(body, &j->req, &pe)
-                             : chat_parse_legacy(body, &j->req, &pe);
+    int rc = chat_parse(body, len, d != SSE_OPENAI, &j->req, &pe);
     if (rc == -2)
         return hr_fail(r, 503, NULL, "out of memory");
     if (rc < 0)
@@ -414,12 +414,12 @@ static enum MHD_Result chat_begin(http_req *r, json_t *body, sse_dialect d)
     return start_chat(r, j);
 }
 
-enum MHD_Result chat_completions(http_req *r, json_t *body)
+enum MHD_Result chat_completions(http_req *r, const char *body, size_t len)
 {
-    return chat_begin(r, body, SSE_OPENAI);
+    return chat_begin(r, body, len, SSE_OPENAI);
 }
 
-enum MHD_Result chat_legacy(http_req *r, json_t *body)
+enum MHD_Result chat_legacy(http_req *r, const char *body, size_t len)
 {
-    return chat_begin(r, body, SSE_LEGACY);
+    return chat_begin(r, body, len, SSE_LEGACY);
 }

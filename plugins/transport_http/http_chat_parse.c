@@ -1,10 +1,13 @@
 /*
  * http_chat_parse — owns request validation for the chat endpoints, kept
- * apart from the streaming machinery because it is pure (JSON in, struct or
- * a 400 message out). It follows OpenAI's leniency: unknown fields are
+ * apart from the streaming machinery because it is pure (bytes in, struct
+ * or a 400 message out). It follows OpenAI's leniency: unknown fields are
  * ignored, content may be a string or a list of text parts, "developer" is
  * the newer name of "system". It refuses what this server cannot honour
  * (tool messages, non-text parts, n > 1) rather than answering wrongly.
+ * Every chat request passes here, so the body is read with the flat JSON
+ * reader (oj.h) and the strings kept are decoded into one arena the size
+ * of the body: no tree, one allocation for all of them.
  */
 #include "http_chat_parse.h"
 
@@ -14,6 +17,8 @@
 #include <string.h>
 
 #include "http_buf.h"
+
+#define TOKS 64 /* tokens on the stack: a short conversation needs no more */
 
 static int bad(parse_err *e, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -34,7 +39,7 @@ void chat_req_free(chat_req *c)
         free(c->owned[i]);
     free(c->owned);
     free(c->msgs);
-    json_decref(c->root);
+    free(c->arena);
     memset(c, 0, sizeof *c);
 }
 
@@ -50,27 +55,56 @@ static int own(chat_req *c, char *s)
     return 0;
 }
 
+/* String token i, decoded and NUL-terminated, in the arena (or, should it
+ * ever run out, a copy of its own); NULL out of memory. */
+static const char *keep_str(chat_req *c, const oj_doc *d, int i)
+{
+    size_t raw = d->t[i].len;
+    if (c->arena_cap - c->arena_len > raw) {
+        char *s = c->arena + c->arena_len;
+        c->arena_len += oj_copy(d, i, s, raw + 1) + 1;
+        return s;
+    }
+    char *s = malloc(raw + 1);
+    if (!s || own(c, s) < 0)
+        return NULL;
+    oj_copy(d, i, s, raw + 1);
+    return s;
+}
+
+/* The string at token i compared with lit (decoding escapes if any). */
+static int str_is(const oj_doc *d, int i, const char *lit)
+{
+    char buf[32];
+    size_t n = oj_copy(d, i, buf, sizeof buf);
+    return n != SIZE_MAX && strcmp(buf, lit) == 0;
+}
+
 /* [{type:"text", text:"..."}, ...] -> one string, parts joined by "\n". */
-static int join_parts(chat_req *c, json_t *parts, size_t i, const char **out,
-                      parse_err *e)
+static int join_parts(chat_req *c, const oj_doc *d, int parts, size_t i,
+                      const char **out, parse_err *e)
 {
     char param[64];
     hbuf b = {0};
-    size_t k;
-    json_t *part;
-    json_array_foreach(parts, k, part)
-    {
-        snprintf(param, sizeof param, "messages[%zu].content[%zu]", i, k);
-        const char *type = json_string_value(json_object_get(part, "type"));
-        json_t *text = json_object_get(part, "text");
-        if (!type || strcmp(type, "text") != 0 || !json_is_string(text)) {
+    size_t n = oj_count(d, parts);
+    for (size_t k = 0; k < n; k++) {
+        int part = oj_at(d, parts, k), text = oj_get(d, part, "text");
+        int type = oj_get(d, part, "type");
+        if (oj_kind(d, type) != OJ_STR || !str_is(d, type, "text") ||
+            oj_kind(d, text) != OJ_STR) {
             hbuf_free(&b);
+            snprintf(param, sizeof param, "messages[%zu].content[%zu]", i, k);
             return bad(e, param, "Only text content parts are supported "
                                  "(type \"text\" with a string \"text\")");
         }
+        const char *s = keep_str(c, d, text);
+        if (!s) {
+            hbuf_free(&b);
+            return -2;
+        }
         if (k > 0)
             hbuf_append(&b, "\n", 1);
-        hbuf_append(&b, json_string_value(text), json_string_length(text));
+        hbuf_puts(&b, s);
     }
     if (b.oom) {
         hbuf_free(&b);
@@ -83,15 +117,15 @@ static int join_parts(chat_req *c, json_t *parts, size_t i, const char **out,
     return own(c, s);
 }
 
-static int role_of(const char *role, const char **out)
+static int role_of(const oj_doc *d, int i, const char **out)
 {
     static const char *const ok[] = {"system", "user", "assistant"};
-    for (size_t i = 0; i < 3; i++)
-        if (strcmp(role, ok[i]) == 0) {
-            *out = ok[i];
+    for (size_t k = 0; k < 3; k++)
+        if (str_is(d, i, ok[k])) {
+            *out = ok[k];
             return 0;
         }
-    if (strcmp(role, "developer") == 0) {
+    if (str_is(d, i, "developer")) {
         *out = "system";
         return 0;
     }
@@ -105,29 +139,31 @@ static const char *msg_param(char *buf, size_t cap, size_t i, const char *field)
     return buf;
 }
 
-static int parse_message(chat_req *c, json_t *m, size_t i, parse_err *e)
+static int parse_message(chat_req *c, const oj_doc *d, int m, size_t i,
+                         parse_err *e)
 {
-    char param[64];
-    if (!json_is_object(m))
+    char param[64], shown[33];
+    if (oj_kind(d, m) != OJ_OBJ)
         return bad(e, msg_param(param, sizeof param, i, ""),
                    "%s must be an object with role and content", param);
-    const char *role = json_string_value(json_object_get(m, "role"));
-    if (!role)
+    int role = oj_get(d, m, "role");
+    if (oj_kind(d, role) != OJ_STR)
         return bad(e, msg_param(param, sizeof param, i, ".role"),
                    "%s must be a string", param);
-    if (role_of(role, &c->msgs[i].role) < 0)
+    if (role_of(d, role, &c->msgs[i].role) < 0) {
+        if (oj_copy(d, role, shown, sizeof shown) == SIZE_MAX)
+            snprintf(shown, sizeof shown, "%s", "(long)");
         return bad(e, msg_param(param, sizeof param, i, ".role"),
                    "%s '%.32s' is not supported: use system, user, assistant "
                    "or developer (this server does not run tools)",
-                   param, role);
-    json_t *content = json_object_get(m, "content");
-    if (json_is_string(content)) {
-        c->msgs[i].content = json_string_value(content);
-        return 0;
+                   param, shown);
     }
-    if (json_is_array(content))
-        return join_parts(c, content, i, &c->msgs[i].content, e);
-    if ((!content || json_is_null(content)) &&
+    int content = oj_get(d, m, "content");
+    if (oj_kind(d, content) == OJ_STR)
+        return (c->msgs[i].content = keep_str(c, d, content)) ? 0 : -2;
+    if (oj_kind(d, content) == OJ_ARR)
+        return join_parts(c, d, content, i, &c->msgs[i].content, e);
+    if ((content < 0 || oj_kind(d, content) == OJ_NULL) &&
         strcmp(c->msgs[i].role, "assistant") == 0) {
         c->msgs[i].content = ""; /* an assistant turn that only called tools */
         return 0;
@@ -136,18 +172,19 @@ static int parse_message(chat_req *c, json_t *m, size_t i, parse_err *e)
                "%s must be a string or an array of text parts", param);
 }
 
-static int parse_messages(chat_req *c, json_t *msgs, parse_err *e)
+static int parse_messages(chat_req *c, const oj_doc *d, int msgs, parse_err *e)
 {
-    if (!json_is_array(msgs))
+    if (oj_kind(d, msgs) != OJ_ARR)
         return bad(e, "messages", "'messages' must be an array of messages");
-    size_t n = json_array_size(msgs);
+    size_t n = oj_count(d, msgs);
     if (n == 0)
         return bad(e, "messages", "'messages' must not be empty");
     c->msgs = calloc(n, sizeof *c->msgs);
     if (!c->msgs)
         return -2;
-    for (size_t i = 0; i < n; i++) {
-        int rc = parse_message(c, json_array_get(msgs, i), i, e);
+    int m = msgs + 1; /* elements in order: each ends where the next starts */
+    for (size_t i = 0; i < n; i++, m = (int)d->t[m].end) {
+        int rc = parse_message(c, d, m, i, e);
         if (rc < 0)
             return rc;
     }
@@ -159,107 +196,154 @@ static int parse_messages(chat_req *c, json_t *msgs, parse_err *e)
     return 0;
 }
 
-/* Optional bool: absent or null = 0. */
-static int opt_bool(json_t *v, const char *name, int *out, parse_err *e)
+static int absent(const oj_doc *d, int i)
 {
-    if (!v || json_is_null(v)) {
-        *out = 0;
+    return i < 0 || oj_kind(d, i) == OJ_NULL;
+}
+
+/* Optional bool: absent or null = 0. */
+static int opt_bool(const oj_doc *d, int v, const char *name, int *out,
+                    parse_err *e)
+{
+    *out = 0;
+    if (absent(d, v))
         return 0;
-    }
-    if (!json_is_boolean(v))
+    if (oj_kind(d, v) != OJ_TRUE && oj_kind(d, v) != OJ_FALSE)
         return bad(e, name, "'%s' must be a boolean", name);
-    *out = json_is_true(v);
+    *out = oj_kind(d, v) == OJ_TRUE;
     return 0;
 }
 
-static int parse_sampling(chat_req *c, json_t *root, parse_err *e)
+static int parse_sampling(chat_req *c, const oj_doc *d, parse_err *e)
 {
-    json_t *t = json_object_get(root, "temperature");
+    int t = oj_get(d, 0, "temperature");
+    double temp;
+    int64_t v;
     c->in.temperature = -1;
-    if (t && !json_is_null(t)) {
-        if (!json_is_number(t) || json_number_value(t) < 0 ||
-            json_number_value(t) > 2)
+    if (!absent(d, t)) {
+        if (!oj_double(d, t, &temp) || !(temp >= 0 && temp <= 2))
             return bad(e, "temperature",
                        "'temperature' must be a number between 0 and 2");
-        c->in.temperature = json_number_value(t);
+        c->in.temperature = temp;
     }
     const char *key = "max_completion_tokens";
-    json_t *mt = json_object_get(root, key);
-    if (!mt || json_is_null(mt)) {
+    int mt = oj_get(d, 0, key);
+    if (absent(d, mt)) {
         key = "max_tokens";
-        mt = json_object_get(root, key);
+        mt = oj_get(d, 0, key);
     }
-    if (mt && !json_is_null(mt)) {
-        if (!json_is_integer(mt) || json_integer_value(mt) < 1)
+    if (!absent(d, mt)) {
+        if (!oj_int(d, mt, &v) || v < 1)
             return bad(e, key, "'%s' must be a positive integer", key);
-        c->in.max_tokens = json_integer_value(mt);
+        c->in.max_tokens = v;
     }
-    json_t *n = json_object_get(root, "n");
-    if (n && !json_is_null(n) &&
-        (!json_is_integer(n) || json_integer_value(n) != 1))
+    int n = oj_get(d, 0, "n");
+    if (!absent(d, n) && (!oj_int(d, n, &v) || v != 1))
         return bad(e, "n", "'n' must be 1: one choice per request");
     return 0;
 }
 
-static void begin(chat_req *c, json_t *root)
+/* Line and column (from 1) of byte `at` of s. */
+static void line_col(const char *s, size_t at, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (s[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+/* Parse body into d and set c up: 0, or -1 (e filled) / -2. */
+static int begin(chat_req *c, oj_doc *d, const char *body, size_t len,
+                 parse_err *e)
 {
     memset(c, 0, sizeof *c);
-    c->root = json_incref(root);
     c->in.struct_size = sizeof c->in;
     c->in.temperature = -1;
     c->in.retrieve = 1;
-}
-
-int chat_parse_openai(json_t *root, chat_req *c, parse_err *e)
-{
-    begin(c, root);
-    json_t *model = json_object_get(root, "model");
-    if (model && !json_is_null(model) && !json_is_string(model))
-        return bad(e, "model", "'model' must be a string");
-    if (json_string_length(model) > 0)
-        c->in.model = json_string_value(model);
-    int rc = parse_messages(c, json_object_get(root, "messages"), e);
-    if (rc < 0)
-        return rc;
-    if ((rc = parse_sampling(c, root, e)) < 0)
-        return rc;
-    if ((rc = opt_bool(json_object_get(root, "stream"), "stream",
-                       &c->in.stream, e)) < 0)
-        return rc;
-    json_t *so = json_object_get(root, "stream_options");
-    if (so && !json_is_null(so)) {
-        if (!json_is_object(so))
-            return bad(e, "stream_options", "'stream_options' must be an object");
-        if ((rc = opt_bool(json_object_get(so, "include_usage"),
-                           "stream_options.include_usage", &c->include_usage,
-                           e)) < 0)
-            return rc;
+    int rc = oj_parse(d, body, len);
+    if (rc == -2)
+        return -2;
+    if (rc < 0) {
+        int line, col;
+        line_col(body, d->err_at, &line, &col);
+        return bad(e, NULL, "We could not parse the JSON body of your request: "
+                   "%s (line %d, column %d)", d->err, line, col);
     }
+    if (oj_kind(d, 0) != OJ_OBJ)
+        return bad(e, NULL, "The request body must be a JSON object");
+    /* decoded strings are never longer than their raw bytes plus quotes */
+    c->arena = malloc(len + 1);
+    if (!c->arena)
+        return -2;
+    c->arena_cap = len + 1;
     return 0;
 }
 
-int chat_parse_legacy(json_t *root, chat_req *c, parse_err *e)
+static int parse_openai(chat_req *c, const oj_doc *d, parse_err *e)
 {
-    begin(c, root);
+    int model = oj_get(d, 0, "model"), rc;
+    if (!absent(d, model) && oj_kind(d, model) != OJ_STR)
+        return bad(e, "model", "'model' must be a string");
+    if (oj_kind(d, model) == OJ_STR && d->t[model].len > 0 &&
+        !(c->in.model = keep_str(c, d, model)))
+        return -2;
+    if ((rc = parse_messages(c, d, oj_get(d, 0, "messages"), e)) < 0)
+        return rc;
+    if ((rc = parse_sampling(c, d, e)) < 0)
+        return rc;
+    if ((rc = opt_bool(d, oj_get(d, 0, "stream"), "stream", &c->in.stream, e)) < 0)
+        return rc;
+    int so = oj_get(d, 0, "stream_options");
+    if (absent(d, so))
+        return 0;
+    if (oj_kind(d, so) != OJ_OBJ)
+        return bad(e, "stream_options", "'stream_options' must be an object");
+    return opt_bool(d, oj_get(d, so, "include_usage"),
+                    "stream_options.include_usage", &c->include_usage, e);
+}
+
+static int parse_legacy(chat_req *c, const oj_doc *d, parse_err *e)
+{
     c->in.new_conversation = 1;
-    json_t *m = json_object_get(root, "message");
-    if (!json_is_string(m) || json_string_length(m) == 0)
+    int m = oj_get(d, 0, "message");
+    if (oj_kind(d, m) != OJ_STR || d->t[m].len == 0)
         return bad(e, "message", "'message' must be a non-empty string");
-    json_t *conv = json_object_get(root, "conversation_id");
-    if (conv && !json_is_null(conv)) {
-        if (!json_is_string(conv) || json_string_length(conv) == 0 ||
-            json_string_length(conv) > 128)
+    int conv = oj_get(d, 0, "conversation_id");
+    if (!absent(d, conv)) {
+        const char *id = oj_kind(d, conv) == OJ_STR ? keep_str(c, d, conv) : "";
+        if (!id)
+            return -2;
+        if (!*id || strlen(id) > 128)
             return bad(e, "conversation_id",
                        "'conversation_id' must be a string of 1..128 bytes");
-        c->in.conversation_id = json_string_value(conv);
+        c->in.conversation_id = id;
     }
     c->msgs = calloc(1, sizeof *c->msgs);
     if (!c->msgs)
         return -2;
     c->msgs[0].role = "user";
-    c->msgs[0].content = json_string_value(m);
+    if (!(c->msgs[0].content = keep_str(c, d, m)))
+        return -2;
     c->in.messages = c->msgs;
     c->in.n_messages = 1;
-    return opt_bool(json_object_get(root, "stream"), "stream", &c->in.stream,
-                    e);
+    return opt_bool(d, oj_get(d, 0, "stream"), "stream", &c->in.stream, e);
+}
+
+int chat_parse(const char *body, size_t len, int legacy, chat_req *c,
+               parse_err *e)
+{
+    oj_tok toks[TOKS];
+    oj_doc d;
+    oj_init_with(&d, toks, TOKS);
+    int rc = begin(c, &d, body ? body : "", body ? len : 0, e);
+    if (rc == 0)
+        rc = legacy ? parse_legacy(c, &d, e) : parse_openai(c, &d, e);
+    oj_free(&d);
+    return rc;
 }

@@ -46,30 +46,39 @@ typedef struct route {
     enum MHD_Result (*post)(http_req *r, json_t *body); /* JSON body */
     enum MHD_Result (*upload)(http_req *r);             /* raw r->body */
     enum MHD_Result (*del)(http_req *r);
+    /* a JSON body the handler parses itself (the chat routes: every chat
+     * request, read without building a tree) */
+    enum MHD_Result (*post_json_raw)(http_req *r, const char *body, size_t len);
 } route;
 
 static const route routes[] = {
     {"/v1/chat/completions", 0, ROUTE_COMPLETIONS, ACCESS_KEY, 1, 0,
-     RK_SCOPE_CHAT, NULL, chat_completions, NULL, NULL},
-    {"/chat", 0, ROUTE_CHAT, ACCESS_KEY, 1, 0, RK_SCOPE_CHAT, NULL,
-     chat_legacy, NULL, NULL},
+     RK_SCOPE_CHAT, NULL, NULL, NULL, NULL, chat_completions},
+    {"/chat", 0, ROUTE_CHAT, ACCESS_KEY, 1, 0, RK_SCOPE_CHAT, NULL, NULL,
+     NULL, NULL, chat_legacy},
     {"/v1/embeddings", 0, ROUTE_EMBEDDINGS, ACCESS_KEY, 0, 0, RK_SCOPE_CHAT,
-     NULL, embed_handle, NULL, NULL},
+     NULL, embed_handle, NULL, NULL, NULL},
     {"/v1/models", 0, ROUTE_MODELS, ACCESS_KEY, 0, RK_SCOPE_CHAT, 0,
-     info_models, NULL, NULL, NULL},
+     info_models, NULL, NULL, NULL, NULL},
     {"/health", 0, ROUTE_HEALTH, ACCESS_HEALTH, 0, 0, 0, info_health, NULL,
-     NULL, NULL},
-    {"/ready", 0, ROUTE_READY, ACCESS_READY, 0, RK_SCOPE_ADMIN, 0, info_ready,
      NULL, NULL, NULL},
+    {"/ready", 0, ROUTE_READY, ACCESS_READY, 0, RK_SCOPE_ADMIN, 0, info_ready,
+     NULL, NULL, NULL, NULL},
     {"/metrics", 0, ROUTE_METRICS, ACCESS_METRICS, 0, RK_SCOPE_ADMIN, 0,
-     info_metrics, NULL, NULL, NULL},
+     info_metrics, NULL, NULL, NULL, NULL},
     {"/documents", 0, ROUTE_DOCUMENTS, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
-     RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL},
+     RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL, NULL},
     {"/documents", 1, ROUTE_DOCUMENT, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
-     RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle},
+     RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle, NULL},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
+
+/* The route takes a JSON body (parsed here or by its handler). */
+static int json_body(const route *rt)
+{
+    return rt->post != NULL || rt->post_json_raw != NULL;
+}
 
 /* The route for url; for an id route, *id_at points at what follows
  * "<path>/" (it may be empty or hold more slashes: checked later). */
@@ -115,7 +124,7 @@ static int has_handler(const route *rt, http_method m)
     switch (m) {
     case METHOD_GET:
     case METHOD_HEAD: return rt->get != NULL;
-    case METHOD_POST: return rt->post != NULL || rt->upload != NULL;
+    case METHOD_POST: return json_body(rt) || rt->upload != NULL;
     case METHOD_DELETE: return rt->del != NULL;
     default: return 0;
     }
@@ -125,9 +134,9 @@ static enum MHD_Result not_allowed(http_req *r, const route *rt)
 {
     char allow[48], msg[96];
     snprintf(allow, sizeof allow, "%s%s%s%s%s", rt->get ? "GET, HEAD" : "",
-             rt->get && (rt->post || rt->upload) ? ", " : "",
-             rt->post || rt->upload ? "POST" : "",
-             rt->del && (rt->get || rt->post || rt->upload) ? ", " : "",
+             rt->get && (json_body(rt) || rt->upload) ? ", " : "",
+             json_body(rt) || rt->upload ? "POST" : "",
+             rt->del && (rt->get || json_body(rt) || rt->upload) ? ", " : "",
              rt->del ? "DELETE" : "");
     snprintf(msg, sizeof msg, "Method not allowed: use %s", allow);
     hr_error e = {.status = 405, .allow = allow, .message = msg};
@@ -206,7 +215,7 @@ static int admit(http_req *r, const route *rt, const char *id,
         }
         memcpy(r->doc_id, id, strlen(id) + 1);
     }
-    if (rt->who == ACCESS_KEY && !rt->post)
+    if (rt->who == ACCESS_KEY && !json_body(rt))
         return auth_charge(r, 1, 0, rc);
     return 0;
 }
@@ -227,7 +236,7 @@ static enum MHD_Result begin(http_server *s, http_req *r, const char *url,
     if (admit(r, rt, id, &rc) < 0)
         return rc;
     if (r->method == METHOD_POST) {
-        if (rt->post && !rt->json_any_type && !json_content_type(r->conn))
+        if (json_body(rt) && !rt->json_any_type && !json_content_type(r->conn))
             return hr_fail(r, 415, NULL,
                            "Unsupported Content-Type: send application/json");
         if (declared_too_large(s, r->conn))
@@ -289,6 +298,11 @@ static enum MHD_Result dispatch(http_req *r)
         return too_large(r);
     if (rt->upload)
         return rt->upload(r);
+    if (rt->post_json_raw) {
+        enum MHD_Result rc = rt->post_json_raw(r, r->body.data, r->body.len);
+        hbuf_free(&r->body);
+        return rc;
+    }
     return dispatch_json(r, rt);
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../plugins/llm_openai/llm_common.c"
+#include "../../plugins/common/oj.c"
 #include "../../plugins/llm_openai/llm_sse.c"
 #include "../../plugins/llm_openai/llm_call.c"
 #include "../../plugins/llm_openai/openai_stream.c"
