@@ -60,7 +60,7 @@ static void chat_free(rk_chat *ch)
     free(ch->conv_id);
     free(ch->finish_reason);
     free(ch->flight_key);
-    free_messages(ch->msgs, ch->n_msgs);
+    free(ch->msgs); /* one block with its strings: copy_messages */
     free_messages(ch->hist, ch->n_hist);
     for (size_t i = 0; ch->inputs && i < ch->n_inputs; i++) free(ch->inputs[i]);
     free(ch->inputs);
@@ -87,6 +87,26 @@ static int dup_opt(char **dst, const char *src)
     return *dst ? 0 : -1;
 }
 
+/* The messages and their text in one block, freed with one free(): every
+ * request copies them, and a dozen small allocations cost more than the
+ * copying. */
+static rk_message *copy_messages(const rk_message *in, size_t n)
+{
+    size_t bytes = (n ? n : 1) * sizeof(rk_message);
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(in[i].role) + strlen(in[i].content) + 2;
+    rk_message *m = calloc(1, bytes);
+    if (!m) return NULL;
+    char *p = (char *)(m + (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        size_t rl = strlen(in[i].role) + 1, cl = strlen(in[i].content) + 1;
+        m[i].role = memcpy(p, in[i].role, rl);
+        m[i].content = memcpy(p + rl, in[i].content, cl);
+        p += rl + cl;
+    }
+    return m;
+}
+
 int chat_copy_input(rk_chat *ch, const rk_chat_input *in)
 {
     if (dup_opt(&ch->request_id, in->request_id) < 0 ||
@@ -94,14 +114,8 @@ int chat_copy_input(rk_chat *ch, const rk_chat_input *in)
         dup_opt(&ch->model, in->model) < 0 ||
         dup_opt(&ch->conv_id, in->conversation_id) < 0)
         return -1;
-    ch->msgs = calloc(in->n_messages ? in->n_messages : 1, sizeof *ch->msgs);
-    if (!ch->msgs) return -1;
+    if (!(ch->msgs = copy_messages(in->messages, in->n_messages))) return -1;
     ch->n_msgs = in->n_messages;
-    for (size_t i = 0; i < in->n_messages; i++) {
-        ch->msgs[i].role = strdup(in->messages[i].role);
-        ch->msgs[i].content = strdup(in->messages[i].content);
-        if (!ch->msgs[i].role || !ch->msgs[i].content) return -1;
-    }
     ch->temperature = in->temperature;
     ch->max_tokens = in->max_tokens;
     ch->retrieve = in->retrieve != 0;

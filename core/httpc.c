@@ -575,7 +575,9 @@ httpc_req *httpc_start(httpc *hc, const httpmsg_target *t, const rk_http_request
     }
     *r = (httpc_req){.hc = hc, .h = *h, .ud = ud, .salen = t->salen};
     memcpy(&r->sa, &t->sa, t->salen);
-    snprintf(r->where, sizeof r->where, "%.*s", (int)t->authority_len, t->authority);
+    size_t wl = t->authority_len < sizeof r->where ? t->authority_len : sizeof r->where - 1;
+    memcpy(r->where, t->authority, wl); /* snprintf costs more than the request */
+    r->where[wl] = '\0';
     r->connect_us = (req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000) * 1000;
     r->head_only = req->method && strcmp(req->method, "HEAD") == 0;
     if (!(r->out = httpmsg_request(t, req, &r->outlen, err))) {

@@ -106,6 +106,16 @@ static char *put(char *p, const char *s, size_t n)
     return p + n;
 }
 
+static char *put_size(char *p, size_t v)
+{
+    char tmp[24], *t = tmp + sizeof tmp;
+    do {
+        *--t = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return put(p, t, (size_t)(tmp + sizeof tmp - t));
+}
+
 static size_t head_size(const httpmsg_target *t, const rk_http_request *req, const char *m,
                         int *has_host, rk_err *err)
 {
@@ -158,8 +168,11 @@ char *httpmsg_request(const httpmsg_target *t, const rk_http_request *req, size_
         p = put(p, h->value, strlen(h->value));
         p = put(p, "\r\n", 2);
     }
-    if (with_len) /* fits in head_size's 64 spare bytes */
-        p += snprintf(p, 40, "Content-Length: %zu\r\n", req->body ? req->body_len : 0);
+    if (with_len) { /* fits in head_size's 64 spare bytes */
+        p = put(p, "Content-Length: ", 16);
+        p = put_size(p, req->body ? req->body_len : 0);
+        p = put(p, "\r\n", 2);
+    }
     p = put(p, "\r\n", 2);
     if (req->body && req->body_len) p = put(p, req->body, req->body_len);
     *len = (size_t)(p - out);

@@ -94,13 +94,21 @@ struct loop {
 };
 
 static __thread loop *tl_current;
+static __thread int64_t tl_now_us; /* the clock as of this turn */
 
-int64_t loop_clock_us(void)
+static int64_t clock_real_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+/* A loop thread reads the clock once per step of its turn (as nginx and
+ * libuv do): a request asks for the time a dozen times, and every answer
+ * within one step is the same to a deadline. Other threads read it live. */
+int64_t loop_clock_us(void) { return tl_current ? tl_now_us : clock_real_us(); }
+
+static void clock_refresh(void) { tl_now_us = clock_real_us(); }
 
 int64_t clock_now_ms(void) { return loop_clock_us() / 1000; }
 
@@ -478,7 +486,9 @@ static void watch_fire(rk_watch *w, uint32_t ev)
 
 static void loop_turn(loop *l)
 {
+    clock_refresh();
     int n = epoll_wait(l->epfd, l->evs, MAX_EVENTS, timers_wait_ms(l));
+    clock_refresh();
     l->in_events = 1;
     for (int i = 0; i < n; i++) {
         struct epoll_event *ev = &l->evs[i];
@@ -503,6 +513,7 @@ static void loop_turn(loop *l)
         free(w);
     }
     posts_run(l);
+    clock_refresh();
     timers_run(l);
 }
 
@@ -520,6 +531,7 @@ static void *loop_main(void *arg)
 {
     loop *l = arg;
     tl_current = l;
+    clock_refresh();
     while (!atomic_load(&l->stopping)) loop_turn(l);
     loop_shutdown(l);
     tl_current = NULL;
@@ -578,6 +590,7 @@ void loop_stop(loop *l)
         l->joined = 1;
     } else if (!l->started && !l->shut) {
         tl_current = l;
+        clock_refresh();
         loop_shutdown(l);
         tl_current = NULL;
     }

@@ -15,7 +15,9 @@
 
 typedef struct upstream upstream;
 
-/* any: CLOCK_MONOTONIC in microseconds: the unit timers and call deadlines use. */
+/* any: CLOCK_MONOTONIC in microseconds: the unit timers and call deadlines
+ * use. On a loop thread, the value read at the start of the current step of
+ * its turn (see loop.c); live elsewhere. */
 int64_t loop_clock_us(void);
 
 /* 1 when the caller may use loop-only state: on the loop thread, or while

@@ -155,7 +155,9 @@ typedef struct rk_host {
                              char *buf, size_t cap);
 
     /* ---- clock (any) ---- */
-    int64_t (*now_ms)(void);  /* monotonic ms: all deadlines use this */
+    int64_t (*now_ms)(void);  /* monotonic ms: all deadlines use this. On a
+                               * loop thread, read once per step of the
+                               * loop's turn: never wait for it to move. */
     int64_t (*wall_ms)(void); /* Unix time in ms */
 
     /* ---- metrics (any) ---------------------------------------------------
