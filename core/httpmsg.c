@@ -78,12 +78,23 @@ int httpmsg_target_parse(const char *url, httpmsg_target *t)
 
 /* ---- requests ----------------------------------------------------------- */
 
+/* An RFC 9110 tchar: every request checks a few header names. */
+static int tchar(unsigned char c)
+{
+    if (c <= 0x20 || c >= 0x7f) return 0;
+    switch (c) {
+    case '(': case ')': case '<': case '>': case '@': case ',': case ';': case ':':
+    case '\\': case '"': case '/': case '[': case ']': case '?': case '=': case '{':
+    case '}': return 0;
+    default: return 1;
+    }
+}
+
 static int is_token(const char *s)
 {
     if (!s || !*s) return 0;
     for (; *s; s++)
-        if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *s))
-            return 0;
+        if (!tchar((unsigned char)*s)) return 0;
     return 1;
 }
 

@@ -75,6 +75,37 @@ size_t oj_utf8_seq(const unsigned char *s, size_t n)
     return need + 1;
 }
 
+/* The high bit of each byte of v that is below 0x20, '"' or '\\', or not
+ * ASCII ("has less than" and "has zero byte" of Bit Twiddling Hacks). A
+ * borrow can mark a byte after a real hit, never before one, so the lowest
+ * bit set is exact. */
+static uint64_t oj_special8(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+    uint64_t lt = (v - ones * 0x20) & ~v;
+    uint64_t zq = (q - ones) & ~q, zb = (b - ones) & ~b;
+    return ((lt | zq | zb) & high) | (v & high);
+}
+
+size_t oj_plain_run(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    uint64_t v, m;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&v, s + i, 8); /* byte k of the run is bits 8k..8k+7 */
+        if ((m = oj_special8(v)))
+            return i + (size_t)__builtin_ctzll(m) / 8;
+    }
+#else
+    (void)v;
+    (void)m;
+#endif
+    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') i++;
+    return i;
+}
+
 static int oj_hex4(const unsigned char *s, unsigned *out)
 {
     unsigned v = 0;
@@ -112,6 +143,7 @@ static int oj_scan_str(oj_ps *x)
     int i = oj_push(x, OJ_STR, ++x->p);
     if (i < 0) return i;
     for (;;) {
+        x->p += oj_plain_run(x->s + x->p, x->len - x->p);
         if (x->p >= x->len) return oj_fail(x, "unterminated string");
         unsigned char c = x->s[x->p];
         if (c == '"') break;

@@ -12,6 +12,11 @@
  * when it is invalid (overlong, a surrogate, past U+10FFFF, cut short). */
 size_t oj_utf8_seq(const unsigned char *s, size_t n);
 
+/* Length of the prefix of s that a JSON string holds as it is: printable
+ * ASCII but '"' and '\\'. Eight bytes at a time, for the scanner and for
+ * writers that escape. */
+size_t oj_plain_run(const unsigned char *s, size_t n);
+
 /* oj_parse validates a whole document (RFC 8259 grammar, UTF-8, no NUL
  * characters, depth <= OJ_MAX_DEPTH) and indexes it into d->t; token 0 is
  * the root, and every token knows the index just past its subtree, so

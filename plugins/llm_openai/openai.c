@@ -179,11 +179,9 @@ static int oj_put_str(llm_buf *b, const char *s, size_t n)
     if (llm_buf_add(b, "\"", 1) != RK_OK) return -2;
     size_t run = 0; /* bytes copied as they are, pending */
     for (size_t i = 0; i < n;) {
+        i += oj_plain_run(u + i, n - i);
+        if (i >= n) break;
         unsigned char c = u[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++;
-            continue;
-        }
         if (c >= 0x80) {
             size_t k = oj_utf8_seq(u + i, n - i);
             if (!k) return -1;

@@ -529,11 +529,40 @@ START_TEST(call_embeddings)
 }
 END_TEST
 
+/* oj_plain_run against the byte-by-byte definition: every special byte
+ * at every offset of every length up to 40, at every alignment. */
+static size_t plain_naive(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') i++;
+    return i;
+}
+
+START_TEST(plain_run_matches_definition)
+{
+    static const unsigned char special[] = {0x00, 0x01, 0x1f, '"', '\\', 0x80, 0xd0, 0xff};
+    unsigned char buf[64];
+    for (size_t align = 0; align < 8; align++)
+        for (size_t n = 0; n <= 40; n++)
+            for (size_t at = 0; at <= n; at++)
+                for (size_t k = 0; k < sizeof special; k++) {
+                    unsigned char *b = buf + align;
+                    for (size_t i = 0; i < n; i++) b[i] = (unsigned char)(0x20 + (i * 7) % 0x5f);
+                    for (size_t i = 0; i < n; i++)
+                        if (b[i] == '"' || b[i] == '\\') b[i] = 'a';
+                    if (at < n) b[at] = special[k];
+                    if (at + 2 < n) b[at + 2] = special[(k + 3) % sizeof special];
+                    ck_assert_uint_eq(oj_plain_run(b, n), plain_naive(b, n));
+                }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("llm_sse");
     TCase *p = tcase_create("sse+policy");
     tcase_add_test(p, sse_any_split);
+    tcase_add_test(p, plain_run_matches_definition);
     tcase_add_test(p, sse_two_cuts);
     tcase_add_test(p, sse_finish_without_blank_line);
     tcase_add_test(p, sse_stop_and_limits);
