@@ -5,7 +5,7 @@
 # Then the concurrency run: N simultaneous streaming requests with an
 # upstream that answers after DELAY ms; completions, threads, peak RSS.
 #
-#   bench/gateway.sh [DURATION_S] [CONNS]      (defaults 10, 32)
+#   bench/gateway.sh [DURATION_S] [CONNS]      (defaults 10, 32; ROUNDS=3)
 #   STREAMS=2000 DELAY=2000 bench/gateway.sh
 set -u   # not -e: stop_all (the EXIT trap) must run to the end
 cd "$(dirname "$0")/.."
@@ -15,6 +15,7 @@ export RK_ROOT=$PWD BUILD=${BUILD:-build}
 trap stop_all EXIT; trap 'exit 143' TERM INT
 
 DUR=${1:-10}; CONNS=${2:-32}; STREAMS=${STREAMS:-2000}; DELAY=${DELAY:-2000}
+ROUNDS=${ROUNDS:-3}
 ulimit -n 65536 2>/dev/null || true   # 2,000 clients + 2,000 upstream sockets
 mkdir -p "$BUILD/bench"
 cc -O2 -o "$BUILD/bench/fake_upstream" bench/fake_upstream.c || exit 1
@@ -65,25 +66,43 @@ rk_start bench/configs/gateway.yaml UPSTREAM_PORT="$UP" >/dev/null || exit 1
 curl -sf -o /dev/null "$RK_URL/v1/chat/completions" -H 'Content-Type: application/json' \
      -d '{"model":"bench","messages":[{"role":"user","content":"hi"}]}' || { echo "ragkernel did not answer"; tail "$RK_LOG"; exit 1; }
 
-echo "== gateway: wrk -t2 -c$CONNS -d${DUR}s POST /v1/chat/completions ($(date -u +%F), $(nproc) cores)"
-printf "%-28s %10s %9s %9s  %s\n" target req/s p50_ms p99_ms errors
-declare -A R
-for t in direct nginx1 nginx2 ragkernel; do
-    case $t in
-        direct) url="http://127.0.0.1:$UP/v1/chat/completions" ;;
-        nginx1) url="http://127.0.0.1:$NG1/v1/chat/completions" ;;
-        nginx2) url="http://127.0.0.1:$NG2/v1/chat/completions" ;;
-        ragkernel) url="$RK_URL/v1/chat/completions" ;;
+echo "== gateway: wrk -t2 -c$CONNS -d${DUR}s POST /v1/chat/completions, $ROUNDS interleaved rounds ($(date -u +%F), $(nproc) cores)"
+# The machine's speed drifts (other tenants): every round measures every
+# target back to back, ratios are taken within a round, and the medians
+# are reported, so a slow minute cannot favour one target.
+url_of() {
+    case $1 in
+        direct) echo "http://127.0.0.1:$UP/v1/chat/completions" ;;
+        nginx1) echo "http://127.0.0.1:$NG1/v1/chat/completions" ;;
+        nginx2) echo "http://127.0.0.1:$NG2/v1/chat/completions" ;;
+        ragkernel) echo "$RK_URL/v1/chat/completions" ;;
     esac
-    R[$t]=$(measure "$url" "$CONNS")
-    read -r rps p50 p99 errs <<<"${R[$t]}"
-    printf "%-28s %10s %9s %9s  %s\n" "$t" "$rps" "$p50" "$p99" "$errs"
+}
+median() { sort -g | awk '{v[NR]=$1} END{ if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2 }'; }
+declare -A RPS P50 P99 RATIO
+printf "%-6s %-12s %10s %9s %9s  %s\n" round target req/s p50_ms p99_ms errors
+for ((r = 1; r <= ROUNDS; r++)); do
+    for t in direct nginx1 nginx2 ragkernel; do
+        read -r rps p50 p99 errs <<<"$(measure "$(url_of $t)" "$CONNS")"
+        printf "%-6s %-12s %10s %9s %9s  %s\n" "$r" "$t" "$rps" "$p50" "$p99" "$errs"
+        RPS[$t]+="$rps "; P50[$t]+="$p50 "; P99[$t]+="$p99 "
+        eval "last_$t=\$rps; last99_$t=\$p99"
+    done
+    for n in nginx1 nginx2; do
+        eval "nr=\$last_$n; n99=\$last99_$n"
+        RATIO[$n]+="$(awk -v a="$last_ragkernel" -v b="$nr" 'BEGIN{printf "%.3f", a/b}') "
+        RATIO[p99$n]+="$(awk -v a="$last99_ragkernel" -v b="$n99" 'BEGIN{printf "%.3f", a/b}') "
+    done
 done
-read -r rk_rps _ rk_p99 _ <<<"${R[ragkernel]}"
+echo "== medians of $ROUNDS rounds"
+printf "%-28s %10s %9s %9s\n" target req/s p50_ms p99_ms
+for t in direct nginx1 nginx2 ragkernel; do
+    printf "%-28s %10s %9s %9s\n" "$t" "$(tr ' ' '\n' <<<"${RPS[$t]}" | grep . | median)" \
+        "$(tr ' ' '\n' <<<"${P50[$t]}" | grep . | median)" "$(tr ' ' '\n' <<<"${P99[$t]}" | grep . | median)"
+done
 for n in nginx1 nginx2; do
-    read -r n_rps _ n_p99 _ <<<"${R[$n]}"
-    awk -v a="$rk_rps" -v b="$n_rps" -v c="$rk_p99" -v d="$n_p99" -v n="$n" \
-        'BEGIN{printf "ragkernel / %s: throughput %.2fx, p99 %.2fx\n", n, a/b, c/d}'
+    echo "ragkernel / $n: throughput $(tr ' ' '\n' <<<"${RATIO[$n]}" | grep . | median)x" \
+         "(rounds: ${RATIO[$n]% }), p99 $(tr ' ' '\n' <<<"${RATIO[p99$n]}" | grep . | median)x"
 done
 echo "== added latency at c=1 (p50, ms)"
 for t in direct nginx1 ragkernel; do

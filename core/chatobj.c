@@ -43,7 +43,7 @@ static void free_messages(rk_message *m, size_t n)
 static void free_chain(llm_chain *c)
 {
     free(c->order);
-    free(c->model_arg);
+    /* model_arg lives in order's block */
     free(c->cont);
     free(c->cont_partial);
     free(c->answer_model);

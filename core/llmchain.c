@@ -38,7 +38,7 @@ static const rk_llm_sink SINK = {sizeof(rk_llm_sink), on_delta, on_done};
 /* ---- planning -------------------------------------------------------- */
 
 typedef struct model_probe {
-    const char *want;
+    const char *want; /* NULL: keep the first id instead */
     int listed;
     char *first;
 } model_probe;
@@ -47,7 +47,7 @@ static void probe_one(void *ud, const char *id)
 {
     model_probe *p = ud;
     if (!id) return;
-    if (!p->first) p->first = strdup(id);
+    if (!p->want && !p->first) p->first = strdup(id);
     if (p->want && strcmp(id, p->want) == 0) p->listed = 1;
 }
 
@@ -63,20 +63,18 @@ static int plan(rk_chat *ch)
     pipeline *pl = ch->pl;
     llm_chain *c = &ch->llm;
     int64_t now = clock_now_ms();
-    int *listed = calloc(pl->n_llm, sizeof *listed);
-    c->order = calloc(pl->n_llm, sizeof *c->order);
-    c->model_arg = calloc(pl->n_llm, sizeof *c->model_arg);
-    if (!listed || !c->order || !c->model_arg) {
-        free(listed);
+    /* order and model_arg share one block (freed with order); listed is
+     * scratch, on the stack for any chain a config would name */
+    int small[16], *listed = pl->n_llm <= 16 ? small : calloc(pl->n_llm, sizeof *listed);
+    c->order = calloc(pl->n_llm, sizeof *c->order + sizeof *c->model_arg);
+    if (!listed || !c->order) {
+        if (listed != small) free(listed);
         return -1;
     }
+    c->model_arg = (const char **)(c->order + pl->n_llm);
     c->all_open = 1;
     for (size_t i = 0; i < pl->n_llm; i++) {
-        if (ch->model) {
-            model_probe p = probe(&pl->llm[i], ch->model);
-            listed[i] = p.listed;
-            free(p.first);
-        }
+        listed[i] = ch->model ? probe(&pl->llm[i], ch->model).listed : 0;
         if (!breaker_is_open(&pl->llm[i].br, now)) c->all_open = 0;
     }
     for (int pass = 0; pass < 2; pass++) /* those naming the model first */
@@ -85,7 +83,7 @@ static int plan(rk_chat *ch)
             c->model_arg[c->n_order] = listed[i] ? ch->model : NULL;
             c->order[c->n_order++] = i;
         }
-    free(listed);
+    if (listed != small) free(listed);
     return 0;
 }
 
@@ -252,7 +250,8 @@ static const rk_message *attempt_messages(rk_chat *ch, size_t *n)
 static void set_answer_model(rk_chat *ch, pl_llm *l, const char *model_arg)
 {
     if (ch->meta_sent) return;
-    model_probe p = probe(l, NULL);
+    model_probe p = {0};
+    if (!model_arg) p = probe(l, NULL);
     char *m = model_arg ? strdup(model_arg) : p.first ? p.first : strdup(l->inst->name);
     if (m != p.first) free(p.first);
     if (!m) return;

@@ -36,7 +36,7 @@ static int hbuf_reserve(hbuf *b, size_t extra)
         return -1;
     if (b->len + extra + 1 <= b->cap)
         return 0;
-    size_t cap = b->cap ? b->cap : 256;
+    size_t cap = b->cap ? b->cap : 1024; /* most answers fit: one allocation */
     while (cap < b->len + extra + 1) {
         if (cap > SIZE_MAX / 2) {
             b->oom = 1;
