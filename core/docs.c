@@ -3,8 +3,10 @@
  * keeping the storage instance (the source of truth) and the retriever's
  * index in step. An upload is extracted and chunked before anything is
  * written, so bad input never reaches storage; it is stored before it is
- * indexed, and a failed index step removes what was stored, so the index
- * never points at a document storage lacks. Everything blocking runs as a
+ * indexed, and a failed index step removes what was stored (or, for a
+ * replacement, puts the previous version back: docs_prev.c), so the index
+ * never points at a document storage lacks and a failed upload loses
+ * nothing. Everything blocking runs as a
  * job on the worker pool and reports through the caller's sink there. A
  * counter of accepted jobs lets docs_free wait for exactly its own work.
  * The start-up work (seeding an empty store, re-indexing documents the
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #include "chatobj.h"
+#include "docs_prev.h"
 #include "docver.h"
 #include "extract.h"
 #include "ingest.h"
@@ -188,12 +191,59 @@ int docs__index(docs *d, const char *tenant, const char *id, const ingest_doc *d
 
 /* ---- put ---------------------------------------------------------------- */
 
+/* The new version could not be indexed: take it out again, putting the
+ * previous one back if there was one. */
+static void put_undo(docs *d, const docs_put_req *req, const char *id, docs_prev *prev,
+                     int rc, const char *why, rk_err *err)
+{
+    rk_err e2 = {{0}};
+    if (prev->have) {
+        if (docs__prev_restore(d, prev, &e2) == RK_OK) {
+            rk_fail(err, rc, "index unavailable: %s; the previous version is kept", why);
+            return;
+        }
+        log_warn("documents", "tenant=%s id=%s: restoring the previous version: %s",
+                 req->tenant, id, e2.msg);
+        rk_fail(err, rc, "index unavailable: %s; the previous version is stored but "
+                "not searchable until the index is back (it is re-indexed at start)", why);
+        return;
+    }
+    /* nothing was there: no chunk may stay pointing at a missing document */
+    if (docs__unstore(d, req->tenant, id, &e2) != RK_OK)
+        log_warn("documents", "tenant=%s id=%s: removing after a failed index: %s",
+                 req->tenant, id, e2.msg);
+    unindex(d, req->tenant, id, &e2);
+    rk_fail(err, rc, "index unavailable: %s", why);
+}
+
+/* Store and index an extracted upload (docs__put's second half). */
+static int put_store_index(docs *d, const docs_put_req *req, docs_put_res *res,
+                           const ingest_doc *doc, rk_err *err)
+{
+    rk_err e = {{0}};
+    docs_prev prev = {0};
+    int rc = RK_OK;
+    res->http = 503;
+    if (d->retriever) rc = docs__prev_load(d, req->tenant, res->id, &prev, &e);
+    if (rc == RK_OK) rc = docs__store(d, &res->meta, req->data, req->len, &e);
+    if (rc != RK_OK) {
+        if (rc == RK_ERR_TOO_LARGE) res->http = 413;
+        rc = rk_fail(err, rc, "storage unavailable: %s", e.msg);
+    } else if (d->retriever && (rc = docs__index(d, req->tenant, res->id, doc, &e)) != RK_OK) {
+        put_undo(d, req, res->id, &prev, rc, e.msg, err);
+    } else {
+        res->http = 201;
+        res->chunks = doc->chunks.n;
+    }
+    docs__prev_free(&prev);
+    return rc;
+}
+
 /* Extract + chunk, store, index; see docs_put. res->meta points into res
  * and req. */
 int docs__put(docs *d, const docs_put_req *req, docs_put_res *res, rk_err *err)
 {
     ingest_doc doc = {0};
-    rk_err e = {{0}};
     const char *filename = NULL;
     int rc = RK_ERR_INVALID;
     res->http = 400;
@@ -216,23 +266,7 @@ int docs__put(docs *d, const docs_put_req *req, docs_put_res *res, rk_err *err)
                               .id = res->id, .filename = filename,
                               .content_type = doc.content_type, .size = req->len,
                               .sha256 = res->sha256, .created_ms = clock_wall_ms()};
-    res->http = 503;
-    if ((rc = docs__store(d, &res->meta, req->data, req->len, &e)) != RK_OK) {
-        if (rc == RK_ERR_TOO_LARGE) res->http = 413;
-        rc = rk_fail(err, rc, "storage unavailable: %s", e.msg);
-    } else if (d->retriever && (rc = docs__index(d, req->tenant, res->id, &doc, &e)) != RK_OK) {
-        /* Nothing of this upload may stay: drop the stored copy, and any
-         * older chunks, which would now point at a missing document. */
-        rk_err e2 = {{0}};
-        if (docs__unstore(d, req->tenant, res->id, &e2) != RK_OK)
-            log_warn("documents", "tenant=%s id=%s: removing after a failed index: %s",
-                     req->tenant, res->id, e2.msg);
-        unindex(d, req->tenant, res->id, &e2);
-        rc = rk_fail(err, rc, "index unavailable: %s", e.msg);
-    } else {
-        res->http = 201;
-        res->chunks = doc.chunks.n;
-    }
+    rc = put_store_index(d, req, res, &doc, err);
     ingest_doc_free(&doc);
     return rc;
 }

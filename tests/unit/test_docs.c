@@ -5,7 +5,9 @@
  * put -> list (paging) -> get (byte-identical, ranges) -> search -> replace
  * -> delete, input errors (400/415/422), tenants kept apart, a storage
  * that refuses writes ($BUILD/test-plugins/storage_failing.so) leaving
- * nothing indexed, re-indexing after the index file was deleted, seeding
+ * nothing indexed, an index that fails on a replacement keeping the
+ * previous version ($BUILD/test-plugins/retriever_flaky.so), re-indexing
+ * after the index file was deleted, seeding
  * from config/samples, concurrent uploads, and docs_free during a re-index.
  */
 #define _GNU_SOURCE
@@ -32,6 +34,7 @@
 #define WAIT_MS 20000
 
 static char g_dir[128];
+static const char *g_retriever; /* NULL: retriever_sqlite */
 
 /* ---- a sink that records everything and can be waited for ------------ */
 
@@ -126,16 +129,21 @@ typedef struct env {
  * retriever_sqlite at <dir>/<index>. */
 static env env_open(const char *storage_plugin, const char *index, const char *seed_dir)
 {
-    char yaml[512], text[2048], storage_cfg[256] = "";
+    char yaml[512], text[2048], storage_cfg[256] = "", index_cfg[512];
     if (strcmp(storage_plugin, "storage_local") == 0)
         snprintf(storage_cfg, sizeof storage_cfg, "    config: {root: \"%s/documents\"}\n", g_dir);
+    if (g_retriever)
+        snprintf(index_cfg, sizeof index_cfg, "    plugin: %s\n", g_retriever);
+    else
+        snprintf(index_cfg, sizeof index_cfg,
+                 "    plugin: retriever_sqlite\n    config: {path: \"%s/%s\"}\n", g_dir, index);
     snprintf(yaml, sizeof yaml, "%s/rk.yaml", g_dir);
     snprintf(text, sizeof text,
              "server:\n  plugin_path: [\"%s/plugins\", \"%s/test-plugins\"]\n"
              "instances:\n"
              "  files:\n    plugin: %s\n%s"
-             "  index:\n    plugin: retriever_sqlite\n    config: {path: \"%s/%s\"}\n",
-             ph_build_dir(), ph_build_dir(), storage_plugin, storage_cfg, g_dir, index);
+             "  index:\n%s",
+             ph_build_dir(), ph_build_dir(), storage_plugin, storage_cfg, index_cfg);
     FILE *f = fopen(yaml, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
@@ -491,6 +499,40 @@ START_TEST(storage_failure_leaves_nothing_indexed)
 }
 END_TEST
 
+START_TEST(failed_index_keeps_previous_version)
+{
+    const char *v1 = "Keepers log the fog signal every hour.\n";
+    const char *v2 = "A version the index refuses [failindex].\n";
+    g_retriever = "retriever_flaky";
+    env e = env_open("storage_local", "unused", NULL);
+    g_retriever = NULL;
+    ck_assert_int_eq(put_http(&e, NULL, "log", "log.txt", "text/plain", v1), 201);
+    result r;
+    put(&e, NULL, "log", "log.txt", "text/plain", v2, strlen(v2), &r);
+    ck_assert_int_eq(r.http, 503);
+    ck_assert_msg(strstr(r.msg, "index is down; the previous version is kept"), "%s", r.msg);
+    res_free(&r);
+    get(&e, "log", 0, 0, 0, &r); /* the bytes, the index and the listing: all v1 */
+    ck_assert_int_eq(r.http, 200);
+    ck_assert_str_eq(sb_str(&r.data), v1);
+    res_free(&r);
+    ck_assert_uint_eq(search(&e, "default", "fog signal", "log"), 1);
+    ck_assert_uint_eq(search(&e, "default", "[failindex]", NULL), 0);
+    list(&e, NULL, NULL, 0, &r);
+    ck_assert_uint_eq(r.n_metas, 1);
+    ck_assert_uint_eq(r.metas[0].size, strlen(v1));
+    res_free(&r);
+    /* a new document the index refuses leaves nothing at all */
+    put(&e, NULL, "fresh", "fresh.txt", "text/plain", v2, strlen(v2), &r);
+    ck_assert_int_eq(r.http, 503);
+    ck_assert_msg(!strstr(r.msg, "previous"), "%s", r.msg);
+    res_free(&r);
+    ck_assert_int_eq(get_http(&e, "fresh", 0), 404);
+    ck_assert_uint_eq(list_count(&e, NULL), 1);
+    env_close(&e);
+}
+END_TEST
+
 static void unlink_index(const char *name)
 {
     const char *suffix[] = {"", "-wal", "-shm", "-journal"};
@@ -626,7 +668,8 @@ static Suite *suite(void)
     Suite *s = suite_create("docs");
     ph_add_tcase(s, "service", 120, setup, teardown,
                  PH_TESTS(put_list_get_search_replace_delete, input_errors, derived_ids,
-                          storage_failure_leaves_nothing_indexed, reindex_restores_deleted_index,
+                          storage_failure_leaves_nothing_indexed,
+                          failed_index_keeps_previous_version, reindex_restores_deleted_index,
                           seed_from_samples, concurrent_uploads, free_during_reindex));
     return s;
 }
