@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostapi.h"
 #include "log.h"
 
 #define EMBED_MAX_INPUTS 2048
@@ -25,7 +26,7 @@ static void embed_finish(rk_chat *ch, int status, const rk_llm_result *res,
     if (ch->finished) return;
     ch->finished = 1;
     if (ch->stage_timer) {
-        loop_timer_cancel(ch->pl->loop, ch->stage_timer);
+        loop_timer_cancel(ch->loop, ch->stage_timer);
         ch->stage_timer = NULL;
     }
     if (ch->ecall) {
@@ -33,7 +34,7 @@ static void embed_finish(rk_chat *ch, int status, const rk_llm_result *res,
         ch->ecall = NULL;
     }
     ch->esink.on_done(ch->ud, status, res, msg);
-    if (loop_post(ch->pl->loop, release_cb, ch) != RK_OK) chat_unref(ch);
+    if (loop_post(ch->loop, release_cb, ch) != RK_OK) chat_unref(ch);
 }
 
 static void e_on_vector(void *ud, const rk_embedding *e)
@@ -69,7 +70,7 @@ static void e_begin(void *ud)
         int64_t now = clock_now_ms();
         rk_err err = {{0}};
         rk_llm_call *call = NULL;
-        ch->stage_timer = loop_timer_start(pl->loop, pl->llm_timeout, e_guard, ch);
+        ch->stage_timer = loop_timer_start(ch->loop, pl->llm_timeout, e_guard, ch);
         int rc = ch->einst->vt->embed(ch->einst->inst->ctx, ch->model,
                                       (const char *const *)ch->inputs, ch->n_inputs,
                                       now + pl->llm_timeout, &ESINK, ch, &call, &err);
@@ -96,7 +97,7 @@ static void e_cancel(void *ud)
 void embedcall_cancel(rk_chat *ch)
 {
     chat_ref(ch);
-    if (loop_post(ch->pl->loop, e_cancel, ch) != RK_OK) chat_unref(ch);
+    if (loop_post(ch->loop, e_cancel, ch) != RK_OK) chat_unref(ch);
 }
 
 static pl_llm *find_embedder(pipeline *pl)
@@ -156,9 +157,11 @@ int embedcall_start(pipeline *pl, const char *model, const char *const *inputs,
                                                                    : sizeof ch->esink);
     ch->ud = ud;
     ch->einst = l;
+    loop *cl = hostapi_loop_for_chat(); /* the caller's loop, as for chats */
+    if (cl) ch->loop = cl;
     chat_ref(ch); /* for the begin post; the first reference is the call's */
     *call = ch;
-    if (loop_post(pl->loop, e_begin, ch) != RK_OK) {
+    if (loop_post(ch->loop, e_begin, ch) != RK_OK) {
         *call = NULL;
         chat_unref(ch);
         chat_unref(ch);
