@@ -25,6 +25,7 @@ typedef struct sentence {
     const char *text;
     size_t len;
     double score;
+    int ru;              /* mostly Cyrillic */
 } sentence;
 
 typedef struct sent_list {
@@ -115,7 +116,7 @@ static int sent_add(sent_list *l, size_t passage, const char *base,
         l->v = v;
         l->cap = cap;
     }
-    l->v[l->n++] = (sentence){passage, (size_t)(s - base), 0, s, n, 0.0};
+    l->v[l->n++] = (sentence){passage, (size_t)(s - base), 0, s, n, 0.0, 0};
     return 0;
 }
 
@@ -162,8 +163,11 @@ static int split_passage(sent_list *l, size_t passage, const char *text)
     return start < len ? sent_add(l, passage, text, text + start, len - start) : 0;
 }
 
-/* Score one sentence against the question's terms q. */
-static int score(terms *t, const term_set *q, sentence *s)
+/* Score one sentence against the question's terms q. A sentence in the
+ * other script than the question's (Cyrillic / Latin) counts half, and an
+ * answer keeps to the script of its best sentence (see pick): when a name
+ * matches guides in both languages, the answer is in the question's. */
+static int score(terms *t, const term_set *q, int q_ru, sentence *s)
 {
     term_set st = {0};
     long words = terms_collect(t, s->text, s->len, &st);
@@ -179,6 +183,8 @@ static int score(terms *t, const term_set *q, sentence *s)
         double density = (double)m / sqrt((double)(st.n ? st.n : 1));
         double rank = 1.0 / (1.0 + 0.25 * (double)s->passage);
         s->score = ((double)m + 0.5 * density) / (double)q->n * rank;
+        s->ru = terms_is_russian_n(s->text, s->len);
+        if (s->ru != q_ru) s->score *= 0.5;
     }
     term_set_free(&st);
     return 0;
@@ -248,7 +254,8 @@ static void cite_into(buf *out, const char *text, size_t n, size_t passage)
     buf_add(out, tail, tail_len);
 }
 
-/* Pick from sorted candidates: best first, then close seconds, no repeats. */
+/* Pick from sorted candidates: best first, then close seconds in the same
+ * script, no repeats. */
 static size_t pick(sentence *cand, size_t n, size_t max, sentence *picked,
                    buf *texts)
 {
@@ -256,6 +263,8 @@ static size_t pick(sentence *cand, size_t n, size_t max, sentence *picked,
     for (size_t i = 0; i < n && k < max && cand[i].score > 0; i++) {
         if (k && cand[i].score < KEEP_RATIO * cand[0].score)
             break;
+        if (k && cand[i].ru != cand[0].ru)
+            continue;
         size_t start = texts->n;
         clean_into(texts, &cand[i]);
         buf_add(texts, "", 1); /* keep the NUL as a separator */
@@ -289,11 +298,11 @@ static int render(sentence *picked, size_t k, const buf *texts, char **out)
     return 1;
 }
 
-static int choose(terms *t, const term_set *q, sent_list *l, size_t max,
+static int choose(terms *t, const term_set *q, int q_ru, sent_list *l, size_t max,
                   char **out)
 {
     for (size_t i = 0; i < l->n; i++)
-        if (score(t, q, &l->v[i]) != 0)
+        if (score(t, q, q_ru, &l->v[i]) != 0)
             return -1;
     if (l->n > 1)
         qsort(l->v, l->n, sizeof *l->v, by_score);
@@ -324,7 +333,8 @@ int extract_answer(terms *t, const char *question, const rk_passage *passages,
         if (passages[i].text && split_passage(&l, i, passages[i].text) != 0)
             rc = -1;
     if (rc == 0 && q.n && l.n)
-        rc = choose(t, &q, &l, max_sentences ? max_sentences : 1, out);
+        rc = choose(t, &q, terms_is_russian(question), &l, max_sentences ? max_sentences : 1,
+                    out);
     if (rc == 0) {
         *out = strdup(terms_is_russian(question) ? EXTRACT_NONE_RU : EXTRACT_NONE_EN);
         rc = *out ? 0 : -1;

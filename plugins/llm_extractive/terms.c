@@ -312,10 +312,11 @@ void term_set_free(term_set *set)
     memset(set, 0, sizeof *set);
 }
 
-int terms_is_russian(const char *text)
+int terms_is_russian(const char *text) { return terms_is_russian_n(text, strlen(text)); }
+
+int terms_is_russian_n(const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
-    size_t len = strlen(text);
     long cyr = 0, latin = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp, lower;

@@ -32,6 +32,8 @@ void term_set_free(term_set *set);
 
 /* 1 if text has more Cyrillic than Latin letters (the answer's language). */
 int terms_is_russian(const char *text);
+/* The same for len bytes of text (no NUL needed). */
+int terms_is_russian_n(const char *text, size_t len);
 
 /* Words separated by white space: a rough token count for usage. */
 long terms_count_words(const char *text);

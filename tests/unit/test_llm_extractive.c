@@ -216,6 +216,31 @@ START_TEST(russian_inflection)
 }
 END_TEST
 
+/* A name that matches guides in both languages: the answer comes from the
+ * one in the question's language, whichever ranked first; the other
+ * language is still used when it is all there is. */
+START_TEST(question_language_preferred)
+{
+    ph h;
+    h_open(&h, "{}");
+    rk_passage ps[] = {
+        passage("ru", "Ragkernel — сервер чата с поиском по документам."),
+        passage("en", "Ragkernel is a chat server that answers from your documents."),
+    };
+    run r;
+    run_init(&r, &h, "What is ragkernel?", ps, 2);
+    run_answer(&r);
+    ck_assert_msg(strstr(r.answer, "Ragkernel is a chat server") != NULL, "answer: %s", r.answer);
+    ck_assert_msg(strstr(r.answer, "сервер") == NULL, "answer: %s", r.answer);
+    run_fini(&r);
+    run_init(&r, &h, "Что такое ragkernel?", ps + 1, 1);
+    run_answer(&r);
+    ck_assert_msg(strstr(r.answer, "Ragkernel is a chat server") != NULL, "answer: %s", r.answer);
+    run_fini(&r);
+    ph_close(&h);
+}
+END_TEST
+
 START_TEST(no_passages_fixed_message)
 {
     ph h;
@@ -423,7 +448,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("llm_extractive");
     ph_add_tcase(s, "contract", 120, setup, ph_runtime_stop,
-                 PH_TESTS(english_answer_with_citation, russian_inflection,
+                 PH_TESTS(english_answer_with_citation, russian_inflection, question_language_preferred,
                           no_passages_fixed_message, no_overlap_fixed_message,
                           cancel_before_first_delta, cancel_inside_delta, deterministic,
                           several_sentences_in_document_order, max_tokens_cuts,
