@@ -28,16 +28,17 @@ SANLD     := -fsanitize=address,undefined
 endif
 CFLAGS    := -std=gnu11 $(WARN) $(OPT) -fPIC -MMD -MP -Isdk/include \
              -DRK_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
-PLUGIN_CFLAGS := $(CFLAGS) -fvisibility=hidden -Iplugins/common
+PLUGIN_CFLAGS := $(CFLAGS) -fvisibility=hidden -Icommon
 CORE_LIBS := $(shell pkg-config --libs $(PKG_CORE) 2>/dev/null) -ldl -lpthread -lm
-CORE_CFLAGS := $(CFLAGS) -Icore $(shell pkg-config --cflags $(PKG_CORE) 2>/dev/null)
+CORE_CFLAGS := $(CFLAGS) -Icore -Icommon $(shell pkg-config --cflags $(PKG_CORE) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
+# common/: code the core and plugins both compile in (plugins through a
+# one-line .c of their own), never shared at run time
+CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c)) $(wildcard common/*.c)
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 
-# plugins/common holds code plugins compile in; it is not a plugin
-PLUGINS   := $(filter-out common,$(notdir $(patsubst %/,%,$(wildcard plugins/*/))))
+PLUGINS   := $(notdir $(patsubst %/,%,$(wildcard plugins/*/)))
 PLUGIN_SOS := $(PLUGINS:%=$(BUILD)/plugins/%.so)
 -include $(wildcard plugins/*/plugin.mk)
 
@@ -82,7 +83,7 @@ $(BUILD)/test-plugins/%.so: tests/plugins/%.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -Itests/support -Iplugins/common $(shell pkg-config --cflags check) $(SANLD) -o $@ $< $(CORE_OBJS) $(TEST_SUPPORT_OBJS) $(CORE_LIBS) $(CHECK_LIBS)
+	$(CC) $(CORE_CFLAGS) -Itests/support $(shell pkg-config --cflags check) $(SANLD) -o $@ $< $(CORE_OBJS) $(TEST_SUPPORT_OBJS) $(CORE_LIBS) $(CHECK_LIBS)
 
 test-build: all $(TEST_PLUGIN_SOS) $(UNIT_BINS)
 

@@ -8,6 +8,8 @@
 #include "passages.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,55 +55,76 @@ void passvec_free(passvec *pv)
     pv->n = pv->cap = 0;
 }
 
-/* One passage as a JSON object; NULL on OOM. */
-static json_t *passage_json(const rk_passage *p, int with_text)
+/* ---- the JSON shape in cache entries ------------------------------------- */
+
+/* One passage as a JSON object: 0, -1 when a string is not UTF-8. */
+static int passage_write(strbuf *b, const rk_passage *p, int with_text)
 {
+    char num[64];
     double score = isfinite(p->score) ? p->score : 0.0; /* JSON has no NaN */
-    json_t *o = json_pack("{s:s, s:s, s:f, s:I}", "doc_id",
-                          p->doc_id ? p->doc_id : "", "title",
-                          p->title ? p->title : "", "score", score,
-                          "chunk_index", (json_int_t)p->chunk_index);
-    if (o && p->snippet &&
-        json_object_set_new(o, "snippet", json_string(p->snippet)) < 0)
-        goto fail;
-    if (o && with_text &&
-        json_object_set_new(o, "text", json_string(p->text ? p->text : "")) < 0)
-        goto fail;
-    return o;
-fail:
-    json_decref(o);
-    return NULL;
-}
-
-json_t *passages_to_json(const rk_passage *p, size_t n, int with_text)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++) {
-        if (json_array_append_new(arr, passage_json(&p[i], with_text)) < 0) {
-            json_decref(arr);
-            return NULL;
-        }
+    const char *id = p->doc_id ? p->doc_id : "", *title = p->title ? p->title : "";
+    int bad = 0;
+    sb_puts(b, "{\"doc_id\":");
+    bad |= sb_json_str(b, id, strlen(id));
+    sb_puts(b, ",\"title\":");
+    bad |= sb_json_str(b, title, strlen(title));
+    snprintf(num, sizeof num, ",\"score\":%.17g,\"chunk_index\":", score);
+    sb_puts(b, num);
+    snprintf(num, sizeof num, "%u", (unsigned)p->chunk_index);
+    sb_puts(b, num);
+    if (p->snippet) {
+        sb_puts(b, ",\"snippet\":");
+        bad |= sb_json_str(b, p->snippet, strlen(p->snippet));
     }
-    return arr;
+    if (with_text) {
+        const char *t = p->text ? p->text : "";
+        sb_puts(b, ",\"text\":");
+        bad |= sb_json_str(b, t, strlen(t));
+    }
+    sb_puts(b, "}");
+    return bad ? -1 : 0;
 }
 
-int passages_from_json(const json_t *arr, passvec *out)
+int passages_write_json(strbuf *b, const rk_passage *p, size_t n, int with_text)
 {
-    if (!json_is_array(arr)) return -1;
-    size_t i;
-    json_t *o;
-    json_array_foreach(arr, i, o) {
-        const char *doc_id = NULL, *title = NULL, *snippet = NULL, *text = NULL;
+    sb_puts(b, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i) sb_puts(b, ",");
+        if (passage_write(b, &p[i], with_text) < 0) return -1;
+    }
+    sb_puts(b, "]");
+    return 0;
+}
+
+/* String member `key` of object o, decoded into the scratch at *at (room
+ * enough: decoding never grows a string): the string, or NULL. */
+static const char *scratch_str(const oj_doc *d, int o, const char *key, char **at)
+{
+    int i = oj_get(d, o, key);
+    if (oj_kind(d, i) != OJ_STR) return NULL;
+    char *s = *at;
+    *at += oj_copy(d, i, s, d->t[i].len + 1) + 1;
+    return s;
+}
+
+int passages_read_json(const oj_doc *d, int arr, char *scratch, passvec *out)
+{
+    size_t n = oj_count(d, arr);
+    if (oj_kind(d, arr) != OJ_ARR) return -1;
+    int o = arr + 1;
+    for (size_t i = 0; i < n; i++, o = (int)d->t[o].end) {
+        char *at = scratch;
+        int64_t idx = 0;
         double score = 0;
-        json_int_t idx = 0;
-        if (json_unpack((json_t *)o, "{s:s, s:s, s?s, s:F, s:I, s?s}", "doc_id",
-                        &doc_id, "title", &title, "snippet", &snippet, "score",
-                        &score, "chunk_index", &idx, "text", &text) < 0 ||
-            idx < 0 || idx > UINT32_MAX)
+        const char *doc_id = scratch_str(d, o, "doc_id", &at);
+        const char *title = scratch_str(d, o, "title", &at);
+        const char *snippet = scratch_str(d, o, "snippet", &at);
+        const char *text = scratch_str(d, o, "text", &at);
+        if (!doc_id || !title || !oj_double(d, oj_get(d, o, "score"), &score) ||
+            !oj_int(d, oj_get(d, o, "chunk_index"), &idx) || idx < 0 || idx > UINT32_MAX)
             return -1;
-        rk_passage p = {.struct_size = sizeof p, .doc_id = doc_id,
-                        .title = title, .text = text ? text : snippet,
-                        .snippet = snippet, .score = score,
+        rk_passage p = {.struct_size = sizeof p, .doc_id = doc_id, .title = title,
+                        .text = text ? text : snippet, .snippet = snippet, .score = score,
                         .chunk_index = (uint32_t)idx};
         if (passvec_push(out, &p) < 0) return -1;
     }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oj.h"
+
 static int grow(strbuf *b, size_t extra)
 {
     if (b->oom) return -1;
@@ -48,6 +50,19 @@ void sb_printf(strbuf *b, const char *fmt, ...)
     vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+}
+
+int sb_json_str(strbuf *b, const char *s, size_t n)
+{
+    if (grow(b, OJ_ESCAPE_MAX(n)) < 0) return 0; /* oom is sticky: checked once */
+    size_t w = oj_escape(s, n, b->s + b->len, 0);
+    if (w == SIZE_MAX) {
+        b->s[b->len] = '\0';
+        return -1;
+    }
+    b->len += w;
+    b->s[b->len] = '\0';
+    return 0;
 }
 
 const char *sb_str(const strbuf *b) { return b->s ? b->s : ""; }

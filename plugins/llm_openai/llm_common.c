@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include "oj.h"
+
 int llm_buf_add(llm_buf *b, const void *data, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
@@ -37,6 +39,28 @@ int llm_buf_add(llm_buf *b, const void *data, size_t n)
     b->len += n;
     b->p[b->len] = '\0';
     return RK_OK;
+}
+
+int llm_buf_json_str(llm_buf *b, const char *s, size_t n)
+{
+    size_t room = OJ_ESCAPE_MAX(n);
+    if (llm_buf_add(b, NULL, 0) != RK_OK) /* a buffer to write into */
+        return -2;
+    if (b->len + room + 1 > b->cap) {
+        char *p = realloc(b->p, b->len + room + 1);
+        if (!p)
+            return -2;
+        b->p = p;
+        b->cap = b->len + room + 1;
+    }
+    size_t w = oj_escape(s, n, b->p + b->len, 0);
+    if (w == SIZE_MAX) {
+        b->p[b->len] = '\0';
+        return -1;
+    }
+    b->len += w;
+    b->p[b->len] = '\0';
+    return 0;
 }
 
 void llm_buf_reset(llm_buf *b)

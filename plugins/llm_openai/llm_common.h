@@ -23,6 +23,8 @@ typedef struct llm_buf {
 } llm_buf;
 
 int llm_buf_add(llm_buf *b, const void *data, size_t n); /* RK_OK / RK_ERR_NOMEM */
+/* s (n bytes) as a quoted JSON string: 0, -1 (not UTF-8, or a NUL), -2 OOM. */
+int llm_buf_json_str(llm_buf *b, const char *s, size_t n);
 void llm_buf_reset(llm_buf *b);
 void llm_buf_free(llm_buf *b);
 

@@ -1,2 +1,2 @@
-/* The shared JSON reader (plugins/common/oj.c), compiled into this plugin. */
-#include "../common/oj.c"
+/* The shared JSON reader (common/oj.c), compiled into this plugin. */
+#include "../../common/oj.c"

@@ -170,49 +170,6 @@ static char *make_url(const oai *o, const char *model, const char *path)
  * Written directly rather than through a jansson tree: this runs for every
  * request, and the tree cost more than the rest of the request did. */
 
-/* Append s as a JSON string (quotes included). -1 if s is not valid UTF-8
- * (or holds a NUL within n), -2 out of memory. */
-static int oj_put_str(llm_buf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-    if (llm_buf_add(b, "\"", 1) != RK_OK) return -2;
-    size_t run = 0; /* bytes copied as they are, pending */
-    for (size_t i = 0; i < n;) {
-        i += oj_plain_run(u + i, n - i);
-        if (i >= n) break;
-        unsigned char c = u[i];
-        if (c >= 0x80) {
-            size_t k = oj_utf8_seq(u + i, n - i);
-            if (!k) return -1;
-            i += k;
-            continue;
-        }
-        if (c == 0) return -1;
-        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
-        size_t elen = 2;
-        switch (c) {
-        case '"': case '\\': break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            elen = 6;
-        }
-        if (llm_buf_add(b, s + run, i - run) != RK_OK || llm_buf_add(b, esc, elen) != RK_OK)
-            return -2;
-        run = ++i;
-    }
-    if (llm_buf_add(b, s + run, n - run) != RK_OK || llm_buf_add(b, "\"", 1) != RK_OK)
-        return -2;
-    return 0;
-}
-
 /* Append the shortest decimal that reads back as v (finite v only). */
 static int oj_put_double(llm_buf *b, double v)
 {
@@ -229,7 +186,7 @@ static int oj_put_double(llm_buf *b, double v)
 
 static int put(llm_buf *b, const char *s) { return llm_buf_add(b, s, strlen(s)) == RK_OK ? 0 : -2; }
 
-static int put_str(llm_buf *b, const char *s) { return oj_put_str(b, s, strlen(s)); }
+static int put_str(llm_buf *b, const char *s) { return llm_buf_json_str(b, s, strlen(s)); }
 
 /* 0, -1 (message i is not valid UTF-8: *bad = i), -2 out of memory. */
 static int chat_json(const oai *o, const rk_llm_request *req, const char *model,

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oj.h"
+
 void hbuf_free(hbuf *b)
 {
     free(b->data);
@@ -190,55 +192,13 @@ char *utf8_sanitize(const char *s, size_t n)
     return hbuf_take(&b, NULL);
 }
 
-static int json_escape_ascii(hbuf *b, unsigned char c)
-{
-    switch (c) {
-    case '"': return hbuf_append(b, "\\\"", 2);
-    case '\\': return hbuf_append(b, "\\\\", 2);
-    case '\n': return hbuf_append(b, "\\n", 2);
-    case '\r': return hbuf_append(b, "\\r", 2);
-    case '\t': return hbuf_append(b, "\\t", 2);
-    case '\b': return hbuf_append(b, "\\b", 2);
-    case '\f': return hbuf_append(b, "\\f", 2);
-    default:
-        if (c < 0x20 || c == 0x7F)
-            return hbuf_printf(b, "\\u%04x", c);
-        return hbuf_append(b, &c, 1);
-    }
-}
-
 int hbuf_json_str(hbuf *b, const char *s, size_t n)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    hbuf_reserve(b, n + 2);
-    hbuf_append(b, "\"", 1);
-    while (i < n) {
-        size_t run = i; /* copy plain ASCII runs in one go */
-        while (run < n && u[run] >= 0x20 && u[run] < 0x7F && u[run] != '"' &&
-               u[run] != '\\')
-            run++;
-        if (run > i) {
-            hbuf_append(b, u + i, run - i);
-            i = run;
-            continue;
-        }
-        if (u[i] < 0x80) {
-            json_escape_ascii(b, u[i]);
-            i++;
-            continue;
-        }
-        int l = utf8_seq(u + i, n - i);
-        if (l > 0) {
-            hbuf_append(b, u + i, (size_t)l);
-            i += (size_t)l;
-        } else {
-            hbuf_append(b, "\xEF\xBF\xBD", 3);
-            i++;
-        }
-    }
-    hbuf_append(b, "\"", 1);
-    return b->oom ? -1 : 0;
+    if (hbuf_reserve(b, OJ_ESCAPE_MAX(n)) < 0)
+        return -1;
+    b->len += oj_escape(s, n, b->data + b->len, 1); /* lenient: never fails */
+    b->data[b->len] = '\0';
+    return 0;
 }
 
 int hbuf_base64(hbuf *b, const void *p, size_t n)

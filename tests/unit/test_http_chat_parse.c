@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../plugins/common/oj.c"
 #include "../../plugins/transport_http/http_buf.c"
 #include "../../plugins/transport_http/http_chat_parse.c"
 

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "../../plugins/llm_openai/llm_common.c"
-#include "../../plugins/common/oj.c"
 #include "../../plugins/llm_openai/llm_sse.c"
 #include "../../plugins/llm_openai/llm_call.c"
 #include "../../plugins/llm_openai/openai_stream.c"
@@ -557,12 +556,51 @@ START_TEST(plain_run_matches_definition)
 }
 END_TEST
 
+/* oj_escape: exact escapes, strict and lenient handling of bad input, and
+ * a round trip through the reader for every byte value that is valid. */
+static const char *esc(const char *s, size_t n, int lenient, char *out)
+{
+    size_t w = oj_escape(s, n, out, lenient);
+    if (w == SIZE_MAX) return NULL;
+    out[w] = '\0';
+    return out;
+}
+
+START_TEST(escape_exact_and_round_trip)
+{
+    char out[OJ_ESCAPE_MAX(64) + 1];
+    ck_assert_str_eq(esc("plain text", 10, 0, out), "\"plain text\"");
+    ck_assert_str_eq(esc("a\"b\\c\n\t\x01", 8, 0, out), "\"a\\\"b\\\\c\\n\\t\\u0001\"");
+    ck_assert_str_eq(esc("\xd0\xbc\xe2\x82\xac", 5, 0, out), "\"\xd0\xbc\xe2\x82\xac\"");
+    ck_assert_ptr_null(esc("a\xff" "b", 3, 0, out));
+    ck_assert_str_eq(esc("a\xff" "b", 3, 1, out), "\"a\xef\xbf\xbd" "b\"");
+    ck_assert_ptr_null(esc("a\0b", 3, 0, out));
+    ck_assert_str_eq(esc("a\0b", 3, 1, out), "\"a\\u0000b\"");
+    char all[127];
+    for (int c = 1; c < 128; c++) all[c - 1] = (char)c;
+    for (size_t n = 0; n <= sizeof all; n += 7) {
+        char big[OJ_ESCAPE_MAX(sizeof all) + 1];
+        size_t w = oj_escape(all, n, big, 0);
+        ck_assert_uint_ne(w, SIZE_MAX);
+        oj_tok toks[4];
+        oj_doc d;
+        oj_init_with(&d, toks, 4);
+        ck_assert_int_eq(oj_parse(&d, big, w), 0);
+        char dec[OJ_ESCAPE_MAX(sizeof all)];
+        ck_assert_uint_eq(oj_copy(&d, 0, dec, sizeof dec), n);
+        ck_assert_int_eq(memcmp(dec, all, n), 0);
+        oj_free(&d);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("llm_sse");
     TCase *p = tcase_create("sse+policy");
     tcase_add_test(p, sse_any_split);
     tcase_add_test(p, plain_run_matches_definition);
+    tcase_add_test(p, escape_exact_and_round_trip);
     tcase_add_test(p, sse_two_cuts);
     tcase_add_test(p, sse_finish_without_blank_line);
     tcase_add_test(p, sse_stop_and_limits);

@@ -12,6 +12,13 @@
  * when it is invalid (overlong, a surrogate, past U+10FFFF, cut short). */
 size_t oj_utf8_seq(const unsigned char *s, size_t n);
 
+/* The JSON string literal (quotes included) of the n bytes at s, written
+ * to out, which has room for OJ_ESCAPE_MAX(n) bytes: the length written.
+ * Invalid UTF-8 and NUL bytes make it return SIZE_MAX, unless `lenient`,
+ * which writes U+FFFD for a bad sequence and \u0000 for NUL. */
+#define OJ_ESCAPE_MAX(n) (6 * (n) + 2)
+size_t oj_escape(const char *s, size_t n, char *out, int lenient);
+
 /* Length of the prefix of s that a JSON string holds as it is: printable
  * ASCII but '"' and '\\'. Eight bytes at a time, for the scanner and for
  * writers that escape. */

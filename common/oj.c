@@ -7,7 +7,8 @@
  * surrogates, NUL characters, trailing garbage) is refused here too.
  * Numbers are checked against the grammar, not their range; the integers
  * read are range-checked where they are read. Compiled into each plugin
- * that uses it (see plugins/common/README), never shared at run time.
+ * that uses it and into the core (see common/README.md), never shared at
+ * run time.
  */
 #define _GNU_SOURCE /* strndup */
 #include "oj.h"
@@ -104,6 +105,59 @@ size_t oj_plain_run(const unsigned char *s, size_t n)
 #endif
     while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') i++;
     return i;
+}
+
+/* One byte below 0x20, '"' or '\\' as its escape; the length written. */
+static size_t oj_escape_byte(unsigned char c, char *o)
+{
+    static const char hex[] = "0123456789abcdef";
+    o[0] = '\\';
+    switch (c) {
+    case '"': o[1] = '"'; return 2;
+    case '\\': o[1] = '\\'; return 2;
+    case '\b': o[1] = 'b'; return 2;
+    case '\f': o[1] = 'f'; return 2;
+    case '\n': o[1] = 'n'; return 2;
+    case '\r': o[1] = 'r'; return 2;
+    case '\t': o[1] = 't'; return 2;
+    default:
+        memcpy(o + 1, "u00", 3);
+        o[4] = hex[c >> 4];
+        o[5] = hex[c & 15];
+        return 6;
+    }
+}
+
+size_t oj_escape(const char *s, size_t n, char *out, int lenient)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    char *o = out;
+    *o++ = '"';
+    for (size_t i = 0; i < n;) {
+        size_t run = oj_plain_run(u + i, n - i);
+        memcpy(o, u + i, run);
+        o += run;
+        i += run;
+        if (i >= n) break;
+        if (u[i] >= 0x80) {
+            size_t k = oj_utf8_seq(u + i, n - i);
+            if (k) {
+                memcpy(o, u + i, k);
+                o += k;
+                i += k;
+                continue;
+            }
+            if (!lenient) return SIZE_MAX;
+            memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD for the bad byte */
+            o += 3;
+            i++;
+            continue;
+        }
+        if (u[i] == 0 && !lenient) return SIZE_MAX;
+        o += oj_escape_byte(u[i++], o);
+    }
+    *o++ = '"';
+    return (size_t)(o - out);
 }
 
 static int oj_hex4(const unsigned char *s, unsigned *out)
