@@ -87,8 +87,21 @@ static sjob *sjob_new(rk_chat *ch, void (*work)(sjob *), void (*done)(sjob *))
     return j;
 }
 
-static int sjob_submit(sjob *j)
+/* An instance that promises never to wait (RK_PLUGIN_NONBLOCKING) is
+ * called on the loop itself: a worker hop costs more than the call. */
+static int runs_inline(const rk_instance *inst)
 {
+    return inst && (inst->plugin->flags & RK_PLUGIN_NONBLOCKING) && loop_current();
+}
+
+/* Run j on a worker, or right here when `here` (its done still comes on a
+ * later step of this loop's turn, as it would from a worker). */
+static int sjob_submit(sjob *j, int here)
+{
+    if (here) {
+        job_run(j);
+        return 0;
+    }
     if (pool_submit(j->ch->pl->pool, job_run, j) == RK_OK) return 0;
     sjob_free(j);
     return -1;
@@ -271,7 +284,7 @@ int stages_cache_lookup(rk_chat *ch)
     if (!ch->pl->cache || chat_has_conversation(ch)) return -1;
     sjob *j = sjob_new(ch, lookup_work, lookup_done);
     if (!j) return -1;
-    return sjob_submit(j);
+    return sjob_submit(j, runs_inline(ch->pl->cache));
 }
 
 /* ---- history load ------------------------------------------------------ */
@@ -345,7 +358,7 @@ int stages_history_load(rk_chat *ch)
 {
     if (!ch->pl->history || !ch->conv_id || ch->conv_fresh) return -1;
     sjob *j = sjob_new(ch, history_work, history_done);
-    return j ? sjob_submit(j) : -1;
+    return j ? sjob_submit(j, runs_inline(ch->pl->history)) : -1;
 }
 
 /* ---- retrieval ---------------------------------------------------------- */
@@ -481,8 +494,12 @@ static void bg_run(void *ud)
     free(b);
 }
 
-static void bg_submit(rk_chat *ch, void (*work)(rk_chat *ch))
+static void bg_submit(rk_chat *ch, void (*work)(rk_chat *ch), const rk_instance *inst)
 {
+    if (runs_inline(inst)) {
+        work(ch);
+        return;
+    }
     bgjob *b = malloc(sizeof *b);
     if (!b) return;
     b->ch = ch;
@@ -577,6 +594,6 @@ static void append_history(rk_chat *ch)
 void stages_after_success(rk_chat *ch)
 {
     pipeline *pl = ch->pl;
-    if (pl->cache && !chat_has_conversation(ch)) bg_submit(ch, store_answer);
-    if (pl->history && ch->conv_id) bg_submit(ch, append_history);
+    if (pl->cache && !chat_has_conversation(ch)) bg_submit(ch, store_answer, pl->cache);
+    if (pl->history && ch->conv_id) bg_submit(ch, append_history, pl->history);
 }

@@ -80,9 +80,15 @@ typedef struct rk_config_key {
 typedef struct rk_instance rk_instance;
 struct rk_host;
 
-/* flags */
-#define RK_PLUGIN_SERIALIZE 0x1u /* host never calls one instance's
-                                    blocking vtable slots concurrently */
+/* flags: hints a host may act on; a host ignores bits it does not know, so
+ * setting one never makes a plugin unloadable. */
+#define RK_PLUGIN_SERIALIZE 0x1u   /* host never calls one instance's
+                                      blocking vtable slots concurrently */
+#define RK_PLUGIN_NONBLOCKING 0x2u /* the "blocking" slots never wait (no
+                                      network or disk, no lock held across
+                                      either) and return in microseconds:
+                                      the host may call them on an event-loop
+                                      thread instead of a worker */
 
 typedef struct rk_plugin {
     uint32_t struct_size;  /* sizeof(rk_plugin) as the plugin was built */
