@@ -19,21 +19,29 @@
 
 #include "oj.h"
 
+/* Room for n more bytes and the NUL, growing by doubling. */
+static int llm_buf_reserve(llm_buf *b, size_t n)
+{
+    if (b->len + n + 1 <= b->cap)
+        return RK_OK;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1) {
+        if (cap > SIZE_MAX / 2)
+            return RK_ERR_NOMEM;
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (!p)
+        return RK_ERR_NOMEM;
+    b->p = p;
+    b->cap = cap;
+    return RK_OK;
+}
+
 int llm_buf_add(llm_buf *b, const void *data, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) {
-            if (cap > SIZE_MAX / 2)
-                return RK_ERR_NOMEM;
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return RK_ERR_NOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
+    if (llm_buf_reserve(b, n) != RK_OK)
+        return RK_ERR_NOMEM;
     if (n)
         memcpy(b->p + b->len, data, n);
     b->len += n;
@@ -43,24 +51,13 @@ int llm_buf_add(llm_buf *b, const void *data, size_t n)
 
 int llm_buf_json_str(llm_buf *b, const char *s, size_t n)
 {
-    size_t room = OJ_ESCAPE_MAX(n);
-    if (llm_buf_add(b, NULL, 0) != RK_OK) /* a buffer to write into */
+    if (llm_buf_reserve(b, OJ_ESCAPE_MAX(n)) != RK_OK)
         return -2;
-    if (b->len + room + 1 > b->cap) {
-        char *p = realloc(b->p, b->len + room + 1);
-        if (!p)
-            return -2;
-        b->p = p;
-        b->cap = b->len + room + 1;
-    }
     size_t w = oj_escape(s, n, b->p + b->len, 0);
-    if (w == SIZE_MAX) {
-        b->p[b->len] = '\0';
-        return -1;
-    }
-    b->len += w;
+    if (w != SIZE_MAX)
+        b->len += w;
     b->p[b->len] = '\0';
-    return 0;
+    return w == SIZE_MAX ? -1 : 0;
 }
 
 void llm_buf_reset(llm_buf *b)
