@@ -17,8 +17,10 @@
 
 rk_chat *chat_new(pipeline *pl, chat_kind kind)
 {
-    rk_chat *ch = calloc(1, sizeof *ch);
+    /* malloc, not calloc: glibc's calloc skips its per-thread cache */
+    rk_chat *ch = malloc(sizeof *ch);
     if (!ch) return NULL;
+    *ch = (rk_chat){0};
     ch->kind = kind;
     atomic_init(&ch->refs, 1);
     atomic_init(&ch->abandoned, 0);
@@ -95,8 +97,9 @@ static rk_message *copy_messages(const rk_message *in, size_t n)
     size_t bytes = (n ? n : 1) * sizeof(rk_message);
     for (size_t i = 0; i < n; i++)
         bytes += strlen(in[i].role) + strlen(in[i].content) + 2;
-    rk_message *m = calloc(1, bytes);
+    rk_message *m = malloc(bytes);
     if (!m) return NULL;
+    memset(m, 0, bytes);
     char *p = (char *)(m + (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
         size_t rl = strlen(in[i].role) + 1, cl = strlen(in[i].content) + 1;

@@ -568,7 +568,7 @@ static hc_conn *pool_take(httpc *hc, const struct sockaddr_storage *sa, socklen_
 httpc_req *httpc_start(httpc *hc, const httpmsg_target *t, const rk_http_request *req,
                        const rk_http_handler *h, void *ud, rk_err *err)
 {
-    httpc_req *r = calloc(1, sizeof *r);
+    httpc_req *r = malloc(sizeof *r); /* zeroed below (calloc skips the thread cache) */
     if (!r) {
         rk_fail(err, RK_ERR_NOMEM, "out of memory");
         return NULL;

@@ -368,7 +368,10 @@ static void h_done(void *ud, int status, const char *message)
 int llm_call_start(const llm_client *cl, const llm_call_spec *sp,
                    rk_llm_call **out, rk_err *err)
 {
-    rk_llm_call *c = calloc(1, sizeof *c);
+    /* malloc, not calloc: glibc's calloc skips its per-thread cache */
+    rk_llm_call *c = malloc(sizeof *c);
+    if (c)
+        *c = (rk_llm_call){0};
     if (!c) {
         free(sp->body);
         if (sp->proto->free_state)

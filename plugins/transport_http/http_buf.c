@@ -38,7 +38,9 @@ static int hbuf_reserve(hbuf *b, size_t extra)
         return -1;
     if (b->len + extra + 1 <= b->cap)
         return 0;
-    size_t cap = b->cap ? b->cap : 1024; /* most answers fit: one allocation */
+    /* most answers fit in one allocation, and 1000 bytes stays within
+     * glibc malloc's per-thread cache (which stops at 1032) */
+    size_t cap = b->cap ? b->cap : 1000;
     while (cap < b->len + extra + 1) {
         if (cap > SIZE_MAX / 2) {
             b->oom = 1;

@@ -387,7 +387,9 @@ static int64_t estimate_tokens(const rk_chat_input *in)
 static enum MHD_Result chat_begin(http_req *r, const char *body, size_t len,
                                   sse_dialect d)
 {
-    chat_job *j = calloc(1, sizeof *j);
+    chat_job *j = malloc(sizeof *j); /* see req_new */
+    if (j)
+        *j = (chat_job){0};
     if (!j)
         return hr_fail(r, 503, NULL, "out of memory");
     j->dialect = d;
