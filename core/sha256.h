@@ -24,4 +24,9 @@ void sha256_final(sha256_ctx *c, uint8_t out[SHA256_DIGEST_LEN]);
 /* Finish and write the lowercase hex digest (NUL-terminated) into hex. */
 void sha256_final_hex(sha256_ctx *c, char hex[SHA256_HEX_LEN]);
 
+/* For tests: 1 forces the portable rounds, 0 goes back to the best the CPU
+ * has (call it while no other thread hashes). Returns 1 when the CPU's SHA
+ * extensions are in use after the call. */
+int sha256_use_portable(int on);
+
 #endif
