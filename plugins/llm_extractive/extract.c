@@ -92,8 +92,20 @@ static int starts_block(const char *s, size_t n)
     return i > 0 && i < n && (s[i] == '.' || s[i] == ')');
 }
 
+/* A short line standing alone between blank lines, without a sentence's
+ * final punctuation: a heading whose markup the ingest step removed. */
+static int looks_like_heading(const char *s, size_t n)
+{
+    if (n == 0 || strchr(".!?:;\")", s[n - 1]) || (n >= 3 && !memcmp(s + n - 3, "\xE2\x80\xA6", 3)))
+        return 0;
+    size_t words = 0;
+    for (size_t i = 0; i < n; i++)
+        words += !is_space(s[i]) && (i == 0 || is_space(s[i - 1]));
+    return words <= 8;
+}
+
 static int sent_add(sent_list *l, size_t passage, const char *base,
-                    const char *s, size_t n)
+                    const char *s, size_t n, int alone)
 {
     while (n && is_space(*s))
         s++, n--;
@@ -108,6 +120,8 @@ static int sent_add(sent_list *l, size_t passage, const char *base,
         letters += (unsigned char)s[i] >= 0x80 || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z');
     if (letters == 0)
         return 0; /* "1." of a numbered list, a rule, stray punctuation */
+    if (alone && looks_like_heading(s, n))
+        return 0; /* like "# ..." above */
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 32;
         sentence *v = realloc(l->v, cap * sizeof *v);
@@ -121,16 +135,19 @@ static int sent_add(sent_list *l, size_t passage, const char *base,
 }
 
 /* Where the sentence that contains text[i] (a '.', '!', '?' or '\n') ends,
- * or 0 if it does not end there. *next = where the next one starts. */
-static size_t boundary(const char *text, size_t len, size_t i, size_t *next)
+ * or 0 if it does not end there. *next = where the next one starts; *alone
+ * = it ends a paragraph (a blank line or the end follows). */
+static size_t boundary(const char *text, size_t len, size_t i, size_t *next, int *alone)
 {
     size_t j = i + 1;
+    *alone = 0;
     if (text[i] == '\n') {
         size_t k = j;
         while (k < len && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r'))
             k++;
         *next = k;
-        return (k >= len || text[k] == '\n' || starts_block(text + k, len - k)) ? i : 0;
+        *alone = k >= len || text[k] == '\n';
+        return (*alone || starts_block(text + k, len - k)) ? i : 0;
     }
     while (j < len && strchr(".!?\"')]", text[j]))
         j++;
@@ -152,15 +169,18 @@ static int split_passage(sent_list *l, size_t passage, const char *text)
                        (unsigned char)text[i + 2] == 0xA6;
         if (c != '.' && c != '!' && c != '?' && c != '\n' && !ellipsis)
             continue;
-        size_t next = 0, end = boundary(text, len, ellipsis ? i + 2 : i, &next);
+        int alone = 0;
+        size_t next = 0, end = boundary(text, len, ellipsis ? i + 2 : i, &next, &alone);
         if (end == 0)
             continue;
-        if (sent_add(l, passage, text, text + start, end - start) != 0)
+        /* a line alone before a blank line, or at the very start */
+        alone = alone && (start == 0 || text[start - 1] == '\n');
+        if (sent_add(l, passage, text, text + start, end - start, alone) != 0)
             return -1;
         start = next;
         i = next - 1;
     }
-    return start < len ? sent_add(l, passage, text, text + start, len - start) : 0;
+    return start < len ? sent_add(l, passage, text, text + start, len - start, 0) : 0;
 }
 
 /* Score one sentence against the question's terms q. A sentence in the

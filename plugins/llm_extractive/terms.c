@@ -227,6 +227,15 @@ long terms_collect(terms *t, const char *text, size_t len, term_set *set)
         i += adv;
         if (cls == CH_MARK)
             continue;
+        if (cls == CH_NONE && cp == '_' && wn && i < len) { /* snake_case: one word */
+            uint32_t next, nl;
+            utf8_next(s, len, i, &next);
+            int nc = fold(next, &nl);
+            if (nc != CH_NONE && nc != CH_MARK) {
+                cls = CH_LATIN;
+                lower = '_';
+            }
+        }
         if (cls != CH_NONE) {
             if (wn + 3 <= WORD_MAX) /* longer words are cut, not split */
                 wn += utf8_put(lower, w + wn);

@@ -19,7 +19,7 @@
 
 /* Bumped whenever the terms a text yields change: stored bags of an older
  * version are recomputed when the database is opened. */
-#define AN_VERSION 1
+#define AN_VERSION 2 /* 2: snake_case words are one token */
 
 typedef struct an_buf {
     uint8_t *p;

@@ -47,6 +47,7 @@ struct mi_tenant {
     uint32_t docs_cap;
     int64_t *rowid;     /* by chunk id */
     uint32_t *dl, *doc, *next;
+    int8_t *lang;       /* by chunk id: its main language (-1 unknown) */
     uint32_t n_chunks, chunks_cap;
     uint32_t live, dead;
     uint64_t total_len; /* of live chunks */
@@ -146,6 +147,7 @@ void mi_tenant_free(mi_tenant *t)
     strmap_free(&t->doc_ids);
     free(t->rowid);
     free(t->dl);
+    free(t->lang);
     free(t->doc);
     free(t->next);
     free(t->name);
@@ -186,7 +188,10 @@ static int grow_chunks(mi_tenant *t)
     uint32_t *next = realloc(t->next, (size_t)cap * sizeof *next);
     if (next)
         t->next = next;
-    if (!rowid || !dl || !doc || !next)
+    int8_t *lang = realloc(t->lang, (size_t)cap * sizeof *lang);
+    if (lang)
+        t->lang = lang;
+    if (!rowid || !dl || !doc || !next || !lang)
         return -1;
     t->chunks_cap = cap;
     return 0;
@@ -244,7 +249,7 @@ static int add_terms(mi_tenant *t, uint32_t id, const uint8_t *bag, size_t len)
 }
 
 int mi_add(mi_tenant *t, int64_t rowid, const char *doc_id, uint32_t dl,
-           int latin, const uint8_t *bag, size_t bag_len)
+           int latin, int lang, const uint8_t *bag, size_t bag_len)
 {
     if (t->n_chunks == MI_NONE - 1 ||
         (t->n_chunks == t->chunks_cap && grow_chunks(t) < 0))
@@ -259,6 +264,7 @@ int mi_add(mi_tenant *t, int64_t rowid, const char *doc_id, uint32_t dl,
         doc->head = MI_NONE;
     t->rowid[id] = rowid;
     t->dl[id] = dl;
+    t->lang[id] = (int8_t)(lang >= 0 && lang < 127 ? lang : -1);
     t->doc[id] = (uint32_t)d;
     t->next[id] = doc->head;
     doc->head = id;
@@ -514,12 +520,15 @@ static int cmp_heap(const void *a, const void *b)
 /* Top k of the touched chunks that are alive and pass the filter; resets
  * the accumulators it reads. */
 static size_t select_top(const mi_tenant *t, mi_scratch *s, uint32_t n_touched,
-                         size_t n_docs, int filtered, size_t k)
+                         size_t n_docs, const mi_params *p)
 {
-    size_t n = 0;
+    size_t n = 0, k = p->k;
+    int filtered = p->doc_ids != NULL;
     for (uint32_t i = 0; i < n_touched; i++) {
         uint32_t id = s->touched[i];
         float sc = s->acc[id];
+        if (p->lang >= 0 && t->lang[id] == p->lang)
+            sc *= p->lang_boost; /* a tie between languages goes to the query's */
         s->acc[id] = 0.0f;
         uint32_t d = t->doc[id];
         if (d == MI_DEAD ||
@@ -548,7 +557,7 @@ int mi_search(const mi_tenant *t, mi_scratch *s, const an_qterm *q, size_t nq,
         return 0;
     uint32_t n_touched;
     res->timed_out = accumulate(t, s, terms, nt, p, &n_touched, &res->used);
-    size_t n = select_top(t, s, n_touched, n_docs, p->doc_ids != NULL, p->k);
+    size_t n = select_top(t, s, n_touched, n_docs, p);
     for (size_t i = 0; i < n; i++)
         hits[i] = (mi_hit){t->rowid[s->heap[i].id], s->heap[i].score};
     res->n_hits = n;

@@ -45,10 +45,12 @@ int mi_tenant_wants_rebuild(const mi_tenant *t);
 /* The Latin language most of the tenant's chunks use (-1: none yet). */
 int mi_tenant_latin(const mi_tenant *t);
 
-/* Add one chunk with its bag (see analyze.h). 0, or -1 (no memory or a
- * corrupt bag: the tenant is then only partly updated; rebuild it). */
+/* Add one chunk with its bag (see analyze.h); latin: the language its
+ * Latin words were stemmed as, lang: the language of most of its text (tp
+ * ids, -1 unknown). 0, or -1 (no memory or a corrupt bag: the tenant is
+ * then only partly updated; rebuild it). */
 int mi_add(mi_tenant *t, int64_t rowid, const char *doc_id, uint32_t dl,
-           int latin, const uint8_t *bag, size_t bag_len);
+           int latin, int lang, const uint8_t *bag, size_t bag_len);
 
 /* Forget a document: its chunks die. bags/lens/latins are the stored bags
  * of exactly those chunks (from the store), used to correct document
@@ -78,6 +80,8 @@ typedef struct mi_params {
     int64_t (*now_ms)(void);
     const char *const *doc_ids;    /* filter, NULL = all */
     size_t n_doc_ids;
+    int lang;                      /* the query's language (-1: unknown) and */
+    float lang_boost;              /* the factor for chunks written in it */
 } mi_params;
 
 typedef struct mi_hit {

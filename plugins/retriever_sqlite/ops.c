@@ -14,6 +14,7 @@
 #include "rs.h"
 
 #define RS_MAX_K 10000 /* most passages one search returns */
+#define RS_LANG_BOOST 1.25f /* score factor for chunks in the query's language */
 
 static double mono_seconds(void)
 {
@@ -82,8 +83,8 @@ static int apply(rs_ctx *c, const char *tenant, const char *doc_id, old_rows *ol
         before = mi_tenant_live(t);
         mi_remove_doc(t, doc_id, old->rows, old->n);
         for (size_t i = 0; i < n && rc == RK_OK; i++)
-            if (mi_add(t, rows[i].rowid, doc_id, rows[i].dl, latins[i], rows[i].terms,
-                       rows[i].terms_len) < 0)
+            if (mi_add(t, rows[i].rowid, doc_id, rows[i].dl, latins[i],
+                       tp_lang_find(rows[i].lang), rows[i].terms, rows[i].terms_len) < 0)
                 rc = RK_ERR_NOMEM;
         after = mi_tenant_live(t);
     }
@@ -234,6 +235,11 @@ static int rank(rs_ctx *c, rs_worker *w, const rk_query *q, size_t k, ranked *ou
         tp_detect(q->text, strlen(q->text), c->opts.enabled,
                   fallback >= 0 ? fallback : c->opts.default_latin, &li);
         out->nq = an_query(w->an, q->text, li.latin, w->q, RS_MAX_Q);
+        /* in a tenant with documents in several languages, near ties (a
+         * name both a guide and its translation contain) go to the
+         * question's; one language alone ranks exactly as without this */
+        p.lang = li.main;
+        p.lang_boost = RS_LANG_BOOST;
         rc = mi_search(t, w->mis, w->q, out->nq, &p, w->hits, &out->res);
     }
     pthread_rwlock_unlock(&c->lock);

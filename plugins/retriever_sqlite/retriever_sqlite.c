@@ -98,8 +98,8 @@ static int load_row(void *ud, const st_row *r)
             ls->last = mi_get(ls->mi, r->tenant);
         t = ls->last;
     }
-    if (!t || mi_add(t, r->rowid, r->doc_id, r->dl, tp_lang_find(r->latin), r->terms,
-                     r->terms_len) < 0)
+    if (!t || mi_add(t, r->rowid, r->doc_id, r->dl, tp_lang_find(r->latin),
+                     tp_lang_find(r->lang), r->terms, r->terms_len) < 0)
         return RK_ERR_NOMEM;
     ls->rows++;
     return 0;

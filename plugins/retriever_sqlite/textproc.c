@@ -207,6 +207,18 @@ static tp_script tok_script(const unsigned seen[TP_SC_COUNT])
     return TP_SC_DIGIT;
 }
 
+/* Does a word character start at s[p]? (an underscore joins two words
+ * into one token, as identifiers like RAGKERNEL_DATA are written) */
+static int joins_word(const unsigned char *s, size_t len, size_t p)
+{
+    size_t adv;
+    tp_script sc;
+    if (p >= len)
+        return 0;
+    uint32_t c = s[p] < 0x80 ? s[p] : utf8_decode(s + p, len - p, &adv);
+    return cp_class(c, &sc) == CP_WORD;
+}
+
 int tp_next_token(const char *text, size_t len, size_t *pos, tp_token *t)
 {
     const unsigned char *s = (const unsigned char *)text;
@@ -233,6 +245,11 @@ int tp_next_token(const char *text, size_t len, size_t *pos, tp_token *t)
     p += adv;
     while (cls == CP_WORD && p < len) {
         c = s[p] < 0x80 ? (adv = 1, s[p]) : utf8_decode(s + p, len - p, &adv);
+        if (c == '_' && joins_word(s, len, p + 1)) { /* snake_case is one word */
+            tok_append(t, c);
+            p++;
+            continue;
+        }
         if (cp_class(c, &sc) != CP_WORD)
             break;
         tok_append(t, c);

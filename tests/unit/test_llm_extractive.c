@@ -241,6 +241,29 @@ START_TEST(question_language_preferred)
 }
 END_TEST
 
+/* A short line alone between blank lines is a heading whose "#" the ingest
+ * step removed: it names the topic but answers nothing. */
+START_TEST(headings_are_not_answers)
+{
+    ph h;
+    h_open(&h, "{}");
+    rk_passage ps[] = {
+        passage("guide", "Uploading documents\n\nYou upload documents with POST /documents. "
+                         "Each one is indexed at once.\n\nDeleting documents\n\nA delete "
+                         "removes documents from the index too."),
+    };
+    run r;
+    run_init(&r, &h, "How do I upload documents?", ps, 1);
+    run_answer(&r);
+    ck_assert_msg(strstr(r.answer, "You upload documents with POST /documents [1].") != NULL,
+                  "answer: %s", r.answer);
+    ck_assert_msg(strstr(r.answer, "Uploading documents") == NULL, "answer: %s", r.answer);
+    ck_assert_msg(strstr(r.answer, "Deleting documents") == NULL, "answer: %s", r.answer);
+    run_fini(&r);
+    ph_close(&h);
+}
+END_TEST
+
 START_TEST(no_passages_fixed_message)
 {
     ph h;
@@ -449,6 +472,7 @@ static Suite *suite(void)
     Suite *s = suite_create("llm_extractive");
     ph_add_tcase(s, "contract", 120, setup, ph_runtime_stop,
                  PH_TESTS(english_answer_with_citation, russian_inflection, question_language_preferred,
+                          headings_are_not_answers,
                           no_passages_fixed_message, no_overlap_fixed_message,
                           cancel_before_first_delta, cancel_inside_delta, deterministic,
                           several_sentences_in_document_order, max_tokens_cuts,

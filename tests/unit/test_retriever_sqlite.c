@@ -307,6 +307,38 @@ START_TEST(mixed_scripts)
 }
 END_TEST
 
+/* A guide and its translation both name the product: the question's
+ * language decides which ranks first. */
+START_TEST(query_language_breaks_ties)
+{
+    void *c = open_rs();
+    hits h;
+    put1(c, "default", "en", "Ragkernel answers from your documents and cites them.");
+    put1(c, "default", "ru", "Ragkernel отвечает по вашим документам и ссылается на них.");
+    ck_assert_int_eq(search(c, "default", "what is ragkernel", &h), 2);
+    ck_assert_str_eq(h.doc[0], "en");
+    ck_assert_int_eq(search(c, "default", "что такое ragkernel", &h), 2);
+    ck_assert_str_eq(h.doc[0], "ru");
+    g_desc->destroy(c);
+}
+END_TEST
+
+/* Identifiers like RAGKERNEL_DATA are one word: a search for one of their
+ * parts does not find them, a search for the whole does. */
+START_TEST(snake_case_is_one_word)
+{
+    void *c = open_rs();
+    hits h;
+    put1(c, "default", "env", "Set RAGKERNEL_DATA to move the data directory.");
+    put1(c, "default", "name", "The server is called ragkernel.");
+    ck_assert_int_eq(search(c, "default", "ragkernel", &h), 1);
+    ck_assert_str_eq(h.doc[0], "name");
+    ck_assert_int_eq(search(c, "default", "RAGKERNEL_DATA", &h), 1);
+    ck_assert_str_eq(h.doc[0], "env");
+    g_desc->destroy(c);
+}
+END_TEST
+
 START_TEST(stopword_only_query)
 {
     void *c = open_rs();
@@ -645,6 +677,7 @@ int main(void)
     Suite *s = suite_create("retriever_sqlite");
     ph_add_tcase(s, "core", 60, setup, teardown,
                  PH_TESTS(english_stemming, russian_inflections, mixed_scripts,
+                          query_language_breaks_ties, snake_case_is_one_word,
                           stopword_only_query, empty_and_title_only, tenant_isolation,
                           doc_filter_and_k, replace_on_reindex, remove_doc, snippet_window,
                           persistence, rebuild_after_many_replaces, invalid_input,
