@@ -123,11 +123,18 @@ static void req_fail(httpc_req *r, int status, const char *msg)
 
 /* ---- connections ---------------------------------------------------------- */
 
-static hc_pool *pool_get(httpc *hc, const struct sockaddr_storage *sa, socklen_t len)
+static hc_pool *pool_find(httpc *hc, const struct sockaddr_storage *sa, socklen_t len)
 {
     for (hc_pool *p = hc->pools; p; p = p->next)
         if (p->salen == len && memcmp(&p->sa, sa, len) == 0) return p;
-    hc_pool *p = calloc(1, sizeof *p);
+    return NULL;
+}
+
+static hc_pool *pool_get(httpc *hc, const struct sockaddr_storage *sa, socklen_t len)
+{
+    hc_pool *p = pool_find(hc, sa, len);
+    if (p) return p;
+    p = calloc(1, sizeof *p);
     if (!p) return NULL;
     memcpy(&p->sa, sa, len);
     p->salen = len;
@@ -552,17 +559,14 @@ static void req_connect(httpc_req *r)
 
 static hc_conn *pool_take(httpc *hc, const struct sockaddr_storage *sa, socklen_t len)
 {
-    for (hc_pool *p = hc->pools; p; p = p->next) {
-        if (p->salen != len || memcmp(&p->sa, sa, len) != 0) continue;
-        hc_conn *c = p->idle;
-        if (c) {
-            p->idle = c->next;
-            c->idle = 0;
-            hc->nidle--;
-        }
-        return c;
+    hc_pool *p = pool_find(hc, sa, len);
+    hc_conn *c = p ? p->idle : NULL;
+    if (c) {
+        p->idle = c->next;
+        c->idle = 0;
+        hc->nidle--;
     }
-    return NULL;
+    return c;
 }
 
 httpc_req *httpc_start(httpc *hc, const httpmsg_target *t, const rk_http_request *req,

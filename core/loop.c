@@ -413,6 +413,13 @@ void loop_set_builtin_http(loop *l, int on) { upstream_set_builtin(l->up, on); }
 
 /* ---- fds watched for plugins (rk_host.fd_watch) --------------------------- */
 
+/* The epoll events that stand for RK_WATCH_* bits. */
+static uint32_t epoll_bits(uint32_t events)
+{
+    return (events & RK_WATCH_READ ? EPOLLIN | EPOLLRDHUP : 0) |
+           (events & RK_WATCH_WRITE ? EPOLLOUT : 0);
+}
+
 rk_watch *loop_watch(loop *l, int fd, uint32_t events,
                      void (*fn)(void *ud, uint32_t revents), void *ud, rk_err *err)
 {
@@ -430,9 +437,7 @@ rk_watch *loop_watch(loop *l, int fd, uint32_t events,
         return NULL;
     }
     *w = (rk_watch){.l = l, .fd = fd, .events = events, .fn = fn, .ud = ud};
-    struct epoll_event ev = {.data.ptr = w};
-    if (events & RK_WATCH_READ) ev.events |= EPOLLIN | EPOLLRDHUP;
-    if (events & RK_WATCH_WRITE) ev.events |= EPOLLOUT;
+    struct epoll_event ev = {.events = epoll_bits(events), .data.ptr = w};
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         rk_fail(err, RK_ERR_IO, "fd_watch: epoll_ctl fd %d: %s", fd, strerror(errno));
         free(w);
@@ -444,9 +449,7 @@ rk_watch *loop_watch(loop *l, int fd, uint32_t events,
 int loop_watch_events(loop *l, rk_watch *w, uint32_t events)
 {
     if (!l || !w || w->dead || !loop_on_thread(l, "fd_watch")) return -1;
-    struct epoll_event ev = {.data.ptr = w};
-    if (events & RK_WATCH_READ) ev.events |= EPOLLIN | EPOLLRDHUP;
-    if (events & RK_WATCH_WRITE) ev.events |= EPOLLOUT;
+    struct epoll_event ev = {.events = epoll_bits(events), .data.ptr = w};
     if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, w->fd, &ev) != 0) {
         log_error("loop", "epoll_ctl fd %d: %s", w->fd, strerror(errno));
         return -1;

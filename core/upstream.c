@@ -557,12 +557,12 @@ rk_http_call *loop_http_start(loop *l, const rk_http_request *req,
         rk_fail(err, RK_ERR_UNAVAILABLE, "loop is stopping");
         return NULL;
     }
-    rk_http_call *c = malloc(sizeof *c); /* per call: see chat_new */
-    if (c) *c = (rk_http_call){0};
+    rk_http_call *c = malloc(sizeof *c); /* not calloc: see chat_new */
     if (!c) {
         rk_fail(err, RK_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    *c = (rk_http_call){0};
     c->u = u;
     c->h = *h;
     c->ud = ud;
