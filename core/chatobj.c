@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostapi.h"
+
 rk_chat *chat_new(pipeline *pl, chat_kind kind)
 {
     /* malloc, not calloc: glibc's calloc skips its per-thread cache */
@@ -25,7 +27,10 @@ rk_chat *chat_new(pipeline *pl, chat_kind kind)
     atomic_init(&ch->refs, 1);
     atomic_init(&ch->abandoned, 0);
     ch->pl = pl;
-    ch->loop = pl->loop;
+    /* the caller's loop when it is one: a transport on the loops keeps the
+     * whole request on one thread */
+    loop *cl = hostapi_loop_for_chat();
+    ch->loop = cl ? cl : pl->loop;
     atomic_fetch_add(&pl->refs, 1);
     registry_ref(pl->reg);
     return ch;

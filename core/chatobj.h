@@ -141,7 +141,8 @@ struct rk_chat {
 };
 
 /* New chat holding a reference on pl and on pl->reg; refs = 1. It runs on
- * pl->loop unless the caller sets ch->loop before posting it. */
+ * the calling thread's loop when that is one (else one of the loops in
+ * turn, or pl->loop) unless the caller sets ch->loop before posting it. */
 rk_chat *chat_new(pipeline *pl, chat_kind kind);
 void chat_ref(rk_chat *ch);
 /* Last reference: frees everything, then drops the registry and pipeline

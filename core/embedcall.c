@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostapi.h"
 #include "log.h"
 
 #define EMBED_MAX_INPUTS 2048
@@ -157,8 +156,6 @@ int embedcall_start(pipeline *pl, const char *model, const char *const *inputs,
                                                                    : sizeof ch->esink);
     ch->ud = ud;
     ch->einst = l;
-    loop *cl = hostapi_loop_for_chat(); /* the caller's loop, as for chats */
-    if (cl) ch->loop = cl;
     chat_ref(ch); /* for the begin post; the first reference is the call's */
     *call = ch;
     if (loop_post(ch->loop, e_begin, ch) != RK_OK) {

@@ -324,10 +324,6 @@ int pipeline_chat_start(pipeline *pl, const rk_chat_input *in,
     memcpy(&ch->sink, sink, sink->struct_size < sizeof ch->sink ? sink->struct_size
                                                                 : sizeof ch->sink);
     ch->ud = ud;
-    /* the caller's loop when it is one: a transport on the loops keeps the
-     * whole request on one thread */
-    loop *cl = hostapi_loop_for_chat();
-    if (cl) ch->loop = cl;
     ch->t_start = clock_now_ms();
     ch->deadline = ch->t_start + pl->total_timeout;
     metrics_add(pl->m.active, 1);
