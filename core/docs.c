@@ -156,8 +156,8 @@ int docs__fetch(docs *d, const char *tenant, const char *id, uint64_t off, uint6
     return rc;
 }
 
-static int stat_doc(docs *d, const char *tenant, const char *id,
-                    void (*on_meta)(void *ud, const rk_doc_meta *m), void *ud, rk_err *err)
+int docs__stat(docs *d, const char *tenant, const char *id,
+               void (*on_meta)(void *ud, const rk_doc_meta *m), void *ud, rk_err *err)
 {
     chat_serial_lock(d->storage);
     int rc = d->svt->stat(d->storage->ctx, tenant, id, on_meta, ud, err);
@@ -415,7 +415,7 @@ static void run_get(doc_job *j)
 {
     rk_err err = {{0}};
     get_ctx g = {.j = j};
-    int rc = stat_doc(j->d, j->tenant, j->id, on_get_meta, &g, &err);
+    int rc = docs__stat(j->d, j->tenant, j->id, on_get_meta, &g, &err);
     if (rc == RK_OK && !g.found) rc = rk_fail(&err, RK_ERR_NOT_FOUND, "not found");
     if (rc == RK_OK && !g.range_bad)
         rc = docs__fetch(j->d, j->tenant, j->id, j->offset, j->length, on_get_data, &g, &err);

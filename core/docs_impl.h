@@ -55,6 +55,11 @@ int docs__list(docs *d, const char *tenant, const char *after, size_t limit,
                void (*on_meta)(void *ud, const rk_doc_meta *m), void *ud, rk_err *err);
 int docs__fetch(docs *d, const char *tenant, const char *id, uint64_t off, uint64_t len,
                 rk_write_fn write, void *wud, rk_err *err);
+int docs__stat(docs *d, const char *tenant, const char *id,
+               void (*on_meta)(void *ud, const rk_doc_meta *m), void *ud, rk_err *err);
+/* An rk_write_fn that appends to the strbuf at ud (RK_ERR_NOMEM once it
+ * ran out of memory): a whole document into memory. */
+int docs__blob_write(void *ud, const void *data, size_t len);
 int docs__index(docs *d, const char *tenant, const char *id, const ingest_doc *doc,
                 rk_err *err);
 

@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatobj.h"
-#include "log.h"
 
 static void on_meta(void *ud, const rk_doc_meta *m)
 {
@@ -33,24 +31,13 @@ static void on_meta(void *ud, const rk_doc_meta *m)
     p->have = 1;
 }
 
-static int on_data(void *ud, const void *data, size_t len)
-{
-    docs_prev *p = ud;
-    sb_append(&p->blob, (const char *)data, len);
-    return p->blob.oom ? RK_ERR_NOMEM : 0;
-}
-
 int docs__prev_load(docs *d, const char *tenant, const char *id, docs_prev *p, rk_err *err)
 {
     memset(p, 0, sizeof *p);
-    chat_serial_lock(d->storage);
-    int rc = d->svt->stat(d->storage->ctx, tenant, id, on_meta, p, err);
-    chat_serial_unlock(d->storage);
-    if (rc == RK_ERR_NOT_FOUND) {
-        p->have = 0;
-        return RK_OK;
-    }
-    if (rc == RK_OK && p->have) rc = docs__fetch(d, tenant, id, 0, 0, on_data, p, err);
+    int rc = docs__stat(d, tenant, id, on_meta, p, err);
+    if (rc == RK_ERR_NOT_FOUND) return RK_OK; /* p->have stays 0 */
+    if (rc == RK_OK && p->have)
+        rc = docs__fetch(d, tenant, id, 0, 0, docs__blob_write, &p->blob, err);
     if (rc != RK_OK) {
         docs__prev_free(p);
         return rc;

@@ -176,7 +176,7 @@ static int rx_next_page(reindex *rx)
     return 0;
 }
 
-static int blob_write(void *ud, const void *data, size_t len)
+int docs__blob_write(void *ud, const void *data, size_t len)
 {
     strbuf *b = ud;
     sb_append(b, data, len);
@@ -198,7 +198,7 @@ static void rx_one(reindex *rx, const rx_item *it)
     chat_serial_unlock(d->retriever);
     if (n > 0) return;
     int rc = n < 0 ? (int)n
-                   : docs__fetch(d, it->tenant, it->id, 0, 0, blob_write, &blob, &err);
+                   : docs__fetch(d, it->tenant, it->id, 0, 0, docs__blob_write, &blob, &err);
     if (rc == RK_OK)
         rc = ingest_run(sb_str(&blob), blob.len, it->filename, it->ctype, &doc, &err);
     if (rc == RK_OK) rc = docs__index(d, it->tenant, it->id, &doc, &err);
