@@ -170,15 +170,24 @@ char *pcache_answer_encode(const char *answer, const char *model,
     return finish_entry(&b, bad, len);
 }
 
+/* Parse an entry (a JSON object) into d, whose token array is toks: the
+ * scratch for its passages' strings (the caller frees it and d), or NULL
+ * when it is not an entry. */
+static char *entry_open(oj_doc *d, oj_tok *toks, const void *data, size_t len)
+{
+    oj_init_with(d, toks, TOKS);
+    if (oj_parse(d, data, len) != 0 || oj_kind(d, 0) != OJ_OBJ) return NULL;
+    return malloc(len + 1); /* decoding never makes a string longer */
+}
+
 int pcache_answer_decode(const void *data, size_t len, pcache_answer *out)
 {
     oj_tok toks[TOKS];
     oj_doc d;
-    char *scratch = malloc(len + 1);
     int rc = -1;
     memset(out, 0, sizeof *out);
-    oj_init_with(&d, toks, TOKS);
-    if (!scratch || oj_parse(&d, data, len) != 0 || oj_kind(&d, 0) != OJ_OBJ) goto done;
+    char *scratch = entry_open(&d, toks, data, len);
+    if (!scratch) goto done;
     out->answer = member_dup(&d, "answer");
     out->model = member_dup(&d, "model");
     out->finish_reason = member_dup(&d, "finish_reason");
@@ -214,11 +223,9 @@ int pcache_passages_decode(const void *data, size_t len, passvec *out)
 {
     oj_tok toks[TOKS];
     oj_doc d;
-    char *scratch = malloc(len + 1);
     int rc = -1;
-    oj_init_with(&d, toks, TOKS);
-    if (scratch && oj_parse(&d, data, len) == 0 && oj_kind(&d, 0) == OJ_OBJ)
-        rc = passages_read_json(&d, oj_get(&d, 0, "passages"), scratch, out);
+    char *scratch = entry_open(&d, toks, data, len);
+    if (scratch) rc = passages_read_json(&d, oj_get(&d, 0, "passages"), scratch, out);
     if (rc < 0) passvec_free(out);
     oj_free(&d);
     free(scratch);
