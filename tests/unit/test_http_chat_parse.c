@@ -14,6 +14,7 @@
 
 #include "../../plugins/transport_http/http_buf.c"
 #include "../../plugins/transport_http/http_chat_parse.c"
+#include "testenv.h"
 
 static chat_req R;
 static parse_err E;
@@ -477,11 +478,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return ph_run_suite(suite()); }

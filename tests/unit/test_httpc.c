@@ -15,6 +15,7 @@
 
 #include "loop.h"
 #include "rawsrv.h"
+#include "testenv.h"
 #include "waiter.h"
 
 static loop *L;
@@ -734,43 +735,27 @@ END_TEST
 START_TEST(retried_only_once) { reused_dies(RS_CLOSE, 1); }
 END_TEST
 
-static void add_tcase(Suite *s, const char *name, const TTest *const *tests, size_t n)
-{
-    TCase *tc = tcase_create(name);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    for (size_t i = 0; i < n; i++) tcase_add_test(tc, tests[i]);
-    suite_add_tcase(s, tc);
-}
-
-#define ADD_TCASE(s, name, ...)                                                    \
-    do {                                                                           \
-        const TTest *const t_[] = {__VA_ARGS__};                                   \
-        add_tcase(s, name, t_, sizeof t_ / sizeof t_[0]);                          \
-    } while (0)
-
 static Suite *suite(void)
 {
     Suite *s = suite_create("httpc");
-    ADD_TCASE(s, "request", request_line_host_query_headers, request_bodies_and_content_length,
-              header_crlf_refused_at_start, large_body_sent_completely);
-    ADD_TCASE(s, "framing", chunked_body, chunked_one_byte_writes, close_delimited_body,
-              no_body_head_204_304, interim_1xx_skipped, connection_close_not_reused,
-              http10_not_reused, extra_bytes_not_reused);
-    ADD_TCASE(s, "errors", connect_refused, connect_timeout, closed_before_complete,
-              garbage_status_line, bad_chunk_size, response_headers_limit,
-              deadline_then_fresh_connection, abort_from_body_callback);
-    ADD_TCASE(s, "pool", sequential_calls_reuse_one_connection,
-              concurrent_calls_use_own_connections, idle_close_detected, idle_reset_detected,
-              reused_eof_retried, reused_rst_retried, retried_only_once);
+    ph_add_tcase(s, "request", 60, setup, teardown,
+                 PH_TESTS(request_line_host_query_headers, request_bodies_and_content_length,
+                          header_crlf_refused_at_start, large_body_sent_completely));
+    ph_add_tcase(s, "framing", 60, setup, teardown,
+                 PH_TESTS(chunked_body, chunked_one_byte_writes, close_delimited_body,
+                          no_body_head_204_304, interim_1xx_skipped,
+                          connection_close_not_reused, http10_not_reused,
+                          extra_bytes_not_reused));
+    ph_add_tcase(s, "errors", 60, setup, teardown,
+                 PH_TESTS(connect_refused, connect_timeout, closed_before_complete,
+                          garbage_status_line, bad_chunk_size, response_headers_limit,
+                          deadline_then_fresh_connection, abort_from_body_callback));
+    ph_add_tcase(s, "pool", 60, setup, teardown,
+                 PH_TESTS(sequential_calls_reuse_one_connection,
+                          concurrent_calls_use_own_connections, idle_close_detected,
+                          idle_reset_detected, reused_eof_retried, reused_rst_retried,
+                          retried_only_once));
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return ph_run_suite(suite()); }
