@@ -1,7 +1,8 @@
 /*
  * loop — the event loop thread: epoll + eventfd wakeups + a timer heap +
- * libcurl's multi interface driven by curl_multi_socket_action, so that
- * thousands of upstream calls wait with no thread each.
+ * upstream HTTP (the loop's own client for plain http, libcurl's multi
+ * interface for the rest: upstream.c), so that thousands of upstream calls
+ * wait with no thread each.
  *
  * One loop runs one thread. Calls marked "loop" must come from that thread;
  * loop_post is the way in from any other thread.

@@ -181,7 +181,7 @@ typedef struct rk_host {
     /* any: fn(ud) runs on a worker thread, where blocking is fine. */
     int (*run_blocking)(void (*fn)(void *ud), void *ud);
 
-    /* ---- upstream HTTP on the loop (libcurl multi) --- loop -------------- */
+    /* ---- upstream HTTP on the loop (no thread per call) --- loop -------- */
     rk_http_call *(*http_start)(const rk_http_request *req,
                                 const rk_http_handler *h, void *ud,
                                 rk_err *err);

@@ -3,8 +3,8 @@
  *
  * Threading: complete/cancel/embed are called on a host loop thread and
  * must not block (models() may come from any thread).
- * Do network I/O through host->http_start (libcurl multi on the loop) and
- * waits through host->timer_start. Sink callbacks must be made on the loop
+ * Do network I/O through host->http_start (the host's HTTP client on the
+ * loop) and waits through host->timer_start. Sink callbacks must be made on the loop
  * thread that called complete(), and never from inside complete() itself
  * (use host->timer_start(0, ...) to answer right away).
  *
