@@ -26,9 +26,11 @@
 #include <string.h>
 
 #include "auth.h"
+#include "listeners.h"
 #include "log.h"
 #include "loop_internal.h"
 #include "metrics.h"
+#include "pathlock.h"
 #include "ratelimit.h"
 
 /* set at start-up and cleared at exit, read on every timer/HTTP call */
@@ -381,6 +383,29 @@ static int h_rate_limit(const rk_principal *who, int64_t requests, int64_t token
     return rc;
 }
 
+/* ---- what one process owns: listening sockets, data locks ----------------- */
+
+/* Both are held per generation (the instance's registry), so the next
+ * generation shares them instead of binding or locking against us; an
+ * instance outside any registry (a test harness) is its own group. */
+static const void *group_of(const rk_instance *self)
+{
+    return self->reg ? (const void *)self->reg : (const void *)self;
+}
+
+static int h_listen_socket(const rk_instance *self, const struct sockaddr *addr,
+                           uint32_t addrlen, int index, int backlog, rk_err *err)
+{
+    if (!self) return rk_fail(err, RK_ERR_INVALID, "listen_socket: no instance");
+    return listeners_get(group_of(self), self->name, addr, (socklen_t)addrlen, index, backlog, err);
+}
+
+static int h_lock_path(const rk_instance *self, const char *path, rk_err *err)
+{
+    if (!self) return rk_fail(err, RK_ERR_INVALID, "lock_path: no instance");
+    return pathlock_acquire(group_of(self), path, err);
+}
+
 /* ---- the table ---------------------------------------------------------------- */
 
 static const rk_host HOST = {
@@ -427,6 +452,8 @@ static const rk_host HOST = {
     .run_on_loop_n = h_run_on_loop_n,
     .fd_watch = h_fd_watch,
     .fd_unwatch = h_fd_unwatch,
+    .listen_socket = h_listen_socket,
+    .lock_path = h_lock_path,
 };
 
 const rk_host *hostapi_table(void) { return &HOST; }

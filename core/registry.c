@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "listeners.h"
 #include "log.h"
 #include "loop.h"
+#include "pathlock.h"
 
 static atomic_uint_fast64_t g_generation;
 
@@ -226,6 +228,10 @@ static int registry_create_all(registry *r, const rk_host *host, cfg_diag *d)
 static void registry_free(registry *r)
 {
     for (size_t i = r->n; i > 0; i--) instance_free(r->inst[i - 1]);
+    /* what the instances held for the process (rk_host.listen_socket,
+     * lock_path) goes only now that they are gone */
+    listeners_release(r);
+    pathlock_release(r);
     free(r->inst);
     for (size_t i = r->n_plugins; i > 0; i--) loader_close(r->plugins[i - 1]);
     free(r->plugins);

@@ -4,8 +4,9 @@
  * touching the old one, so a bad file costs nothing but a log line; the
  * swap is one pointer exchange in hostapi, after which new chats use the
  * new pipeline while old chats finish on the generation they hold.
- * Transports bind with SO_REUSEPORT so old and new listen side by side for
- * the moment of the swap and no connection is refused.
+ * Transports take their listening sockets from the host (listeners), so
+ * the new generation accepts from the very sockets the old one did: no
+ * accept queue is closed under a waiting client.
  */
 #define _GNU_SOURCE
 #include "server.h"
@@ -21,6 +22,7 @@
 #include "docs.h"
 #include "hostapi.h"
 #include "housekeep.h"
+#include "listeners.h"
 #include "log.h"
 #include "loop.h"
 #include "loop_internal.h"
@@ -102,6 +104,10 @@ static void retire_generation(generation g, int64_t deadline)
     registry_stop_transports(g.reg, deadline);
     /* a transport's last loop callback may still be returning into its code */
     hostapi_sync_loops();
+    /* a listener no generation serves must close now, not when the last
+     * chat lets go of the registry: the kernel would keep queueing
+     * connections on it that nobody accepts */
+    listeners_release(g.reg);
     docs_free(g.docs);
     while (g.pl && pipeline_inflight(g.pl) > 0 && clock_now_ms() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};

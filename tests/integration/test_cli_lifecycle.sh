@@ -7,7 +7,7 @@ trap stop_all EXIT; trap 'exit 143' TERM INT
 cd "$RK_ROOT"
 _svc_init
 
-check "--version names core and ABI" grep -Eq '^ragkernel [0-9.]+ \(plugin ABI 1\.0\)$' <("$RK_BIN" --version)
+check "--version names core and ABI" grep -Eq '^ragkernel [0-9.]+ \(plugin ABI 1\.1\)$' <("$RK_BIN" --version)
 check "--help exits 0" "$RK_BIN" --help >/dev/null
 out=$("$RK_BIN" --check-config config/broken-example.yaml 2>&1); rc=$?
 check "--check-config broken exits 1" test "$rc" = 1

@@ -8,7 +8,7 @@
 static const rk_plugin desc = {
     .struct_size = sizeof(rk_plugin),
     .abi_major = 2,
-    .abi_minor = RK_ABI_MINOR,
+    .abi_minor = 0,
     .kind = RK_KIND_CACHE,
     .name = "bad_abi_major",
     .version = "0.0.1",

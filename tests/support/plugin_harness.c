@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "hostapi.h"
+#include "listeners.h"
+#include "pathlock.h"
 #include "pool.h"
 
 void ph_plugin_path(const char *plugin, char *out, size_t cap)
@@ -94,6 +96,9 @@ void ph_close(ph *h)
     if (h->inst.created)
         h->lp->desc->destroy(h->ctx);
     h->inst.created = 0;
+    /* what the host kept for the instance, as registry_free does */
+    listeners_release(&h->inst);
+    pathlock_release(&h->inst);
     cfg_values_free(h->inst.cfg);
     cfg_free(h->doc);
     pthread_mutex_destroy(&h->inst.serial);

@@ -43,7 +43,7 @@ static void refused(const char *name, rk_kind expect, rk_err *err)
     ck_assert_msg(p == NULL, "%s was accepted", path);
     ck_assert_msg(strstr(err->msg, path) != NULL, "no file name in: %s", err->msg);
     ck_assert_msg(strchr(err->msg, '\n') == NULL, "not one line: %s", err->msg);
-    ck_assert_msg(strstr(err->msg, "host ABI 1.0") != NULL, "no host ABI in: %s", err->msg);
+    ck_assert_msg(strstr(err->msg, "host ABI 1.1") != NULL, "no host ABI in: %s", err->msg);
 }
 
 #define ck_has(msg, s) ck_assert_msg(strstr((msg), (s)) != NULL, "'%s' not in: %s", (s), (msg))
@@ -62,7 +62,7 @@ START_TEST(refuses_dlopen_failure)
     ck_assert_ptr_null(loader_open(path, 0, &err));
     ck_has(err.msg, path);
     ck_has(err.msg, "plugin ?:");
-    ck_has(err.msg, "(host ABI 1.0, plugin ABI ?)");
+    ck_has(err.msg, "(host ABI 1.1, plugin ABI ?)");
     unlink(path);
     rmdir(tmpl);
 }
@@ -98,7 +98,7 @@ START_TEST(refuses_abi_major)
     rk_err err;
     refused("bad_abi_major", 0, &err);
     ck_has(err.msg, "plugin bad_abi_major:");
-    ck_has(err.msg, "(host ABI 1.0, plugin ABI 2.0)");
+    ck_has(err.msg, "(host ABI 1.1, plugin ABI 2.0)");
     ck_has(err.msg, "major");
 }
 END_TEST
@@ -108,7 +108,7 @@ START_TEST(refuses_abi_minor)
     rk_err err;
     refused("bad_abi_minor", 0, &err);
     ck_has(err.msg, "plugin bad_abi_minor:");
-    ck_has(err.msg, "(host ABI 1.0, plugin ABI 1.1)");
+    ck_has(err.msg, "(host ABI 1.1, plugin ABI 1.2)");
     ck_has(err.msg, "newer");
 }
 END_TEST
@@ -119,7 +119,7 @@ START_TEST(refuses_short_desc)
     refused("bad_short_desc", 0, &err);
     ck_has(err.msg, "plugin bad_short_desc:");
     ck_has(err.msg, "descriptor struct_size");
-    ck_has(err.msg, "plugin ABI 1.0)");
+    ck_has(err.msg, "plugin ABI 1.1)");
 }
 END_TEST
 
@@ -137,7 +137,7 @@ START_TEST(refuses_kind_mismatch)
     rk_err err;
     refused("bad_kind", RK_KIND_LLM, &err);
     ck_has(err.msg, "plugin bad_kind: is a cache plugin, expected llm");
-    ck_has(err.msg, "plugin ABI 1.0)");
+    ck_has(err.msg, "plugin ABI 1.1)");
 }
 END_TEST
 
@@ -248,9 +248,9 @@ START_TEST(validate_in_memory)
                    .name = "mem", .vtable = &vt};
     rk_err err = {{0}};
     ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "mem.so: plugin mem: create is NULL (host ABI 1.0, plugin ABI 1.0)");
+    ck_has(err.msg, "mem.so: plugin mem: create is NULL (host ABI 1.1, plugin ABI 1.1)");
     ck_assert_int_eq(loader_validate(NULL, "x.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "x.so: plugin ?: entry returned NULL (host ABI 1.0, plugin ABI ?)");
+    ck_has(err.msg, "x.so: plugin ?: entry returned NULL (host ABI 1.1, plugin ABI ?)");
     ck_assert_str_eq(loader_kind_name(RK_KIND_HISTORY), "history");
     ck_assert_str_eq(loader_kind_name((rk_kind)99), "?");
 }

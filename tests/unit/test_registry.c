@@ -178,7 +178,7 @@ START_TEST(refused_plugin)
     snprintf(want, sizeof want, "%s:4:3: instance 'old': %s/bad_abi_major.so: plugin bad_abi_major:",
              g_yaml, g_plugins);
     ck_diag(&d, want);
-    ck_diag(&d, "(host ABI 1.0, plugin ABI 2.0)");
+    ck_diag(&d, "(host ABI 1.1, plugin ABI 2.0)");
     cfg_diag_free(&d);
 }
 END_TEST

@@ -42,6 +42,7 @@ typedef struct rk_timer rk_timer;       /* host-owned */
 typedef struct rk_http_call rk_http_call; /* host-owned */
 typedef struct rk_chat rk_chat;         /* host-owned */
 typedef struct rk_watch rk_watch;       /* host-owned (fd_watch) */
+struct sockaddr;                        /* <sys/socket.h> (listen_socket) */
 
 /* fd_watch interest and readiness bits */
 #define RK_WATCH_READ 0x1u
@@ -267,6 +268,23 @@ typedef struct rk_host {
     /* loop (the watch's own loop): stop watching; no callback after this
      * returns. Call it before closing the fd. */
     void (*fd_unwatch)(rk_watch *w);
+
+    /* ---- since 1.1 (check RK_HAS_FIELD and NULL): what one process owns --
+     * main: a listening TCP socket on addr (a struct sockaddr_in/_in6 of
+     * addrlen bytes; SO_REUSEPORT, non-blocking, listen(backlog)): a new fd
+     * the caller owns, or a negative rk_status with err ("address A is in
+     * use by another process"). index numbers an instance's sockets (one
+     * per loop). The next generation's instance asking for the same address
+     * and index after a reload gets the same socket (a dup), so connections
+     * queued on it survive the reload; the host closes its own copy when no
+     * generation uses it. */
+    int (*listen_socket)(const rk_instance *self, const struct sockaddr *addr,
+                         uint32_t addrlen, int index, int backlog, rk_err *err);
+    /* main: hold "<path>.lock" (a file or directory the instance keeps its
+     * data in) for this process, across reloads, until no generation's
+     * instance holds it. RK_OK, or RK_ERR_UNAVAILABLE with "<path> is in use
+     * by another ragkernel (pid N)". */
+    int (*lock_path)(const rk_instance *self, const char *path, rk_err *err);
 } rk_host;
 
 #ifdef __cplusplus

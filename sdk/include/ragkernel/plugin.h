@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define RK_ABI_MAJOR 1
-#define RK_ABI_MINOR 0
+#define RK_ABI_MINOR 1
 
 #define RK_PLUGIN_ENTRY_SYMBOL "rk_plugin_entry"
 

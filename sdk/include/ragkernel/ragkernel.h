@@ -24,7 +24,8 @@
  *  6. Errors are an rk_status (error.h) plus an rk_err message; a plugin
  *     never exits the process.
  *
- * Minor versions: 1.0 — first release.
+ * Minor versions: 1.0 — first release. 1.1 — rk_host.listen_socket and
+ * rk_host.lock_path.
  */
 #ifndef RAGKERNEL_H
 #define RAGKERNEL_H
