@@ -4,8 +4,10 @@
  * called when it is ready, when MHD's own timeout (MHD_get_timeout) comes
  * due, via a loop timer re-armed after each run, and when a connection was
  * resumed (MHD's external mode does not wake itself for that, so a resume
- * "kicks" the loop). The daemons bind one address with SO_REUSEPORT and the
- * kernel spreads the connections. Everything that touches a daemon runs on
+ * "kicks" the loop). The daemons listen on one address with SO_REUSEPORT
+ * and the kernel spreads the connections; the sockets come from the host
+ * (rk_host.listen_socket, one per loop index) so a reload's daemons take
+ * over the old ones' sockets and their accept queues. Everything that touches a daemon runs on
  * its own loop: the main thread asks with run_on_loop_n and waits. Why one
  * daemon per loop at all: a request that crosses from an MHD thread to a
  * host loop and back pays two thread wakeups, which cost more than the rest
@@ -31,6 +33,7 @@ struct http_loopd {
     rk_watch *w;
     rk_timer *t;
     int64_t due;     /* host ms when t fires; 0 = no timer */
+    int lfd;         /* the host's listening socket for ld_start, or -1 */
     atomic_int kick; /* an MHD_run is already on its way */
 };
 
@@ -138,7 +141,8 @@ static void ld_start(void *ud)
     http_loopd *x = ud;
     http_server *s = x->L->s;
     rk_err err = {{0}};
-    x->d = server_mhd_start(s, x->L->flags, (unsigned)x->L->n);
+    x->d = server_mhd_start(s, x->L->flags, (unsigned)x->L->n, x->lfd);
+    x->lfd = -1; /* MHD's now, also when it failed (it closes it then) */
     const union MHD_DaemonInfo *di =
         x->d ? MHD_get_daemon_info(x->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
     if (!x->d || !di)
@@ -227,12 +231,16 @@ int loops_start(http_server *s, unsigned flags, http_loops **out, rk_err *err)
     L->s = s;
     L->flags = flags;
     L->n = n > 0 ? n : 1;
+    for (int i = 0; i < L->n; i++)
+        L->ld[i].lfd = -1;
     pthread_mutex_init(&L->mu, NULL);
     pthread_cond_init(&L->cv, NULL);
     for (int i = 0; i < L->n && !L->err.msg[0]; i++) {
         L->ld[i].L = L;
         L->ld[i].idx = i;
         atomic_init(&L->ld[i].kick, 0);
+        if (server_listen_fd(s, i, &L->ld[i].lfd, &L->err) != RK_OK)
+            break;
         on_loop(L, i, ld_start);
         if (i == 0 && L->ld[0].d)
             pin_port(s, L->ld[0].d);

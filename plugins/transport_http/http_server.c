@@ -26,11 +26,10 @@
 
 #include <microhttpd.h>
 
+#include "http_drain.h"
 #include "http_loops.h"
 #include "http_router.h"
 
-/* How long aborted requests get to deliver on_done after chat_cancel. */
-#define ABORT_GRACE_MS 3000
 
 /* "host:port", "[v6]:port", ":port"; port 0 = ephemeral. */
 static int parse_listen(http_server *s, const char *spec, rk_err *err)
@@ -133,6 +132,8 @@ int server_create(const rk_host *host, rk_instance *self, http_server **out,
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->idle, NULL);
     atomic_init(&s->draining, 0);
+    atomic_init(&s->n_conns, 0);
+    atomic_init(&s->last_active_ms, 0);
     int rc = read_config(s, err);
     if (rc < 0) {
         server_destroy(s);
@@ -165,6 +166,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
     if (r)
         req_completed(r, toe);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)c;
+    (void)socket_ctx;
+    http_server *s = cls;
+    int opened = code == MHD_CONNECTION_NOTIFY_STARTED;
+    atomic_fetch_add(&s->n_conns, opened ? 1 : -1);
+    if (opened)
+        atomic_store(&s->last_active_ms, s->host->now_ms());
 }
 
 /* "a.b.c.d:port" or "[v6]:port". */
@@ -229,10 +242,50 @@ static int check_exposure(http_server *s, rk_err *err)
                    addr);
 }
 
-struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n)
+static unsigned backlog_of(const http_server *s)
 {
-    unsigned backlog = s->max_connections < 4096 ? s->max_connections : 4096;
+    return s->max_connections < 4096 ? s->max_connections : 4096;
+}
+
+int server_listen_fd(http_server *s, int index, int *fd, rk_err *err)
+{
+    const rk_host *h = s->host;
+    *fd = -1;
+    if (!RK_HAS_FIELD(h, rk_host, listen_socket) || !h->listen_socket)
+        return RK_OK;
+    rk_err e = {{0}};
+    int rc = h->listen_socket(s->self, (const struct sockaddr *)&s->addr,
+                              (uint32_t)s->addrlen, index,
+                              (int)backlog_of(s), &e);
+    if (rc >= 0) {
+        *fd = rc;
+        return RK_OK;
+    }
+    char where[160];
+    return rk_fail(err, rc, "%s: %s",
+                   h->cfg_where(s->self, "listen", where, sizeof where),
+                   e.msg[0] ? e.msg : "cannot listen");
+}
+
+struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n,
+                                    int lfd)
+{
+    unsigned backlog = backlog_of(s);
     unsigned limit = s->max_connections / (n ? n : 1);
+    /* the host's socket (a dup: MHD may close it), else bind here */
+    struct MHD_OptionItem where[3] = {
+        {MHD_OPTION_SOCK_ADDR, 0, &s->addr},
+        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+        {MHD_OPTION_END, 0, NULL}};
+    if (lfd >= 0) {
+        where[0] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, lfd, NULL};
+        where[1] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+        /* with its own threads MHD wakes them by shutdown() of the listen
+         * socket unless it has an ITC, and that would end the socket for
+         * the next generation too */
+        if (flags & MHD_USE_INTERNAL_POLLING_THREAD)
+            flags |= MHD_USE_ITC;
+    }
     /* one epoll loop per pool thread; a single thread needs no pool */
     struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL},
                                      {MHD_OPTION_END, 0, NULL}};
@@ -243,13 +296,13 @@ struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n)
         flags |= MHD_USE_IPv6;
     return MHD_start_daemon(
         flags, 0, NULL, NULL, router_access, s, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, s, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&s->addr, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1,
+        mhd_log, s, MHD_OPTION_ARRAY, where,
+        MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1,
         MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->conn_memory,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, backlog, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
 }
 
 int server_start(http_server *s, rk_err *err)
@@ -266,7 +319,12 @@ int server_start(http_server *s, rk_err *err)
         s->daemon = loops_first(s->loops);
         s->n_daemons = (unsigned)s->host->loop_count();
     } else {
-        s->daemon = server_mhd_start(s, flags | MHD_USE_EPOLL_INTERNAL_THREAD, 1);
+        int lfd = -1;
+        rc = server_listen_fd(s, 0, &lfd, err);
+        if (rc != RK_OK)
+            return rc;
+        s->daemon = server_mhd_start(s, flags | MHD_USE_EPOLL_INTERNAL_THREAD,
+                                     1, lfd);
         s->n_daemons = 1;
     }
     if (!s->daemon)
@@ -302,6 +360,7 @@ void server_add_req(http_server *s, http_req *r)
         s->reqs->prev = r;
     s->reqs = r;
     s->n_reqs++;
+    atomic_store(&s->last_active_ms, s->host->now_ms());
     /* set under s->mu so abort_all cannot miss a request being born */
     r->stopping = s->aborting;
     pthread_mutex_unlock(&s->mu);
@@ -322,92 +381,24 @@ void server_remove_req(http_server *s, http_req *r)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* s->mu held: requests in flight; with pending_only, only those still
- * waiting for a host on_done (a download paused for a client that stopped
- * reading has none, and MHD_stop_daemon closes it). */
-static size_t count_locked(http_server *s, int pending_only)
-{
-    if (!pending_only)
-        return s->n_reqs;
-    size_t n = 0;
-    for (http_req *r = s->reqs; r; r = r->next) {
-        pthread_mutex_lock(&r->mu);
-        n += r->pending != 0;
-        pthread_mutex_unlock(&r->mu);
-    }
-    return n;
-}
-
-/* Wait (s->mu held) until no request (see count_locked) is left or the
- * host clock passes deadline_ms. Returns the number left. */
-static size_t wait_idle_locked(http_server *s, int64_t deadline_ms,
-                               int pending_only)
-{
-    size_t n;
-    while ((n = count_locked(s, pending_only)) > 0) {
-        int64_t left = deadline_ms - s->host->now_ms();
-        if (left <= 0)
-            break;
-        if (left > 100)
-            left = 100; /* re-read the host clock; cond waits use realtime */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)left * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&s->idle, &s->mu, &ts);
-    }
-    return n;
-}
-
-/* Past the deadline: cancel host calls and resume every suspended
- * connection; their handlers see r->stopping and answer at once. */
-static void abort_all_locked(http_server *s)
-{
-    s->aborting = 1;
-    for (http_req *r = s->reqs; r; r = r->next) {
-        pthread_mutex_lock(&r->mu);
-        r->stopping = 1;
-        if (r->pending && r->ops && r->ops->cancel)
-            r->ops->cancel(r); /* idempotent */
-        req_wake_locked(r);
-        pthread_mutex_unlock(&r->mu);
-    }
-}
-
 void server_stop(http_server *s, int64_t deadline_ms)
 {
     if (!s->daemon)
         return;
     atomic_store(&s->draining, 1);
-    if (s->loops) {
+    /* MHD's own threads may still touch a quiesced socket until they stop */
+    MHD_socket lfd = MHD_INVALID_SOCKET;
+    if (s->loops)
         loops_quiesce(s->loops);
-    } else {
-        MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
-        if (lfd != MHD_INVALID_SOCKET)
-            close(lfd);
-    }
-    pthread_mutex_lock(&s->mu);
-    size_t left = wait_idle_locked(s, deadline_ms, 0);
-    if (left) {
-        s->host->log(s->self, RK_LOG_WARN,
-                     "stop: aborting %zu request(s) still in flight", left);
-        abort_all_locked(s);
-        left = wait_idle_locked(s, s->host->now_ms() + ABORT_GRACE_MS, 1);
-        if (left) {
-            /* requests whose on_done never came: resumed above, so MHD can
-             * stop; their state is leaked rather than freed under the host */
-            s->host->log(s->self, RK_LOG_ERROR,
-                         "stop: %zu request(s) got no on_done after cancel",
-                         left);
-            abort_all_locked(s);
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
+    else
+        lfd = MHD_quiesce_daemon(s->daemon);
+    drain_requests(s, deadline_ms);
     if (s->loops)
         loops_stop(s->loops); /* each daemon stops on its own loop */
     else
         MHD_stop_daemon(s->daemon);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
     s->loops = NULL;
     s->daemon = NULL;
     s->host->log(s->self, RK_LOG_INFO, "stopped");

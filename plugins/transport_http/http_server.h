@@ -45,6 +45,8 @@ struct http_server {
     size_t n_reqs;
     int aborting;        /* stop passed its deadline: new requests abort */
     atomic_int draining; /* stop began: answers close their connection */
+    atomic_int n_conns;  /* open client connections, all daemons */
+    _Atomic int64_t last_active_ms; /* host clock of the last new connection or request */
 
     http_metrics metrics;
 };
@@ -52,10 +54,17 @@ struct http_server {
 int server_create(const rk_host *host, rk_instance *self, http_server **out,
                   rk_err *err);
 int server_start(http_server *s, rk_err *err);
-/* Any thread that may run MHD: a daemon with the instance's options, the
- * address s->addr (SO_REUSEPORT) and max_connections / n connections.
+/* Main: the host's listening socket number `index` for s->addr (a dup
+ * the caller hands to MHD), so a reload's daemons accept from the same
+ * sockets; *fd = -1 when the host has no listen_socket slot (MHD binds).
+ * RK_OK, or the host's error prefixed with the listen key's location. */
+int server_listen_fd(http_server *s, int index, int *fd, rk_err *err);
+/* Any thread that may run MHD: a daemon with the instance's options, on
+ * lfd (from server_listen_fd; MHD owns it from here) or, when lfd < 0, on
+ * s->addr bound here with SO_REUSEPORT; max_connections / n connections.
  * NULL on failure (MHD logged why). */
-struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n);
+struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n,
+                                    int lfd);
 void server_stop(http_server *s, int64_t deadline_ms);
 void server_destroy(http_server *s);
 int server_listening(http_server *s, char *buf, size_t cap);
