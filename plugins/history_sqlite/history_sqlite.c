@@ -262,6 +262,12 @@ static int hist_create(const rk_host *host, rk_instance *self, void **ctx,
     if (keep < 1 || keep > 64)
         return rk_fail(err, RK_ERR_CONFIG, "%s: pool_size must be in 1..64",
                        host->cfg_where(self, "pool_size", where, sizeof where));
+    /* one process per database file (the host keeps it across reloads) */
+    if (RK_HAS_FIELD(host, rk_host, lock_path) && host->lock_path) {
+        int lrc = host->lock_path(self, path, err);
+        if (lrc != RK_OK)
+            return lrc;
+    }
     hist_ctx *h = calloc(1, sizeof *h);
     if (!h)
         return rk_fail(err, RK_ERR_NOMEM, "out of memory");

@@ -362,6 +362,9 @@ static int rs_create(const rk_host *host, rk_instance *self, void **ctx, rk_err 
         return rk_fail(err, RK_ERR_NOMEM, "cannot create locks");
     }
     int rc = read_config(c, err);
+    /* one process per index file (the host keeps it across reloads) */
+    if (rc == RK_OK && RK_HAS_FIELD(host, rk_host, lock_path) && host->lock_path)
+        rc = host->lock_path(self, c->path, err);
     if (rc == RK_OK && !(c->mi = mi_index_new()))
         rc = rk_fail(err, RK_ERR_NOMEM, "out of memory");
     if (rc == RK_OK)

@@ -363,7 +363,12 @@ static int local_create(const rk_host *host, rk_instance *self, void **ctx,
     if (!root || !*root || strlen(root) >= ROOT_MAX)
         return rk_fail(err, RK_ERR_CONFIG, "%s: root must be a directory path",
                        host->cfg_where(self, "root", where, sizeof where));
-    int rc = files_mkdirs(root, err);
+    /* one process per document tree (the host keeps it across reloads) */
+    int rc = RK_HAS_FIELD(host, rk_host, lock_path) && host->lock_path
+                 ? host->lock_path(self, root, err)
+                 : RK_OK;
+    if (rc == RK_OK)
+        rc = files_mkdirs(root, err);
     if (rc != RK_OK)
         return rc;
     local_ctx *c = calloc(1, sizeof *c);
