@@ -128,7 +128,7 @@ static int serve(const char *path)
     if (!s) {
         print_diag(&d);
         cfg_diag_free(&d);
-        fprintf(stderr, "ragkernel: not started: the configuration above has errors\n");
+        fprintf(stderr, "ragkernel: not started (see above)\n");
         return 1;
     }
     cfg_diag_free(&d);

@@ -128,6 +128,19 @@ second RK_PORT="$(free_port)" RAGKERNEL_DATA="$RAGKERNEL_DATA"
 check "after the reload, the data is still refused to another process" \
     test "$(lines_matching "is in use by another ragkernel (pid $FIRST_PID)")" = 1
 
+echo "== reload onto another port: the old port closes at once"
+NEW_PORT=$(free_port)
+sed -i "s/127\.0\.0\.1:\\\${RK_PORT}/127.0.0.1:$NEW_PORT/" "$cfg"
+grep -q "127.0.0.1:$NEW_PORT" "$cfg" || echo "    config not rewritten"
+n=$(reloaded); kill -HUP "$FIRST_PID"
+deadline=$((SECONDS + 15))
+while [ "$(reloaded)" -le "$n" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+check "serves on the new port" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$NEW_PORT/health")" = 200
+curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$FIRST_PORT/health"; rc=$?
+check "the old port refuses connections (curl exit $rc, 7 = refused)" test "$rc" = 7
+sed -i "s/127\.0\.0\.1:$NEW_PORT/127.0.0.1:\\\${RK_PORT}/" "$cfg"
+
 echo "== after a clean stop, a new process takes the same config"
 rk_stop "$FIRST_PID"
 rk_start "$cfg" || true
