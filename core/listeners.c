@@ -133,36 +133,38 @@ static int bind_one(const struct sockaddr *a, socklen_t len, int reuseport, rk_e
     return fd;
 }
 
-static lsock *bind_new(const char *name, const struct sockaddr *a, socklen_t len, int index,
-                       int backlog, rk_err *err)
+/* *out = a new entry with a socket bound to a and listening; RK_OK or the
+ * failure's status (nothing left open). */
+static int bind_new(const char *name, const struct sockaddr *a, socklen_t len, int index,
+                    int backlog, lsock **out, rk_err *err)
 {
     if (port_of(a) != 0 && !ours(a)) {
         int probe = bind_one(a, len, 0, err);
-        if (probe < 0) return NULL;
+        if (probe < 0) return probe;
         close(probe);
     }
     int fd = bind_one(a, len, 1, err);
-    if (fd < 0) return NULL;
+    if (fd < 0) return fd;
     lsock *e = calloc(1, sizeof *e);
     socklen_t blen = sizeof e->bound;
     if (!e || !(e->name = strdup(name))) {
         free(e);
         close(fd);
-        rk_fail(err, RK_ERR_NOMEM, "out of memory");
-        return NULL;
+        return rk_fail(err, RK_ERR_NOMEM, "out of memory");
     }
     if (listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0 ||
         getsockname(fd, (struct sockaddr *)&e->bound, &blen) != 0) {
-        bind_error(a, errno, err);
+        int rc = bind_error(a, errno, err);
         free(e->name);
         free(e);
         close(fd);
-        return NULL;
+        return rc;
     }
     memcpy(&e->want, a, len < sizeof e->want ? len : sizeof e->want);
     e->index = index;
     e->fd = fd;
-    return e;
+    *out = e;
+    return RK_OK;
 }
 
 static void lsock_free(lsock *e)
@@ -196,24 +198,24 @@ int listeners_get(const void *group, const char *name, const struct sockaddr *ad
     pthread_mutex_lock(&g_mu);
     lsock *e = find_reusable(group, name ? name : "", addr, index);
     int fresh = !e;
-    if (fresh) e = bind_new(name ? name : "", addr, len, index, backlog, err);
+    int rc = fresh ? bind_new(name ? name : "", addr, len, index, backlog, &e, err) : RK_OK;
     int fd = -1;
-    if (e && (fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0)) < 0)
-        rk_fail(err, RK_ERR_IO, "listen_socket: dup: %s", strerror(errno));
-    if (fd >= 0 && add_group(e, group) != 0) {
+    if (rc == RK_OK && (fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        rc = rk_fail(err, RK_ERR_IO, "listen_socket: dup: %s", strerror(errno));
+    if (rc == RK_OK && add_group(e, group) != 0) {
         close(fd);
-        fd = rk_fail(err, RK_ERR_NOMEM, "out of memory");
+        rc = rk_fail(err, RK_ERR_NOMEM, "out of memory");
     }
-    if (fd >= 0 && fresh) {
+    if (rc == RK_OK && fresh) {
         e->next = g_socks;
         g_socks = e;
-    } else if (fd >= 0 && backlog > 0) {
+    } else if (rc == RK_OK && backlog > 0) {
         listen(e->fd, backlog); /* this generation's backlog from now on */
-    } else if (fd < 0 && e && fresh) {
+    } else if (rc != RK_OK && fresh && e) {
         lsock_free(e);
     }
     pthread_mutex_unlock(&g_mu);
-    return fd < 0 ? -1 : fd;
+    return rc == RK_OK ? fd : rc;
 }
 
 void listeners_release(const void *group)
