@@ -141,9 +141,16 @@ curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$FIRST_PORT/health"; rc=$?
 check "the old port refuses connections (curl exit $rc, 7 = refused)" test "$rc" = 7
 sed -i "s/127\.0\.0\.1:$NEW_PORT/127.0.0.1:\\\${RK_PORT}/" "$cfg"
 
-echo "== after a clean stop, a new process takes the same config"
+echo "== after a clean stop, a new process takes the same data and port"
 rk_stop "$FIRST_PID"
-rk_start "$cfg" || true
-check "restart with the same data directory serves" \
-    test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$RK_URL/health")" = 200
+# the drains above closed connections from our side: TIME_WAIT on the port
+# must not look like another process listening
+tw=$(ss -Htan state time-wait "( sport = :$FIRST_PORT )" 2>/dev/null | wc -l)
+log=$SVC_TMP/restart.log
+env RK_PORT="$FIRST_PORT" "$RK_BIN" -c "$cfg" >"$log" 2>&1 &
+pid=$!
+_svc_record ragkernel "$pid" TERM
+_svc_wait ragkernel "$pid" "$log" _svc_http_up "http://127.0.0.1:$FIRST_PORT/health"
+check "restart on port $FIRST_PORT ($tw connections in TIME_WAIT) with the same data serves" \
+    test "$(health)" = 200
 rk_summary
