@@ -142,7 +142,7 @@ static void ld_start(void *ud)
     http_server *s = x->L->s;
     rk_err err = {{0}};
     x->d = server_mhd_start(s, x->L->flags, (unsigned)x->L->n, x->lfd);
-    x->lfd = -1; /* MHD's now, also when it failed (it closes it then) */
+    x->lfd = -1; /* MHD's now: past option parsing, a failure closes it */
     const union MHD_DaemonInfo *di =
         x->d ? MHD_get_daemon_info(x->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
     if (!x->d || !di)
