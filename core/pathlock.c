@@ -45,7 +45,9 @@ static int mkdirs(char *dir, rk_err *err)
         *p = '\0';
         int bad = mkdir(dir, 0750) != 0 && errno != EEXIST;
         *p = c;
-        if (bad) return rk_fail(err, RK_ERR_IO, "cannot create directory %s: %s", dir, strerror(errno));
+        if (bad)
+            return rk_fail(err, RK_ERR_IO, "cannot create directory %s: %s", dir,
+                           strerror(errno));
         if (c == '\0') return RK_OK;
     }
 }

@@ -74,7 +74,8 @@ static size_t wait_drained_locked(http_server *s, int64_t deadline_ms)
         if (now >= deadline_ms)
             return s->n_reqs;
         if (s->n_reqs) {
-            wait_idle_locked(s, now + 10 < deadline_ms ? now + 10 : deadline_ms, 0);
+            int64_t step = now + 10 < deadline_ms ? now + 10 : deadline_ms;
+            wait_idle_locked(s, step, 0);
             continue;
         }
         pthread_mutex_unlock(&s->mu); /* connections only: nothing signals */

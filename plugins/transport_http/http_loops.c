@@ -7,11 +7,11 @@
  * "kicks" the loop). The daemons listen on one address with SO_REUSEPORT
  * and the kernel spreads the connections; the sockets come from the host
  * (rk_host.listen_socket, one per loop index) so a reload's daemons take
- * over the old ones' sockets and their accept queues. Everything that touches a daemon runs on
- * its own loop: the main thread asks with run_on_loop_n and waits. Why one
- * daemon per loop at all: a request that crosses from an MHD thread to a
- * host loop and back pays two thread wakeups, which cost more than the rest
- * of a proxied request.
+ * over the old ones' sockets and their accept queues. Everything that
+ * touches a daemon runs on its own loop: the main thread asks with
+ * run_on_loop_n and waits. Why one daemon per loop at all: a request that
+ * crosses from an MHD thread to a host loop and back pays two thread
+ * wakeups, which cost more than the rest of a proxied request.
  */
 #include "http_loops.h"
 

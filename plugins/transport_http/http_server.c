@@ -168,11 +168,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         req_completed(r, toe);
 }
 
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+static void on_connection(void *cls, struct MHD_Connection *c, void **sctx,
                           enum MHD_ConnectionNotificationCode code)
 {
     (void)c;
-    (void)socket_ctx;
+    (void)sctx;
     http_server *s = cls;
     int opened = code == MHD_CONNECTION_NOTIFY_STARTED;
     atomic_fetch_add(&s->n_conns, opened ? 1 : -1);

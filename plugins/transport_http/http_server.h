@@ -46,7 +46,7 @@ struct http_server {
     int aborting;        /* stop passed its deadline: new requests abort */
     atomic_int draining; /* stop began: answers close their connection */
     atomic_int n_conns;  /* open client connections, all daemons */
-    _Atomic int64_t last_active_ms; /* host clock of the last new connection or request */
+    _Atomic int64_t last_active_ms; /* host ms: last new connection/request */
 
     http_metrics metrics;
 };
