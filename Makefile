@@ -4,6 +4,8 @@
 #   make run        build and serve config/default.yaml
 #   make check      deps + build + unit + integration tests, then the same
 #                   suite again under ASan+UBSan (build-asan/)
+#   make check-tsan the unit and integration suites under ThreadSanitizer
+#                   (clang, build-tsan/)
 #   make bench      benchmarks (see bench/README.md)
 #   make install PREFIX=/usr/local
 #   make deps       install missing Debian/npm packages (idempotent)
@@ -25,6 +27,11 @@ OPT       := -O2 -g
 ifeq ($(SAN),1)
 OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SANLD     := -fsanitize=address,undefined
+endif
+ifeq ($(SAN),thread)
+CC        := clang
+OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+SANLD     := -fsanitize=thread
 endif
 CFLAGS    := -std=gnu11 $(WARN) $(OPT) -fPIC -MMD -MP -Isdk/include \
              -DRK_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
@@ -51,7 +58,7 @@ TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/support/*.
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOLS     := $(BUILD)/ragkernel-plugin-check
 
-.PHONY: all run check check-unit check-integration check-asan bench install \
+.PHONY: all run check check-unit check-integration check-asan check-tsan bench install \
         deps clean test-build docs
 all: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS)
 
@@ -99,8 +106,12 @@ check: deps
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 check-unit check-integration
 
+# ThreadSanitizer (clang): the unit and integration suites; any report fails
+check-tsan:
+	$(MAKE) BUILD=build-tsan SAN=thread check-unit check-integration
+
 check-unit: test-build
-	@BUILD=$(BUILD) tests/run-unit.sh $(UNIT_BINS)
+	@BUILD=$(BUILD) SAN=$(SAN) tests/run-unit.sh $(UNIT_BINS)
 
 check-integration: test-build
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run-integration.sh
@@ -127,6 +138,6 @@ install: all
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ragkernel.pc
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -14,6 +14,9 @@ if [ "${SAN:-0}" = 1 ]; then
     rm -f "$logs"/asan.* "$logs"/ubsan.*
     export ASAN_OPTIONS="log_path=$PWD/$logs/asan:detect_leaks=1:abort_on_error=0"
     export UBSAN_OPTIONS="log_path=$PWD/$logs/ubsan:print_stacktrace=1:halt_on_error=1"
+elif [ "${SAN:-0}" = thread ]; then
+    rm -f "$logs"/tsan.*
+    export TSAN_OPTIONS="log_path=$PWD/$logs/tsan:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
 fi
 tests=("$@"); [ ${#tests[@]} -gt 0 ] || tests=(tests/integration/test_*.sh)
 
@@ -44,9 +47,9 @@ for t in "${tests[@]}"; do
         tail -n 40 "$logs/$name.log" | sed 's/^/    /'
     fi
 done
-if [ "${SAN:-0}" = 1 ] && ls "$logs"/asan.* "$logs"/ubsan.* >/dev/null 2>&1; then
+if [ "${SAN:-0}" != 0 ] && ls "$logs"/asan.* "$logs"/ubsan.* "$logs"/tsan.* >/dev/null 2>&1; then
     echo "FAIL sanitizer reports:"
-    for f in "$logs"/asan.* "$logs"/ubsan.*; do [ -e "$f" ] && { echo "--- $f"; head -n 60 "$f"; }; done
+    for f in "$logs"/asan.* "$logs"/ubsan.* "$logs"/tsan.*; do [ -e "$f" ] && { echo "--- $f"; head -n 60 "$f"; }; done
     fail=$((fail+1))
 fi
 echo "integration: $pass passed, $fail failed"
