@@ -327,7 +327,7 @@ START_TEST(fallback_when_primary_hangs)
     int64_t took = r->t_done - r->t0;
     ck_assert_int_eq(r->status, RK_OK);
     ck_assert_str_eq(r->answer, "backup: hi");
-    ck_assert_msg(took >= 290 && took < 1300, "took %lld ms", (long long)took);
+    ck_assert_msg(took >= 290 && took < 2500, "took %lld ms", (long long)took);
     ck_assert(counter("ragkernel_llm_requests_total", "provider=\"primary\",outcome=\"timeout\"") == 1);
     rec_free(r);
 }
@@ -392,7 +392,7 @@ START_TEST(all_time_out_is_504)
     ck_assert_int_eq(r->status, RK_ERR_TIMEOUT);
     ck_assert_int_eq(r->http, 504);
     ck_assert_str_eq(r->type, "upstream_timeout");
-    ck_assert_msg(took >= 490 && took < 1500, "took %lld ms", (long long)took);
+    ck_assert_msg(took >= 490 && took < 2500, "took %lld ms", (long long)took);
     ck_assert_msg(strstr(r->msg, "primary: timed out after") && strstr(r->msg, "backup: timed out"),
                   "message: %s", r->msg);
     rec_free(r);
@@ -514,7 +514,7 @@ START_TEST(retrieval_timeout_answers_without_sources)
     ck_assert_int_eq(r->status, RK_OK);
     ck_assert_int_eq(r->n_sources, 0);
     ck_assert_str_eq(r->answer, "primary: capital of France?");
-    ck_assert_msg(took >= 190 && took < 900, "took %lld ms", (long long)took);
+    ck_assert_msg(took >= 190 && took < 2000, "took %lld ms", (long long)took);
     ck_assert(counter("ragkernel_retrieval_timeouts_total", NULL) == 1);
     rec_free(r);
     free(inst);
@@ -875,7 +875,7 @@ START_TEST(embeddings_done_timeout_cancel)
     embed(&r, hang, 1); /* the guard ends it at llm_timeout */
     ck_assert(e_finished(&r, 3000));
     ck_assert_int_eq(r.status, RK_ERR_TIMEOUT);
-    ck_assert_msg(r.t_done - r.t0 >= 290 && r.t_done - r.t0 < 1300, "took %lld",
+    ck_assert_msg(r.t_done - r.t0 >= 290 && r.t_done - r.t0 < 2500, "took %lld",
                   (long long)(r.t_done - r.t0));
     rk_chat *call = embed(&r, hang, 1);
     msleep(50);
