@@ -1,16 +1,17 @@
 /*
  * extract — plain text out of the text formats ragkernel ingests: UTF-8
- * cleaning, Markdown (markup noise removed, link text and code kept), HTML
- * (extract_html.c: tags, scripts, styles and comments dropped, entities
- * decoded, block elements as paragraph breaks) and the final normalisation
- * every format (PDF too) goes through. Output text has lines joined by "\n" and
- * paragraphs separated by exactly one blank line ("\n\n"), with no leading
- * or trailing blank lines.
+ * cleaning, Markdown (extract_md.c: markup noise removed, link text and
+ * code kept), HTML (extract_html.c: tags, scripts, styles and comments
+ * dropped, entities decoded, block elements as paragraph breaks) and the
+ * final normalisation every format (PDF too) goes through. Output text has
+ * lines joined by "\n" and paragraphs separated by exactly one blank line
+ * ("\n\n"), with no leading or trailing blank lines.
  */
 #ifndef RK_CORE_EXTRACT_H
 #define RK_CORE_EXTRACT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <ragkernel/error.h>
 
@@ -39,12 +40,27 @@ void extract_utf8_clean(const char *in, size_t len, strbuf *out, size_t *bad);
 /* 1 when s[0..len) is valid UTF-8 without NUL bytes. */
 int extract_utf8_valid(const char *s, size_t len);
 
-/* Each takes the raw upload bytes. RK_OK; RK_ERR_INVALID when the bytes are
- * not UTF-8 text (over the ratio above); RK_ERR_NOMEM. */
+/* Each takes the raw upload bytes and costs O(len) time and memory, whatever
+ * the bytes. RK_OK; RK_ERR_INVALID when the bytes are not UTF-8 text (over
+ * the ratio above); RK_ERR_NOMEM. */
 int extract_plain(const char *data, size_t len, extract_out *out, rk_err *err);
+/* In extract_md.c. */
 int extract_markdown(const char *data, size_t len, extract_out *out, rk_err *err);
 /* In extract_html.c. */
 int extract_html(const char *data, size_t len, extract_out *out, rk_err *err);
+
+/* The same with a time budget: past deadline_ms (extract_now_ms's clock;
+ * 0 = none) they stop and return RK_ERR_TIMEOUT. Checked every few hundred
+ * lines or tags, so they overrun it by microseconds, not by the document. */
+int extract_markdown_until(const char *data, size_t len, int64_t deadline_ms,
+                           extract_out *out, rk_err *err);
+int extract_html_until(const char *data, size_t len, int64_t deadline_ms, extract_out *out,
+                       rk_err *err);
+
+/* CLOCK_MONOTONIC in ms. */
+int64_t extract_now_ms(void);
+/* RK_OK before deadline_ms (or when it is 0), else RK_ERR_TIMEOUT. */
+int extract_in_time(int64_t deadline_ms, rk_err *err);
 
 /* Shared by the format extractors (extract_html.c too). */
 /* extract_utf8_clean into b, then the ratio check: RK_ERR_INVALID "not

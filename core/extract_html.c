@@ -18,6 +18,7 @@
 #include "extract.h"
 
 #define TAG_NAME_MAX 16
+#define HTML_CHECK_STEPS 256 /* tags and texts between two looks at the clock */
 
 typedef struct html_st {
     strbuf out;
@@ -183,7 +184,8 @@ static size_t html_raw_element(html_st *st, const char *name, const char *body, 
         sb_free(&t);
     }
     if (end == n) return n;
-    return end + tag_end(body + end, n - end) + 1;
+    size_t e = tag_end(body + end, n - end);
+    return end + e == n ? n : end + e + 1; /* "</title" cut off: all of it */
 }
 
 static void html_tag_effect(html_st *st, const char *name, int closing)
@@ -240,7 +242,8 @@ static size_t html_markup(html_st *st, const char *s, size_t n)
     return e + 1;
 }
 
-int extract_html(const char *data, size_t len, extract_out *out, rk_err *err)
+int extract_html_until(const char *data, size_t len, int64_t deadline_ms, extract_out *out,
+                       rk_err *err)
 {
     strbuf clean = {0};
     html_st st = {0};
@@ -248,7 +251,10 @@ int extract_html(const char *data, size_t len, extract_out *out, rk_err *err)
     int rc = extract_clean_checked(data, len, &clean, err);
     if (rc != RK_OK) goto done;
     const char *s = sb_str(&clean);
-    for (size_t i = 0; i < clean.len;) {
+    size_t i = 0;
+    for (unsigned step = 0; i < clean.len && !st.out.oom; step++) {
+        if (step % HTML_CHECK_STEPS == 0 && (rc = extract_in_time(deadline_ms, err)) != RK_OK)
+            goto done;
         if (s[i] == '<') {
             i += html_markup(&st, s + i, clean.len - i);
             continue;
@@ -266,4 +272,9 @@ done:
     sb_free(&st.out);
     sb_free(&clean);
     return rc;
+}
+
+int extract_html(const char *data, size_t len, extract_out *out, rk_err *err)
+{
+    return extract_html_until(data, len, 0, out, err);
 }
