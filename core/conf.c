@@ -9,6 +9,7 @@
  */
 #include "conf.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,38 @@ static int check_server(const rk_conf *c, const cfg_node *sec, cfg_diag *d)
     if (workers < 1 || workers > 256) {
         const cfg_node *n = cfg_map_get(sec, "workers");
         cfg_diag_at(d, n ? n : at, "server.workers: must be between 1 and 256");
+        errs++;
+    }
+    return errs;
+}
+
+/* The ingest limits (core/ingest.h) the schema types cannot express. */
+static int check_ingest(const rk_conf *c, const cfg_node *sec, cfg_diag *d)
+{
+    static const struct {
+        const char *key, *rule;
+        int64_t min, max;
+    } ranges[] = {
+        {"ingest_timeout", "must be at least 1ms", 1, INT64_MAX},
+        {"pdftotext_max_memory", "must be at least 32MB (pdftotext needs about that to start)",
+         32LL << 20, INT64_MAX},
+        {"pdftotext_max_parallel", "must be between 1 and 256", 1, 256},
+        {"pdftotext_queue_timeout", "must not be negative", 0, INT64_MAX},
+    };
+    int errs = 0;
+    const cfg_node *at = sec ? sec : cfg_root(c->doc);
+    const char *prog = cfg_values_string(c->pipeline, "pdftotext");
+    if (!prog || prog[0] != '/') {
+        const cfg_node *n = cfg_map_get(sec, "pdftotext");
+        cfg_diag_at(d, n ? n : at, "pipeline.pdftotext: must be an absolute path (it is "
+                                   "not looked up in PATH), got '%s'", prog ? prog : "");
+        errs++;
+    }
+    for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++) {
+        int64_t v = cfg_values_int(c->pipeline, ranges[i].key);
+        if (v >= ranges[i].min && v <= ranges[i].max) continue;
+        const cfg_node *n = cfg_map_get(sec, ranges[i].key);
+        cfg_diag_at(d, n ? n : at, "pipeline.%s: %s", ranges[i].key, ranges[i].rule);
         errs++;
     }
     return errs;
@@ -213,7 +246,7 @@ rk_conf *conf_load(const char *path, cfg_diag *d)
     c->server = cfg_values_build(srv, conf_server_schema, srv ? srv : root, d);
     errs += c->server ? check_server(c, srv, d) : 1;
     c->pipeline = cfg_values_build(pipe, conf_pipeline_schema, pipe ? pipe : root, d);
-    errs += !c->pipeline;
+    errs += c->pipeline ? check_ingest(c, pipe, d) : 1;
     errs += load_instances(c, cfg_map_get(root, "instances"), d);
     errs += check_refs(c, pipe, d);
     errs += load_auth(c, root, d);

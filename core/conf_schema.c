@@ -58,6 +58,17 @@ const rk_config_key conf_pipeline_schema[] = {
      "how long an open circuit skips the instance"},
     {"max_messages", RK_CFG_INT, "256", 0, "most messages accepted in one request"},
     {"max_input_bytes", RK_CFG_SIZE, "256k", 0, "most message bytes accepted in one request"},
+    {"ingest_timeout", RK_CFG_DURATION, "30s", 0,
+     "time budget of one document upload (text extraction, pdftotext included, and "
+     "chunking); over it the upload gets 422 and nothing is stored"},
+    {"pdftotext", RK_CFG_STRING, "/usr/bin/pdftotext", 0,
+     "absolute path of poppler's pdftotext, which reads PDF uploads (no PATH lookup)"},
+    {"pdftotext_max_memory", RK_CFG_SIZE, "512MB", 0,
+     "address space of one pdftotext process (RLIMIT_AS; at least 32MB); its CPU time "
+     "is limited to ingest_timeout"},
+    {"pdftotext_max_parallel", RK_CFG_INT, "2", 0, "pdftotext processes running at once"},
+    {"pdftotext_queue_timeout", RK_CFG_DURATION, "5s", 0,
+     "how long a PDF upload waits for one of them to finish, then 503 (retry later)"},
     {"system_prompt", RK_CFG_STRING,
      "You are a helpful assistant. Answer from the numbered context passages "
      "when they are relevant and cite them as [n].",

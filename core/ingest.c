@@ -3,32 +3,24 @@
  * extracts its text, titles it and chunks it, before anything is stored,
  * so that a file we cannot read is refused with a precise 415/422 instead
  * of being stored and silently unsearchable. PDF text comes from poppler's
- * pdftotext, run as a child process (posix_spawn, no shell, closed
- * descriptors, default signals, a private 0600 temp file as input, stdout
- * and stderr through pipes, a hard deadline and a SIGKILL after it),
- * because a PDF parser is large and crash-prone and belongs outside the
- * server's address space.
+ * pdftotext in a confined child process (pdftext.h). Every upload runs
+ * under a time budget (pipeline.ingest_timeout), checked inside the
+ * extractors and around each step, so no document holds a worker longer
+ * than that whatever its bytes. The limits are process-wide, like the
+ * worker pool they protect: ingest_configure replaces them at start and on
+ * reload under a mutex, and each upload works on its own copy.
  */
 #define _GNU_SOURCE
 #include "ingest.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "extract.h"
-
-extern char **environ;
 
 static const char T_PLAIN[] = "text/plain";
 static const char T_MD[] = "text/markdown";
@@ -36,8 +28,15 @@ static const char T_HTML[] = "text/html";
 static const char T_PDF[] = "application/pdf";
 static const char SUPPORTED[] = "text/plain, text/markdown, text/html, application/pdf";
 
-#define STDERR_KEEP 4096
-#define MSG_KEEP 200
+/* The current limits; prog points into prog_buf. */
+static pthread_mutex_t limits_mu = PTHREAD_MUTEX_INITIALIZER;
+static char prog_buf[PATH_MAX] = INGEST_PDFTOTEXT;
+static ingest_limits limits = {
+    .timeout_ms = INGEST_TIMEOUT_MS,
+    .pdf = {.prog = prog_buf, .timeout_ms = INGEST_TIMEOUT_MS,
+            .max_memory = INGEST_PDF_MAX_MEMORY, .max_parallel = INGEST_PDF_MAX_PARALLEL,
+            .queue_timeout_ms = INGEST_PDF_QUEUE_MS},
+};
 
 static const struct {
     const char *name;
@@ -55,13 +54,6 @@ static const struct {
     {"txt", T_PLAIN}, {"text", T_PLAIN}, {"md", T_MD}, {"markdown", T_MD},
     {"html", T_HTML}, {"htm", T_HTML}, {"pdf", T_PDF},
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- content type ---------------------------------------------------- */
 
@@ -127,203 +119,74 @@ const char *ingest_content_type(const char *given, const char *filename,
     return NULL;
 }
 
-/* ---- PDF through pdftotext --------------------------------------------- */
+/* ---- limits ------------------------------------------------------------- */
 
-static int write_temp(const void *data, size_t len, char *path, size_t cap, rk_err *err)
+int ingest_configure(const ingest_limits *l, rk_err *err)
 {
-    const char *dir = getenv("TMPDIR");
-    snprintf(path, cap, "%s/rk-pdf-XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkostemp(path, O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        path[0] = '\0';
-        return rk_fail(err, RK_ERR_IO, "temp file: %s", strerror(e));
-    }
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int e = w < 0 ? errno : ENOSPC;
-            close(fd);
-            return rk_fail(err, RK_ERR_IO, "temp file %s: %s", path, strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (close(fd) != 0) return rk_fail(err, RK_ERR_IO, "temp file %s: %s", path, strerror(errno));
+    const char *prog = l->pdf.prog;
+    if (!prog || prog[0] != '/' || strlen(prog) >= sizeof prog_buf)
+        return rk_fail(err, RK_ERR_CONFIG, "pipeline.pdftotext must be an absolute path, got '%s'",
+                       prog ? prog : "");
+    if (l->timeout_ms < 1 || l->pdf.max_parallel < 1 || l->pdf.max_memory < 0 ||
+        l->pdf.queue_timeout_ms < 0)
+        return rk_fail(err, RK_ERR_CONFIG, "ingest limits out of range");
+    pthread_mutex_lock(&limits_mu);
+    snprintf(prog_buf, sizeof prog_buf, "%s", prog);
+    limits = *l;
+    limits.pdf.prog = prog_buf;
+    pthread_mutex_unlock(&limits_mu);
     return RK_OK;
 }
 
-/* stdin from /dev/null, stdout/stderr into the pipes, nothing else open,
- * no blocked or ignored signals inherited from the server's threads. */
-static int spawn(const char *prog, const char *path, int outw, int errw, pid_t *pid,
-                 rk_err *err)
+/* A copy of the current limits whose prog lives in buf (PATH_MAX bytes). */
+static ingest_limits limits_now(char *buf)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, dflt;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, outw, 1);
-    posix_spawn_file_actions_adddup2(&fa, errw, 2);
-#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-#endif
-    sigemptyset(&none);
-    sigemptyset(&dflt);
-    int sigs[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaddset(&dflt, sigs[i]);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &dflt);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    char *argv[] = {(char *)prog, "-layout", "-enc", "UTF-8", (char *)path, "-", NULL};
-    int e = posix_spawnp(pid, prog, &fa, &at, argv, environ);
-    posix_spawnattr_destroy(&at);
-    posix_spawn_file_actions_destroy(&fa);
-    /* Where spawn cannot report exec errors (it may run as fork + exec,
-     * e.g. under valgrind) the child exits 127 instead: child_failed(). */
-    if (e == ENOENT)
-        return rk_fail(err, RK_ERR_UNSUPPORTED,
-                       "application/pdf needs %s (poppler-utils), which is not installed", prog);
-    if (e != 0) return rk_fail(err, RK_ERR_IO, "cannot run %s: %s", prog, strerror(e));
-    return RK_OK;
+    pthread_mutex_lock(&limits_mu);
+    ingest_limits l = limits;
+    memcpy(buf, prog_buf, sizeof prog_buf);
+    pthread_mutex_unlock(&limits_mu);
+    l.pdf.prog = buf;
+    return l;
 }
 
-/* Read stdout into out and the start of stderr into eb until both close. */
-static int drain(int ofd, int efd, int64_t deadline, strbuf *out, strbuf *eb, rk_err *err)
+static int over_budget(const ingest_limits *l, const char *what, rk_err *err)
 {
-    struct pollfd p[2] = {{ofd, POLLIN, 0}, {efd, POLLIN, 0}};
-    char buf[65536];
-    for (int open = 2; open > 0;) {
-        int64_t left = deadline - mono_ms();
-        if (left <= 0) return rk_fail(err, RK_ERR_TIMEOUT, "PDF text extraction timed out");
-        int r = poll(p, 2, left > INT_MAX ? INT_MAX : (int)left);
-        if (r < 0 && errno != EINTR) return rk_fail(err, RK_ERR_IO, "poll: %s", strerror(errno));
-        for (int i = 0; r > 0 && i < 2; i++) {
-            if (p[i].fd < 0 || !p[i].revents) continue;
-            ssize_t n = read(p[i].fd, buf, sizeof buf);
-            if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-            if (n <= 0) {
-                p[i].fd = -1; /* poll skips negative descriptors */
-                open--;
-            } else if (i == 0) {
-                if (out->len + (size_t)n > INGEST_MAX_TEXT)
-                    return rk_fail(err, RK_ERR_TOO_LARGE, "PDF text over %u bytes", INGEST_MAX_TEXT);
-                sb_append(out, buf, (size_t)n);
-            } else if (eb->len < STDERR_KEEP) {
-                size_t room = STDERR_KEEP - eb->len;
-                sb_append(eb, buf, (size_t)n < room ? (size_t)n : room);
-            }
-        }
-    }
-    return out->oom ? rk_fail(err, RK_ERR_NOMEM, "out of memory") : RK_OK;
+    return rk_fail(err, RK_ERR_TIMEOUT, "%s took longer than pipeline.ingest_timeout (%lld ms)",
+                   what, (long long)l->timeout_ms);
 }
 
-/* Reap the child by the deadline; past it (or if kill_now), SIGKILL. */
-static int reap(pid_t pid, int64_t deadline, int kill_now)
-{
-    int st = 0;
-    if (kill_now) kill(pid, SIGKILL);
-    for (;;) {
-        pid_t r = waitpid(pid, &st, kill_now ? 0 : WNOHANG);
-        if (r == pid) return st;
-        if (r < 0 && errno != EINTR) return -1;
-        if (r == 0 && mono_ms() >= deadline) {
-            kill(pid, SIGKILL);
-            kill_now = 1;
-        } else if (r == 0) {
-            struct timespec ts = {0, 10 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-    }
-}
+/* ---- the whole step ---------------------------------------------------- */
 
-/* pdftotext's complaint on one line, for the client's error message. */
-static int child_failed(const char *prog, int st, strbuf *eb, rk_err *err)
-{
-    char *msg = eb->oom ? NULL : extract_normalize(sb_str(eb), eb->len, 1);
-    if (msg) {
-        for (char *p = msg; *p; p++)
-            if (*p == '\n') *p = ' ';
-        msg[extract_utf8_cut(msg, strlen(msg), MSG_KEEP)] = '\0';
-    }
-    int rc;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-        rc = rk_fail(err, RK_ERR_UNSUPPORTED,
-                     "application/pdf needs %s (poppler-utils), which could not be run", prog);
-    else if (WIFEXITED(st))
-        rc = rk_fail(err, RK_ERR_INVALID, "could not read the PDF (%s exit %d)%s%s", prog,
-                     WEXITSTATUS(st), msg && *msg ? ": " : "", msg ? msg : "");
-    else
-        rc = rk_fail(err, RK_ERR_INVALID, "could not read the PDF (%s killed by signal %d)",
-                     prog, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    free(msg);
-    return rc;
-}
-
-int ingest_pdftotext(const char *prog, const void *data, size_t len,
-                     int64_t timeout_ms, strbuf *out, rk_err *err)
-{
-    char path[PATH_MAX] = "";
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
-    pid_t pid = -1;
-    strbuf eb = {0};
-    int64_t deadline = mono_ms() + timeout_ms;
-    int rc = write_temp(data, len, path, sizeof path, err);
-    if (rc != RK_OK) goto done;
-    if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
-        rc = rk_fail(err, RK_ERR_IO, "pipe: %s", strerror(errno));
-        goto done;
-    }
-    rc = spawn(prog, path, outp[1], errp[1], &pid, err);
-    close(outp[1]);
-    close(errp[1]);
-    outp[1] = errp[1] = -1;
-    if (rc != RK_OK) goto done;
-    rc = drain(outp[0], errp[0], deadline, out, &eb, err);
-    int st = reap(pid, deadline, rc != RK_OK);
-    if (rc == RK_OK && st == -1)
-        rc = rk_fail(err, RK_ERR_IO, "waitpid: %s", strerror(errno));
-    else if (rc == RK_OK && mono_ms() >= deadline && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-        rc = rk_fail(err, RK_ERR_TIMEOUT, "PDF text extraction timed out");
-    else if (rc == RK_OK && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-        rc = child_failed(prog, st, &eb, err);
-done:
-    for (int i = 0; i < 2; i++) {
-        if (outp[i] >= 0) close(outp[i]);
-        if (errp[i] >= 0) close(errp[i]);
-    }
-    if (path[0]) unlink(path);
-    sb_free(&eb);
-    return rc;
-}
-
-static int extract_pdf(const void *data, size_t len, extract_out *out, rk_err *err)
+static int extract_pdf(const void *data, size_t len, ingest_limits *l, int64_t deadline,
+                       extract_out *out, rk_err *err)
 {
     strbuf raw = {0}, clean = {0};
     *out = (extract_out){0};
-    int rc = ingest_pdftotext(INGEST_PDFTOTEXT, data, len, INGEST_PDF_TIMEOUT_MS, &raw, err);
+    int64_t left = deadline - extract_now_ms();
+    l->pdf.timeout_ms = left > 0 ? left : 1;
+    int rc = pdftext_run(&l->pdf, data, len, &raw, err);
     if (rc == RK_OK) {
         extract_utf8_clean(sb_str(&raw), raw.len, &clean, NULL);
         rc = extract_finish(&clean, 1, out, err); /* -layout pads with spaces */
     }
     sb_free(&raw);
     sb_free(&clean);
-    return rc;
+    return rc == RK_ERR_TIMEOUT ? over_budget(l, "PDF text extraction", err) : rc;
 }
 
-/* ---- the whole step ---------------------------------------------------- */
-
-static int extract_as(const char *type, const void *data, size_t len, extract_out *ex,
-                      rk_err *err)
+static int extract_as(const char *type, const void *data, size_t len, ingest_limits *l,
+                      int64_t deadline, extract_out *ex, rk_err *err)
 {
-    if (type == T_MD) return extract_markdown(data, len, ex, err);
-    if (type == T_HTML) return extract_html(data, len, ex, err);
-    if (type == T_PDF) return extract_pdf(data, len, ex, err);
-    return extract_plain(data, len, ex, err);
+    int rc;
+    if (type == T_PDF) return extract_pdf(data, len, l, deadline, ex, err);
+    if (type == T_MD) rc = extract_markdown_until(data, len, deadline, ex, err);
+    else if (type == T_HTML) rc = extract_html_until(data, len, deadline, ex, err);
+    else rc = extract_plain(data, len, ex, err);
+    if (rc == RK_OK && extract_in_time(deadline, err) != RK_OK) {
+        extract_out_free(ex);
+        rc = RK_ERR_TIMEOUT;
+    }
+    return rc == RK_ERR_TIMEOUT ? over_budget(l, "text extraction", err) : rc;
 }
 
 static char *pick_title(char *given, const char *text, const char *filename)
@@ -342,6 +205,9 @@ int ingest_run(const void *data, size_t len, const char *filename,
                const char *content_type, ingest_doc *out, rk_err *err)
 {
     extract_out ex = {0};
+    char prog[PATH_MAX];
+    ingest_limits lim = limits_now(prog);
+    int64_t deadline = extract_now_ms() + lim.timeout_ms;
     *out = (ingest_doc){0};
     if (!data) data = "", len = 0;
     const char *type = ingest_content_type(content_type, filename, data, len);
@@ -352,7 +218,7 @@ int ingest_run(const void *data, size_t len, const char *filename,
                        shown, filename ? " (" : "", filename ? filename : "",
                        filename ? ")" : "", SUPPORTED);
     }
-    int rc = extract_as(type, data, len, &ex, err);
+    int rc = extract_as(type, data, len, &lim, deadline, &ex, err);
     if (rc != RK_OK) goto fail;
     if (strlen(ex.text) > INGEST_MAX_TEXT) {
         rc = rk_fail(err, RK_ERR_TOO_LARGE, "extracted text over %u bytes", INGEST_MAX_TEXT);
@@ -371,6 +237,10 @@ int ingest_run(const void *data, size_t len, const char *filename,
         chunk_text(out->text, strlen(out->text), CHUNK_TARGET_BYTES, CHUNK_OVERLAP_BYTES,
                    &out->chunks) != 0) {
         rc = rk_fail(err, RK_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (extract_in_time(deadline, err) != RK_OK) {
+        rc = over_budget(&lim, "chunking the text", err);
         goto fail;
     }
     return RK_OK;
@@ -397,6 +267,7 @@ int ingest_http_status(int status)
     case RK_ERR_INVALID:
     case RK_ERR_TIMEOUT: return 422;
     case RK_ERR_TOO_LARGE: return 413;
+    case RK_ERR_UNAVAILABLE: return 503;
     default: return 500;
     }
 }

@@ -22,6 +22,7 @@
 #include "docs.h"
 #include "hostapi.h"
 #include "housekeep.h"
+#include "ingest.h"
 #include "listeners.h"
 #include "log.h"
 #include "loop.h"
@@ -74,6 +75,21 @@ static void apply_http_client(server *s, const rk_conf *c)
     const char *v = cfg_values_string(c->server, "http_client");
     int builtin = !v || strcmp(v, "libcurl") != 0;
     for (int i = 0; i < s->nloops; i++) loop_set_builtin_http(s->loops[i], builtin);
+}
+
+/* The limits document uploads run under from now on (conf.c checked them). */
+static void apply_ingest(const rk_conf *c)
+{
+    const cfg_values *p = c->pipeline;
+    ingest_limits l = {
+        .timeout_ms = cfg_values_int(p, "ingest_timeout"),
+        .pdf = {.prog = cfg_values_string(p, "pdftotext"),
+                .max_memory = cfg_values_int(p, "pdftotext_max_memory"),
+                .max_parallel = (int)cfg_values_int(p, "pdftotext_max_parallel"),
+                .queue_timeout_ms = cfg_values_int(p, "pdftotext_queue_timeout")},
+    };
+    rk_err err = {{0}};
+    if (ingest_configure(&l, &err) != RK_OK) log_error("core", "%s", err.msg);
 }
 
 /* The document service and the rate limiter of a generation. */
@@ -178,6 +194,7 @@ server *server_new(const char *config_path, cfg_diag *d)
     s->grace_ms = cfg_values_int(c->server, "shutdown_grace");
     if (start_loops(s, cfg_values_int(c->server, "loops"), &err) != RK_OK) goto fail_err;
     apply_http_client(s, c);
+    apply_ingest(c);
     s->workers = pool_new((int)cfg_values_int(c->server, "workers"), &err);
     if (!s->workers) goto fail_err;
     hostapi_set_runtime(s->loops[0], s->workers);
@@ -208,6 +225,7 @@ int server_reload(server *s, cfg_diag *d)
     if (!g.reg) return -1;
     apply_logging(g.reg->conf);
     apply_http_client(s, g.reg->conf);
+    apply_ingest(g.reg->conf);
     generation old = hostapi_swap(g);
     hostapi_set_starting(NULL);
     s->gen = g;

@@ -2,8 +2,8 @@
  * test_ingest — text extraction, titles and chunking on the sample files
  * in tests/fixtures/docs (English and Russian text, Markdown, HTML and a
  * small PDF read through the real pdftotext), content-type decisions, the
- * 415/422 refusals, the pdftotext child's failure modes (missing program,
- * failing program, one that hangs past its deadline), and the chunker's
+ * 415/422 refusals, the time budget of one upload (test_pdftext has the
+ * pdftotext child's failure modes and limits), and the chunker's
  * bounds: size, overlap, sentence breaks, whole UTF-8 characters,
  * determinism.
  */
@@ -189,50 +189,35 @@ START_TEST(pdf_through_pdftotext)
 }
 END_TEST
 
-/* A stand-in for pdftotext: a shell script in a temp dir. */
-static void write_script(char *path, size_t cap, const char *body)
+/* The budget (pipeline.ingest_timeout) ends an upload that takes longer
+ * with RK_ERR_TIMEOUT (422) and a message naming the key; the same
+ * document passes under the default budget. */
+START_TEST(budget_is_enforced)
 {
-    char dir[200];
-    ph_tmpdir(dir, sizeof dir);
-    snprintf(path, cap, "%s/pdftotext", dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0700);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
-    close(fd);
-    chmod(path, 0700);
-}
-
-START_TEST(pdf_child_failures)
-{
-    char path[256];
-    strbuf out = {0};
+    strbuf b = {0};
+    for (int i = 0; i < 200000; i++)
+        sb_puts(&b, "Some [linked](http://x) *words* and `code` on a line of their own.\n");
+    ingest_limits l = {.timeout_ms = 1,
+                       .pdf = {.prog = "/usr/bin/pdftotext", .max_memory = 512LL << 20,
+                               .max_parallel = 2, .queue_timeout_ms = 1000}};
     rk_err err = {{0}};
-    ck_assert_int_eq(ingest_pdftotext("/nonexistent/pdftotext", "x", 1, 1000, &out, &err),
-                     RK_ERR_UNSUPPORTED);
-    ck_assert_int_eq(ingest_http_status(RK_ERR_UNSUPPORTED), 415);
+    ck_assert_int_eq(ingest_configure(&l, &err), RK_OK);
+    ingest_doc d;
+    int rc = ingest_run(b.s, b.len, "big.md", NULL, &d, &err);
+    ck_assert_int_eq(rc, RK_ERR_TIMEOUT);
+    ck_assert_int_eq(ingest_http_status(rc), 422);
+    ck_has(err.msg, "pipeline.ingest_timeout (1 ms)");
+    ck_assert_ptr_null(d.text);
 
-    write_script(path, sizeof path, "#!/bin/sh\necho 'Syntax Error: broken xref' >&2\nexit 3\n");
-    ck_assert_int_eq(ingest_pdftotext(path, "x", 1, 5000, &out, &err), RK_ERR_INVALID);
-    ck_has(err.msg, "exit 3");
-    ck_has(err.msg, "broken xref");
-    unlink(path);
+    l.timeout_ms = 60000;
+    ck_assert_int_eq(ingest_configure(&l, &err), RK_OK);
+    ck_assert_int_eq(ingest_run(b.s, b.len, "big.md", NULL, &d, &err), RK_OK);
+    ingest_doc_free(&d);
 
-    /* the input file is passed (argv[4]) and stdout is read */
-    write_script(path, sizeof path, "#!/bin/sh\n[ \"$1 $2 $3 $5\" = \"-layout -enc UTF-8 -\" ] || exit 9\ncat \"$4\"\n");
-    ck_assert_int_eq(ingest_pdftotext(path, "hello pdf", 9, 5000, &out, &err), RK_OK);
-    ck_assert_str_eq(sb_str(&out), "hello pdf");
-    unlink(path);
-
-    write_script(path, sizeof path, "#!/bin/sh\nexec sleep 30\n");
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    ck_assert_int_eq(ingest_pdftotext(path, "x", 1, 300, &out, &err), RK_ERR_TIMEOUT);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    ck_assert_msg(secs < 5.0, "timeout took %.1f s", secs);
-    ck_assert_int_eq(ingest_http_status(RK_ERR_TIMEOUT), 422);
-    unlink(path);
-    sb_free(&out);
+    l.pdf.prog = "pdftotext";
+    ck_assert_int_eq(ingest_configure(&l, &err), RK_ERR_CONFIG);
+    ck_has(err.msg, "absolute");
+    sb_free(&b);
 }
 END_TEST
 
@@ -488,7 +473,7 @@ static Suite *suite(void)
     ph_add_tcase(s, "core", 30, NULL, teardown,
                  PH_TESTS(plain_english, plain_russian, markdown_markup_removed, markdown_titles,
                           html_text_only, html_broken_markup, pdf_through_pdftotext,
-                          pdf_child_failures, content_types, unsupported_is_415, empty_is_422,
+                          budget_is_enforced, content_types, unsupported_is_415, empty_is_422,
                           invalid_utf8, title_fallbacks, chunks_english_prose,
                           chunks_russian_prose, chunks_never_split_utf8,
                           chunks_paragraphs_first));
