@@ -116,6 +116,10 @@ static const rk_doc_sink docs_sink = {
 
 /* ---- answers (MHD thread, r->mu held) ------------------------------------ */
 
+/* A 503 from the document service (every PDF reader busy, storage
+ * unreachable) is worth another try soon: say so with Retry-After. */
+#define DOCS_RETRY_AFTER_MS 2000
+
 static enum MHD_Result send_failure(http_req *r, const docs_job *j)
 {
     hr_error e = {
@@ -124,6 +128,8 @@ static enum MHD_Result send_failure(http_req *r, const docs_job *j)
                       : hr_status_for(j->status),
         .message = j->msg && j->msg[0] ? j->msg : rk_strerror(j->status),
     };
+    if (e.status == 503)
+        e.retry_after_ms = DOCS_RETRY_AFTER_MS;
     return hr_send_error(r, &e);
 }
 
