@@ -5,6 +5,7 @@
 #    unclosed comment) is answered in seconds (was 18 s and ~12 min);
 #  - the per-document budget (pipeline.ingest_timeout, applied on reload)
 #    ends a slow upload in 422 naming the key, with nothing stored;
+#  - a real PDF bomb (a FlateDecode stream of zeros) ends at the budget;
 #  - pdftotext stand-ins (scripts configured by absolute path) that eat
 #    memory or CPU are stopped by the child's limits and deadline, with the
 #    child's peak RSS and the server's RSS measured and no child left over;
@@ -70,6 +71,26 @@ files = {
 }
 for name, body in files.items():
     open(f"{t}/{name}", "w").write(body)
+
+# A PDF bomb for the real pdftotext: one page whose FlateDecode content
+# stream inflates to 512 MB of zeros (NUL is PDF whitespace) from ~0.5 MB.
+import zlib
+c = zlib.compressobj(9)
+mb = b"\0" * (1 << 20)
+stream = b"".join(c.compress(mb) for _ in range(512)) + c.flush()
+objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream"]
+pdf, offs = bytearray(b"%PDF-1.4\n"), []
+for i, o in enumerate(objs):
+    offs.append(len(pdf))
+    pdf += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
+xref = len(pdf)
+pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+pdf += b"".join(b"%010d 00000 n \n" % o for o in offs)
+pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+open(f"{t}/bomb.pdf", "wb").write(pdf)
 EOF
 mkdir -p "$T/bin"
 # stand-ins for pdftotext; the child gets PATH alone, so paths are absolute
@@ -121,6 +142,28 @@ report many_lines.md
 check "the same upload within 30 s: 201" test "$(code many_lines.md)" = 201
 rk_stop
 cp tests/integration/configs/hostile_ingest.yaml "$CFG" # the limits from the environment again
+
+echo "== a PDF bomb (512 MB of zeros in a ~0.5 MB file) meets the budget"
+INGEST_TIMEOUT=1s rk_start "$CFG" || exit 1
+up bomb.pdf "$T/bomb.pdf" application/pdf &
+upload=$!
+peak=0
+while kill -0 "$upload" 2>/dev/null; do # the pdftotext child's RSS, sampled
+    r=$(ps -o rss= --ppid "$RK_PID" | sort -n | tail -1)
+    [ -n "$r" ] && [ "$r" -gt "$peak" ] && peak=$r
+    sleep 0.05
+done
+wait "$upload"
+report bomb.pdf
+echo "  $(stat -c %s "$T/bomb.pdf") bytes; pdftotext peak RSS seen: $((peak / 1024)) MB"
+check "refused with 422" test "$(code bomb.pdf)" = 422
+check "in under 6 s (budget 1 s)" under "$(secs bomb.pdf)" 6
+check "the message names the budget" said bomb.pdf 'pipeline.ingest_timeout (1000 ms)'
+check "pdftotext stayed under its 512 MB" test "$((peak / 1024))" -lt 512
+sleep 0.5
+check "no child process left (zombie or not)" test "$(children "$RK_PID")" = 0
+check "nothing stored" not_stored bomb.pdf open150.md
+rk_stop
 
 echo "== a pdftotext that eats memory meets RLIMIT_AS (128MB)"
 PDFTOTEXT=$T/bin/hog PDF_MAX_MEMORY=128MB rk_start "$CFG" || exit 1
