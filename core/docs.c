@@ -165,30 +165,6 @@ int docs__stat(docs *d, const char *tenant, const char *id,
     return rc;
 }
 
-static int unindex(docs *d, const char *tenant, const char *id, rk_err *err)
-{
-    chat_serial_lock(d->retriever);
-    int rc = d->rvt->remove(d->retriever->ctx, tenant, id, err);
-    chat_serial_unlock(d->retriever);
-    return rc;
-}
-
-int docs__index(docs *d, const char *tenant, const char *id, const ingest_doc *doc,
-                rk_err *err)
-{
-    rk_chunk *v = calloc(doc->chunks.n, sizeof *v);
-    if (!v) return rk_fail(err, RK_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < doc->chunks.n; i++)
-        v[i] = (rk_chunk){.struct_size = sizeof v[i], .tenant = tenant, .doc_id = id,
-                          .title = doc->title, .index = (uint32_t)i,
-                          .text = doc->chunks.text[i], .lang = NULL};
-    chat_serial_lock(d->retriever);
-    int rc = d->rvt->index(d->retriever->ctx, v, doc->chunks.n, err);
-    chat_serial_unlock(d->retriever);
-    free(v);
-    return rc;
-}
-
 /* ---- put ---------------------------------------------------------------- */
 
 /* The new version could not be indexed: take it out again, putting the
@@ -208,15 +184,19 @@ static void put_undo(docs *d, const docs_put_req *req, const char *id, docs_prev
                 "not searchable until the index is back (it is re-indexed at start)", why);
         return;
     }
-    /* nothing was there: no chunk may stay pointing at a missing document */
+    /* nothing was there: no chunk may stay pointing at a missing document.
+     * Index first, as a delete does: a crash in between leaves the stored
+     * copy, which the start-up pass indexes (storage is the truth). */
+    docs__unindex(d, req->tenant, id, &e2);
     if (docs__unstore(d, req->tenant, id, &e2) != RK_OK)
         log_warn("documents", "tenant=%s id=%s: removing after a failed index: %s",
                  req->tenant, id, e2.msg);
-    unindex(d, req->tenant, id, &e2);
     rk_fail(err, rc, "index unavailable: %s", why);
 }
 
-/* Store and index an extracted upload (docs__put's second half). */
+/* Store and index an extracted upload (docs__put's second half), under
+ * the document's lock. The index records the stored sha256, so a crash
+ * between the two steps is found and repaired at start (docs_index.c). */
 static int put_store_index(docs *d, const docs_put_req *req, docs_put_res *res,
                            const ingest_doc *doc, rk_err *err)
 {
@@ -224,17 +204,20 @@ static int put_store_index(docs *d, const docs_put_req *req, docs_put_res *res,
     docs_prev prev = {0};
     int rc = RK_OK;
     res->http = 503;
+    docs__doc_lock(d, req->tenant, res->id);
     if (d->retriever) rc = docs__prev_load(d, req->tenant, res->id, &prev, &e);
     if (rc == RK_OK) rc = docs__store(d, &res->meta, req->data, req->len, &e);
     if (rc != RK_OK) {
         if (rc == RK_ERR_TOO_LARGE) res->http = 413;
         rc = rk_fail(err, rc, "storage unavailable: %s", e.msg);
-    } else if (d->retriever && (rc = docs__index(d, req->tenant, res->id, doc, &e)) != RK_OK) {
+    } else if (d->retriever &&
+               (rc = docs__index(d, req->tenant, res->id, doc, res->sha256, &e)) != RK_OK) {
         put_undo(d, req, res->id, &prev, rc, e.msg, err);
     } else {
         res->http = 201;
         res->chunks = doc->chunks.n;
     }
+    docs__doc_unlock(d, req->tenant, res->id);
     docs__prev_free(&prev);
     return rc;
 }
@@ -436,14 +419,15 @@ static void run_delete(doc_job *j)
 {
     rk_err err = {{0}};
     docs *d = j->d;
-    int rc = d->retriever ? unindex(d, j->tenant, j->id, &err) : RK_OK;
+    docs__doc_lock(d, j->tenant, j->id);
+    int rc = d->retriever ? docs__unindex(d, j->tenant, j->id, &err) : RK_OK;
+    int indexed = rc == RK_OK || rc == RK_ERR_NOT_FOUND;
+    if (indexed) rc = docs__unstore(d, j->tenant, j->id, &err);
+    docs__doc_unlock(d, j->tenant, j->id);
     docver_bump(d->cache, j->tenant); /* even a partial delete changed the index */
-    if (rc != RK_OK && rc != RK_ERR_NOT_FOUND) {
+    if (!indexed) {
         fail(j, rc, 503, NULL, "index unavailable: %s", err.msg);
-        return;
-    }
-    rc = docs__unstore(d, j->tenant, j->id, &err);
-    if (rc == RK_ERR_NOT_FOUND) {
+    } else if (rc == RK_ERR_NOT_FOUND) {
         fail(j, rc, 404, NULL, "no document '%s'", j->id);
     } else if (rc != RK_OK) {
         fail(j, rc, 503, NULL, "storage unavailable: %s", err.msg);
@@ -576,6 +560,7 @@ docs *docs_new(rk_instance *storage, rk_instance *retriever, pool *p,
     d->pool = p;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->idle, NULL);
+    docs__locks_init(d);
     d->m_uploaded = metrics_get(RK_METRIC_COUNTER, "ragkernel_documents_uploaded_total",
                                 "documents stored and indexed", NULL);
     d->m_deleted = metrics_get(RK_METRIC_COUNTER, "ragkernel_documents_deleted_total",
@@ -595,6 +580,7 @@ void docs_free(docs *d)
     pthread_mutex_unlock(&d->mu);
     pthread_cond_destroy(&d->idle);
     pthread_mutex_destroy(&d->mu);
+    docs__locks_destroy(d);
     free(d->seed_dir);
     free(d);
 }

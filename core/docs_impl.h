@@ -14,6 +14,8 @@
 #include "registry.h"
 #include "sha256.h"
 
+#define DOCS_STRIPES 64
+
 struct docs {
     rk_instance *storage, *retriever; /* borrowed; retriever may be NULL */
     rk_instance *cache;               /* borrowed, may be NULL: see docver.h */
@@ -28,6 +30,7 @@ struct docs {
     atomic_int stop;                  /* read by the background work */
     atomic_int reindexing;
     rk_metric *m_uploaded, *m_deleted, *m_ingest;
+    pthread_mutex_t doc_mu[DOCS_STRIPES]; /* docs_index.c: one document's writes */
 };
 
 /* One upload through the whole path (validate, extract + chunk, store,
@@ -60,8 +63,23 @@ int docs__stat(docs *d, const char *tenant, const char *id,
 /* An rk_write_fn that appends to the strbuf at ud (RK_ERR_NOMEM once it
  * ran out of memory): a whole document into memory. */
 int docs__blob_write(void *ud, const void *data, size_t len);
+
+/* docs_index.c. Index the chunks of doc, recording version (the stored
+ * sha256; NULL = none) when the retriever keeps versions. */
 int docs__index(docs *d, const char *tenant, const char *id, const ingest_doc *doc,
-                rk_err *err);
+                const char *version, rk_err *err);
+int docs__unindex(docs *d, const char *tenant, const char *id, rk_err *err);
+/* 1 when the index holds the document at version sha256 (a retriever
+ * without versions: when it holds any chunks of it), 0 when not, <0 on an
+ * error. */
+int docs__index_current(docs *d, const char *tenant, const char *id, const char *sha256,
+                        rk_err *err);
+/* Serialise the store and index steps of one (tenant, id) on this host:
+ * uploads, deletes and the start-up pass take it around both. */
+void docs__doc_lock(docs *d, const char *tenant, const char *id);
+void docs__doc_unlock(docs *d, const char *tenant, const char *id);
+void docs__locks_init(docs *d);
+void docs__locks_destroy(docs *d);
 
 /* Job accounting: submit counts the job (RK_ERR_UNAVAILABLE once stopping
  * or when the pool refuses); every accepted job ends with job_done. */

@@ -1,9 +1,11 @@
 /*
  * docs_reindex — the document service's start-up work. Storage is the
  * source of truth and the index can be rebuilt from it, so at start every
- * stored document (all tenants) whose chunks the retriever lacks is read
- * back, extracted, chunked and indexed again: a deleted or fresh index file
- * heals itself. Before that, an empty store is seeded from a directory
+ * stored document (all tenants) that the index does not hold at its stored
+ * version (docs_index.c: the sha256 recorded with the chunks) is read
+ * back, extracted, chunked and indexed again: a deleted or fresh index
+ * file heals itself, and so does a replacement cut by a crash after it was
+ * stored but before it was indexed. Before that, an empty store is seeded from a directory
  * (ragkernel's own guide by default) through the normal upload path, so a
  * new install answers questions at once. The work is a chain of pool jobs
  * of a few documents each: a long re-index neither monopolises a worker
@@ -22,13 +24,14 @@
 
 #include "chatobj.h"
 #include "docs_impl.h"
+#include "docs_prev.h"
 #include "log.h"
 
 #define RX_PAGE 64 /* documents listed per storage call */
 #define RX_BATCH 4 /* documents handled per pool job */
 
 typedef struct rx_item {
-    char *tenant, *id, *filename, *ctype;
+    char *tenant, *id, *sha256;
 } rx_item;
 
 typedef struct reindex {
@@ -139,8 +142,7 @@ static void rx_items_free(reindex *rx)
         rx_item *it = &rx->items[i];
         free(it->tenant);
         free(it->id);
-        free(it->filename);
-        free(it->ctype);
+        free(it->sha256);
         *it = (rx_item){0};
     }
     rx->n = rx->pos = 0;
@@ -155,8 +157,7 @@ static void rx_on_meta(void *ud, const rk_doc_meta *m)
     rx_item *it = &rx->items[rx->n++];
     it->tenant = strdup(m->tenant);
     it->id = strdup(m->id);
-    it->filename = dup_or_null(m->filename);
-    it->ctype = dup_or_null(m->content_type);
+    it->sha256 = dup_or_null(m->sha256);
     snprintf(rx->cursor, sizeof rx->cursor, "%s/%s", m->tenant, m->id);
 }
 
@@ -183,33 +184,49 @@ int docs__blob_write(void *ud, const void *data, size_t len)
     return b->oom ? RK_ERR_NOMEM : 0;
 }
 
+/* Index what storage holds now under (tenant, id), recording the sha256
+ * of the bytes read; a document that is gone loses its chunks too. */
+static int rx_redo(docs *d, const char *tenant, const char *id, rk_err *err)
+{
+    docs_prev cur;
+    ingest_doc doc = {0};
+    char sha[SHA256_HEX_LEN];
+    int rc = docs__prev_load(d, tenant, id, &cur, err);
+    if (rc != RK_OK) return rc;
+    if (!cur.have) {
+        rc = docs__unindex(d, tenant, id, err);
+        return rc == RK_ERR_NOT_FOUND ? RK_OK : rc;
+    }
+    sha256_ctx sc;
+    sha256_init(&sc);
+    sha256_update(&sc, sb_str(&cur.blob), cur.blob.len);
+    sha256_final_hex(&sc, sha);
+    rc = ingest_run(sb_str(&cur.blob), cur.blob.len, cur.filename, cur.ctype, &doc, err);
+    if (rc == RK_OK) rc = docs__index(d, tenant, id, &doc, sha, err);
+    ingest_doc_free(&doc);
+    docs__prev_free(&cur);
+    return rc;
+}
+
 static void rx_one(reindex *rx, const rx_item *it)
 {
     docs *d = rx->d;
     rk_err err = {{0}};
-    strbuf blob = {0};
-    ingest_doc doc = {0};
     if (!it->tenant || !it->id) {
         rx->failed++;
         return;
     }
-    chat_serial_lock(d->retriever);
-    int64_t n = d->rvt->doc_chunks(d->retriever->ctx, it->tenant, it->id, &err);
-    chat_serial_unlock(d->retriever);
-    if (n > 0) return;
-    int rc = n < 0 ? (int)n
-                   : docs__fetch(d, it->tenant, it->id, 0, 0, docs__blob_write, &blob, &err);
-    if (rc == RK_OK)
-        rc = ingest_run(sb_str(&blob), blob.len, it->filename, it->ctype, &doc, &err);
-    if (rc == RK_OK) rc = docs__index(d, it->tenant, it->id, &doc, &err);
+    docs__doc_lock(d, it->tenant, it->id);
+    int rc = docs__index_current(d, it->tenant, it->id, it->sha256, &err);
+    if (rc == 0) rc = rx_redo(d, it->tenant, it->id, &err);
+    docs__doc_unlock(d, it->tenant, it->id);
+    if (rc == 1) return; /* already current */
     if (rc == RK_OK) {
         rx->done++;
     } else {
         rx->failed++;
         log_warn("documents", "re-index tenant=%s id=%s: %s", it->tenant, it->id, err.msg);
     }
-    ingest_doc_free(&doc);
-    sb_free(&blob);
 }
 
 static void rx_finish(reindex *rx)

@@ -149,11 +149,13 @@ static int check_chunks(const rk_chunk *chunks, size_t n, rk_err *err)
 
 /* Replace (tenant, doc_id) by rows[0..n) in SQLite, then in memory. */
 static int write_doc(rs_ctx *c, const char *tenant, const char *doc_id, st_row *rows,
-                     size_t n, const int *latins, size_t *n_old, rk_err *err)
+                     size_t n, const char *version, const int *latins, size_t *n_old,
+                     rk_err *err)
 {
     old_rows old = {0};
     pthread_mutex_lock(&c->wmu);
-    int rc = st_replace(c->wdb, tenant, doc_id, rows, n, collect_old, &old, n_old, err);
+    int rc = st_replace(c->wdb, tenant, doc_id, rows, n, version, collect_old, &old, n_old,
+                        err);
     if (rc == RK_OK)
         rc = apply(c, tenant, doc_id, &old, rows, n, latins, err);
     pthread_mutex_unlock(&c->wmu);
@@ -162,9 +164,9 @@ static int write_doc(rs_ctx *c, const char *tenant, const char *doc_id, st_row *
     return rc;
 }
 
-int rs_index(void *ctx, const rk_chunk *chunks, size_t n, rk_err *err)
+static int index_doc(rs_ctx *c, const rk_chunk *chunks, size_t n, const char *version,
+                     rk_err *err)
 {
-    rs_ctx *c = ctx;
     int rc = check_chunks(chunks, n, err);
     if (rc != RK_OK)
         return rc;
@@ -177,12 +179,27 @@ int rs_index(void *ctx, const rk_chunk *chunks, size_t n, rk_err *err)
     if (rc == RK_OK)
         rc = analyse_chunks(c, w, chunks, n, rows, latins, err);
     if (rc == RK_OK)
-        rc = write_doc(c, chunks[0].tenant, chunks[0].doc_id, rows, n, latins, &n_old, err);
+        rc = write_doc(c, chunks[0].tenant, chunks[0].doc_id, rows, n, version, latins,
+                       &n_old, err);
     if (w)
         rs_worker_put(c, w);
     free(rows);
     free(latins);
     return rc;
+}
+
+int rs_index(void *ctx, const rk_chunk *chunks, size_t n, rk_err *err)
+{
+    return index_doc(ctx, chunks, n, NULL, err);
+}
+
+int rs_index_versioned(void *ctx, const rk_chunk *chunks, size_t n, const char *version,
+                       rk_err *err)
+{
+    if (version && strlen(version) >= RK_DOC_VERSION_MAX)
+        return rk_fail(err, RK_ERR_INVALID, "document version longer than %d bytes",
+                       RK_DOC_VERSION_MAX - 1);
+    return index_doc(ctx, chunks, n, version, err);
 }
 
 int rs_remove(void *ctx, const char *tenant, const char *doc_id, rk_err *err)
@@ -191,7 +208,7 @@ int rs_remove(void *ctx, const char *tenant, const char *doc_id, rk_err *err)
     size_t n_old = 0;
     if (!tenant || !doc_id)
         return rk_fail(err, RK_ERR_INVALID, "tenant and doc_id are required");
-    int rc = write_doc(c, tenant, doc_id, NULL, 0, NULL, &n_old, err);
+    int rc = write_doc(c, tenant, doc_id, NULL, 0, NULL, NULL, &n_old, err);
     if (rc == RK_OK && n_old == 0)
         rc = rk_fail(err, RK_ERR_NOT_FOUND, "document %s is not indexed", doc_id);
     return rc;
@@ -207,6 +224,23 @@ int64_t rs_doc_chunks(void *ctx, const char *tenant, const char *doc_id, rk_err 
     int64_t n = t ? mi_doc_chunks(t, doc_id) : 0;
     pthread_rwlock_unlock(&c->lock);
     return n;
+}
+
+int rs_doc_version(void *ctx, const char *tenant, const char *doc_id, char *out,
+                   size_t cap, rk_err *err)
+{
+    rs_ctx *c = ctx;
+    if (!tenant || !doc_id || !out || cap == 0)
+        return rk_fail(err, RK_ERR_INVALID, "tenant, doc_id and a buffer are required");
+    out[0] = '\0';
+    int64_t n = rs_doc_chunks(ctx, tenant, doc_id, err);
+    if (n <= 0)
+        return n < 0 ? (int)n : rk_fail(err, RK_ERR_NOT_FOUND, "document %s is not indexed",
+                                        doc_id);
+    pthread_mutex_lock(&c->wmu);
+    int rc = st_doc_version(c->wdb, tenant, doc_id, out, cap, err);
+    pthread_mutex_unlock(&c->wmu);
+    return rc < 0 ? rc : RK_OK;
 }
 
 /* ---- search ---------------------------------------------------------------- */

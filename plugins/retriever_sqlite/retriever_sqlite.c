@@ -385,6 +385,8 @@ static const rk_retriever_vtable rs_vtable = {
     .remove = rs_remove,
     .search = rs_search,
     .doc_chunks = rs_doc_chunks,
+    .index_versioned = rs_index_versioned,
+    .doc_version = rs_doc_version,
 };
 
 static const rk_plugin rs_plugin = {

@@ -75,5 +75,9 @@ int rs_search(void *ctx, const rk_query *q,
               rk_err *err);
 int64_t rs_doc_chunks(void *ctx, const char *tenant, const char *doc_id,
                       rk_err *err);
+int rs_index_versioned(void *ctx, const rk_chunk *chunks, size_t n, const char *version,
+                       rk_err *err);
+int rs_doc_version(void *ctx, const char *tenant, const char *doc_id, char *out,
+                   size_t cap, rk_err *err);
 
 #endif

@@ -18,7 +18,7 @@
 
 #include "walckpt.h"
 
-enum { Q_OLD, Q_DEL, Q_INS, Q_FETCH, Q_UPD, Q_COUNT };
+enum { Q_OLD, Q_DEL, Q_INS, Q_FETCH, Q_UPD, Q_VSET, Q_VDEL, Q_VGET, Q_COUNT };
 
 static const char *const sql_text[Q_COUNT] = {
     [Q_OLD] = "SELECT id, latin, dl, terms FROM chunks WHERE tenant=?1 AND doc_id=?2",
@@ -28,6 +28,9 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_FETCH] = "SELECT doc_id, title, idx, text, lang, latin FROM chunks"
                 " WHERE id=?1 AND (?2 IS NULL OR tenant=?2)",
     [Q_UPD] = "UPDATE chunks SET latin=?2, dl=?3, terms=?4 WHERE id=?1",
+    [Q_VSET] = "INSERT OR REPLACE INTO doc_versions(tenant, doc_id, version) VALUES(?1, ?2, ?3)",
+    [Q_VDEL] = "DELETE FROM doc_versions WHERE tenant=?1 AND doc_id=?2",
+    [Q_VGET] = "SELECT version FROM doc_versions WHERE tenant=?1 AND doc_id=?2",
 };
 
 static const char schema_sql[] =
@@ -42,7 +45,13 @@ static const char schema_sql[] =
     " latin TEXT NOT NULL,"
     " dl INTEGER NOT NULL,"
     " terms BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(tenant, doc_id);";
+    "CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(tenant, doc_id);"
+    /* the document version each indexed document was made from (1.1) */
+    "CREATE TABLE IF NOT EXISTS doc_versions("
+    " tenant TEXT NOT NULL,"
+    " doc_id TEXT NOT NULL,"
+    " version TEXT NOT NULL,"
+    " PRIMARY KEY(tenant, doc_id)) WITHOUT ROWID;";
 
 struct st_db {
     sqlite3 *db;
@@ -213,9 +222,40 @@ static int insert_row(st_db *d, const char *tenant, const char *doc_id,
     return RK_OK;
 }
 
+/* Record version for the document, or drop its record (version NULL). */
+static int set_version(st_db *d, const char *tenant, const char *doc_id,
+                       const char *version, rk_err *err)
+{
+    sqlite3_stmt *s = d->q[version ? Q_VSET : Q_VDEL];
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, doc_id, -1, SQLITE_STATIC);
+    if (version)
+        sqlite3_bind_text(s, 3, version, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? RK_OK : db_fail(d, err, "record document version");
+}
+
+int st_doc_version(st_db *d, const char *tenant, const char *doc_id, char *out,
+                   size_t cap, rk_err *err)
+{
+    sqlite3_stmt *s = d->q[Q_VGET];
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, doc_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s), found = rc == SQLITE_ROW;
+    if (found && cap)
+        snprintf(out, cap, "%s", col_text(s, 0));
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (!found && rc != SQLITE_DONE)
+        return db_fail(d, err, "read document version");
+    return found;
+}
+
 int st_replace(st_db *d, const char *tenant, const char *doc_id, st_row *rows,
-               size_t n, void (*on_old)(void *ud, const st_row *r), void *ud,
-               size_t *n_old, rk_err *err)
+               size_t n, const char *version, void (*on_old)(void *ud, const st_row *r),
+               void *ud, size_t *n_old, rk_err *err)
 {
     int rc = st_begin(d, err);
     if (rc != RK_OK)
@@ -231,6 +271,8 @@ int st_replace(st_db *d, const char *tenant, const char *doc_id, st_row *rows,
     }
     for (size_t i = 0; rc == RK_OK && i < n; i++)
         rc = insert_row(d, tenant, doc_id, &rows[i], err);
+    if (rc == RK_OK)
+        rc = set_version(d, tenant, doc_id, n ? version : NULL, err);
     if (rc == RK_OK)
         rc = st_commit(d, err);
     if (rc != RK_OK)

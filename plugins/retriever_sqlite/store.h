@@ -40,11 +40,17 @@ typedef struct st_row {
 
 /* In one transaction: report the stored rows of (tenant, doc_id) to
  * on_old (may be NULL), delete them, insert rows[0..n) (rowid and the
- * tenant/doc_id fields are taken from the arguments; rowid is filled in).
+ * tenant/doc_id fields are taken from the arguments; rowid is filled in),
+ * and record version as the document's (NULL, or n == 0: no record).
  * *n_old gets how many rows were there. On failure nothing changed. */
 int st_replace(st_db *db, const char *tenant, const char *doc_id, st_row *rows,
-               size_t n, void (*on_old)(void *ud, const st_row *r), void *ud,
-               size_t *n_old, rk_err *err);
+               size_t n, const char *version, void (*on_old)(void *ud, const st_row *r),
+               void *ud, size_t *n_old, rk_err *err);
+
+/* The version recorded for the document into out: 1 found, 0 none, <0
+ * error. */
+int st_doc_version(st_db *db, const char *tenant, const char *doc_id, char *out,
+                   size_t cap, rk_err *err);
 
 /* Every row (tenant NULL) or one tenant's, in no particular order; text and
  * title only if with_text. fn returning nonzero stops the scan and is

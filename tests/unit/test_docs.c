@@ -576,6 +576,64 @@ START_TEST(reindex_restores_deleted_index)
 }
 END_TEST
 
+typedef struct mem_src {
+    const char *p;
+    size_t left;
+} mem_src;
+
+static int64_t read_mem(void *ud, void *buf, size_t cap)
+{
+    mem_src *m = ud;
+    size_t n = m->left < cap ? m->left : cap;
+    memcpy(buf, m->p, n);
+    m->p += n;
+    m->left -= n;
+    return (int64_t)n;
+}
+
+/* Storage holds a version the index never saw: what a crash leaves when it
+ * cuts a replacement after the store step and before the index step. */
+static void store_behind_index(env *e, const char *id, const char *filename, const char *text)
+{
+    char hex[SHA256_HEX_LEN];
+    sha256_ctx sc;
+    sha256_init(&sc);
+    sha256_update(&sc, text, strlen(text));
+    sha256_final_hex(&sc, hex);
+    rk_doc_meta m = {.struct_size = sizeof m, .tenant = "default", .id = id,
+                     .filename = filename, .content_type = "text/plain",
+                     .size = strlen(text), .sha256 = hex, .created_ms = 1};
+    mem_src src = {text, strlen(text)};
+    const rk_storage_vtable *vt = e->storage->plugin->vtable;
+    rk_err err = {{0}};
+    ck_assert_msg(vt->put(e->storage->ctx, &m, read_mem, &src, &err) == RK_OK, "put: %s",
+                  err.msg);
+}
+
+START_TEST(reindex_repairs_replacement_cut_by_crash)
+{
+    env e = env_open("storage_local", "index.sqlite", NULL);
+    result r;
+    char en_id[DOCS_ID_MAX + 1];
+    put_fixture(&e, NULL, "en.txt", &r);
+    res_free(&r);
+    docs_derive_id("en.txt", en_id);
+    ck_assert_uint_ge(search(&e, "default", "clockwork", en_id), 1);
+    const char *v2 = "Version two of the manual.\n\nKeepers now monitor a solar beacon remotely.\n";
+    store_behind_index(&e, en_id, "en.txt", v2);
+    env_close(&e);
+
+    e = env_open("storage_local", "index.sqlite", NULL);
+    ck_assert_int_eq(docs_reindex_async(e.docs), RK_OK);
+    wait_reindex(&e);
+    /* storage is the truth: the index now holds the stored version only */
+    ck_assert_uint_ge(search(&e, "default", "solar beacon", en_id), 1);
+    ck_assert_uint_eq(search(&e, "default", "clockwork", en_id), 0);
+    ck_assert_int_eq(chunks_of(&e, "default", en_id), 1);
+    env_close(&e);
+}
+END_TEST
+
 START_TEST(seed_from_samples)
 {
     const char *samples = getenv("RK_SAMPLES");
@@ -670,7 +728,8 @@ static Suite *suite(void)
                  PH_TESTS(put_list_get_search_replace_delete, input_errors, derived_ids,
                           storage_failure_leaves_nothing_indexed,
                           failed_index_keeps_previous_version, reindex_restores_deleted_index,
-                          seed_from_samples, concurrent_uploads, free_during_reindex));
+                          reindex_repairs_replacement_cut_by_crash, seed_from_samples,
+                          concurrent_uploads, free_during_reindex));
     return s;
 }
 

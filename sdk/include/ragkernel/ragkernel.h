@@ -25,7 +25,7 @@
  *     never exits the process.
  *
  * Minor versions: 1.0 — first release. 1.1 — rk_host.listen_socket and
- * rk_host.lock_path.
+ * rk_host.lock_path; retriever: index_versioned, doc_version (optional).
  */
 #ifndef RAGKERNEL_H
 #define RAGKERNEL_H

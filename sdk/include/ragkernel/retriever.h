@@ -59,7 +59,26 @@ typedef struct rk_retriever_vtable {
      * to find documents that storage has but the index lacks. */
     int64_t (*doc_chunks)(void *ctx, const char *tenant, const char *doc_id,
                           rk_err *err);
+    /* since 1.1. Optional (NULL, or absent in an older table: the host
+     * then only knows whether a document has chunks). As index(), and in
+     * the same transaction records `version` (a string of fewer than
+     * RK_DOC_VERSION_MAX bytes; the host passes the stored document's
+     * sha256) as the indexed version of the document. A later index()
+     * or remove() of the document drops the record. Lets a host find,
+     * at start, documents whose stored version the index does not hold
+     * (a replacement cut by a crash between storing and indexing). */
+    int (*index_versioned)(void *ctx, const rk_chunk *chunks, size_t n,
+                           const char *version, rk_err *err);
+    /* since 1.1. Optional, present together with index_versioned. The
+     * version recorded for the document into out (cap bytes,
+     * NUL-terminated): RK_OK with "" when its chunks carry no version
+     * (indexed through index(), or before 1.1), RK_ERR_NOT_FOUND when the
+     * index has no chunks of it. */
+    int (*doc_version)(void *ctx, const char *tenant, const char *doc_id,
+                       char *out, size_t cap, rk_err *err);
 } rk_retriever_vtable;
+
+#define RK_DOC_VERSION_MAX 128 /* bytes of a recorded version, NUL included */
 
 #ifdef __cplusplus
 }
