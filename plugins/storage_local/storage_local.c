@@ -7,7 +7,9 @@
  * the visible names, and keeps a hard link to the previous blob until the
  * meta is in place, so any failure restores the old object. Commits and
  * removals of one (tenant, id) are serialised by a striped mutex; reads
- * take no lock, since every visible name is always a complete file.
+ * take no lock, since every visible name is always a complete file. What a
+ * crash leaves behind (staging files, backups of a replacement in
+ * progress, orphan blobs) is repaired at create by recover.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 
 #include "files.h"
 #include "meta.h"
+#include "recover.h"
 
 #define N_STRIPES 64
 #define IO_CHUNK (64 * 1024)
@@ -60,7 +63,7 @@ static int check_names(const char *tenant, const char *id, rk_err *err)
 
 /* The paths of one object. */
 typedef struct obj_paths {
-    char dir[PATH_MAX], blob[PATH_MAX], meta[PATH_MAX], backup[PATH_MAX];
+    char dir[PATH_MAX], blob[PATH_MAX], meta[PATH_MAX], backup[PATH_MAX], meta_backup[PATH_MAX];
 } obj_paths;
 
 /* Validates the names, then builds the paths (which always fit: the root
@@ -76,18 +79,29 @@ static int obj_paths_make(const local_ctx *c, const char *tenant, const char *id
     if (rc == RK_OK)
         rc = files_path(p->meta, sizeof p->meta, err, "%s/%s.meta.json", p->dir, id);
     if (rc == RK_OK)
-        rc = files_path(p->backup, sizeof p->backup, err, "%s/.%s.blob.previous", p->dir, id);
+        rc = files_path(p->backup, sizeof p->backup, err, "%s/.%s" RECOVER_BLOB_PREV, p->dir, id);
+    if (rc == RK_OK)
+        rc = files_path(p->meta_backup, sizeof p->meta_backup, err, "%s/.%s" RECOVER_META_PREV,
+                        p->dir, id);
     return rc;
 }
 
 /* Publish the two staged files. Caller holds the object's stripe. The old
- * blob stays reachable as a hard link until the new meta is in place. */
+ * blob stays reachable as a hard link until the new meta is in place, and
+ * so does the old meta: after a crash, recover.c tells "the meta was not
+ * replaced yet" (its backup is still the same file as the meta: put the
+ * old blob back) from "it was" (keep the new blob). */
 static int commit(obj_paths *p, files_staged *blob, files_staged *meta, rk_err *err)
 {
     unlink(p->backup); /* left over from a crash, if any */
+    unlink(p->meta_backup);
+    if (link(p->meta, p->meta_backup) != 0 && errno != ENOENT)
+        return rk_fail(err, RK_ERR_IO, "link %s: %s", p->meta_backup, strerror(errno));
     int had_old = link(p->blob, p->backup) == 0;
-    if (!had_old && errno != ENOENT)
+    if (!had_old && errno != ENOENT) {
+        unlink(p->meta_backup);
         return rk_fail(err, RK_ERR_IO, "link %s: %s", p->backup, strerror(errno));
+    }
     int rc = files_staged_publish(blob, p->blob, err);
     if (rc == RK_OK) {
         rc = files_staged_publish(meta, p->meta, err);
@@ -98,7 +112,8 @@ static int commit(obj_paths *p, files_staged *blob, files_staged *meta, rk_err *
                 unlink(p->blob);
         }
     }
-    unlink(p->backup);
+    unlink(p->backup); /* first: a meta backup alone means nothing (recover.c) */
+    unlink(p->meta_backup);
     rk_err ignored;
     files_fsync_dir(p->dir, rc == RK_OK ? err : &ignored);
     return rc;
@@ -382,6 +397,7 @@ static int local_create(const rk_host *host, rk_instance *self, void **ctx,
         c->root[--n] = '\0';
     for (int i = 0; i < N_STRIPES; i++)
         pthread_mutex_init(&c->stripes[i], NULL);
+    recover_root(host, self, c->root);
     *ctx = c;
     return RK_OK;
 }
