@@ -6,7 +6,9 @@
  * when removals have left too many dead postings in it, the pool of
  * per-thread workers, and teardown. The vtable slots are in ops.c.
  *
- * SQLite holds the truth; memory holds what makes search fast. Loading at
+ * SQLite holds the index's truth; memory holds what makes search fast; a
+ * damaged file is set aside and rebuilt (heal.c), since documents' truth
+ * is their storage. Loading at
  * create() replays stored bags (no re-stemming), so a restart costs about
  * one sequential read of the file.
  */
@@ -191,7 +193,7 @@ static int reanalyse(rs_ctx *c, rk_err *err)
     return rc;
 }
 
-static int open_and_load(rs_ctx *c, rk_err *err)
+static int load_file(rs_ctx *c, rk_err *err)
 {
     int version = 0;
     int64_t t0 = c->host->now_ms();
@@ -215,6 +217,25 @@ static int open_and_load(rs_ctx *c, rk_err *err)
                  (unsigned long long)ls.rows, c->path,
                  (long long)(c->host->now_ms() - t0));
     return RK_OK;
+}
+
+/* Open and load; a damaged file is set aside once and the index starts
+ * empty (heal.c), since the host re-indexes every stored document. */
+static int open_and_load(rs_ctx *c, rk_err *err)
+{
+    int rc = st_probe(c->path, c->busy_ms, err);
+    if (rc == RK_OK)
+        rc = load_file(c, err);
+    if (rc == RK_OK || st_fault() != ST_CORRUPT)
+        return rc;
+    st_close(c->wdb);
+    c->wdb = NULL;
+    mi_index_free(c->mi);
+    c->n_chunks = 0;
+    if (!(c->mi = mi_index_new()))
+        return rk_fail(err, RK_ERR_NOMEM, "out of memory");
+    rc = rs_set_aside(c, err->msg, err);
+    return rc == RK_OK ? load_file(c, err) : rc;
 }
 
 /* ---- config -------------------------------------------------------------- */

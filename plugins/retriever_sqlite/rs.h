@@ -59,6 +59,10 @@ typedef struct rs_ctx {
     rk_metric *m_search, *m_chunks;
 } rs_ctx;
 
+/* heal.c: move the damaged file at c->path (and its -wal, -shm) aside as
+ * <path>.corrupt-<UTC time>, logging one line with why. */
+int rs_set_aside(rs_ctx *c, const char *why, rk_err *err);
+
 rs_worker *rs_worker_get(rs_ctx *c);
 void rs_worker_put(rs_ctx *c, rs_worker *w);
 void rs_worker_free(rs_worker *w);

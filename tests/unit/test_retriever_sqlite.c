@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -486,6 +487,100 @@ START_TEST(persistence)
 }
 END_TEST
 
+START_TEST(doc_versions)
+{
+    void *c = open_rs();
+    char v[RK_DOC_VERSION_MAX];
+    rk_err err = {{0}};
+    const char *text = "versioned words";
+    rk_chunk ch = {.struct_size = sizeof ch, .tenant = "t", .doc_id = "a", .title = "",
+                   .text = text};
+    ck_assert_ptr_nonnull(g_vt->index_versioned);
+    ck_assert_int_eq(g_vt->index_versioned(c, &ch, 1, "sha-1", &err), RK_OK);
+    put1(c, "t", "b", "plain words");
+    ck_assert_int_eq(g_vt->doc_version(c, "t", "a", v, sizeof v, &err), RK_OK);
+    ck_assert_str_eq(v, "sha-1");
+    ck_assert_int_eq(g_vt->doc_version(c, "t", "b", v, sizeof v, &err), RK_OK);
+    ck_assert_str_eq(v, ""); /* indexed without a version */
+    ck_assert_int_eq(g_vt->doc_version(c, "t", "none", v, sizeof v, &err), RK_ERR_NOT_FOUND);
+    g_desc->destroy(c);
+    c = open_rs(); /* recorded in the file */
+    ck_assert_int_eq(g_vt->doc_version(c, "t", "a", v, sizeof v, &err), RK_OK);
+    ck_assert_str_eq(v, "sha-1");
+    put1(c, "t", "a", "replaced without a version"); /* drops the record */
+    ck_assert_int_eq(g_vt->doc_version(c, "t", "a", v, sizeof v, &err), RK_OK);
+    ck_assert_str_eq(v, "");
+    ck_assert_int_eq(g_vt->index_versioned(c, &ch, 1, "sha-2", &err), RK_OK);
+    ck_assert_int_eq(g_vt->remove(c, "t", "a", &err), RK_OK);
+    ck_assert_int_eq(g_vt->doc_version(c, "t", "a", v, sizeof v, &err), RK_ERR_NOT_FOUND);
+    g_desc->destroy(c);
+}
+END_TEST
+
+/* An index with enough rows for several pages, closed. */
+static void fill_and_close(void)
+{
+    void *c = open_rs();
+    char doc[32], text[600];
+    for (int i = 0; i < 60; i++) {
+        snprintf(doc, sizeof doc, "doc-%d", i);
+        snprintf(text, sizeof text, "lighthouse keeper %d logs the fog horn, the lamp, the "
+                 "lens, the weather and every passing ship in the harbour register %d", i, i);
+        put1(c, "t", doc, text);
+    }
+    g_desc->destroy(c);
+}
+
+/* The file set aside next to g_db, if any: 1 found. */
+static int aside_exists(void)
+{
+    char dir[300], *slash;
+    snprintf(dir, sizeof dir, "%s", g_db);
+    slash = strrchr(dir, '/');
+    *slash = '\0';
+    DIR *d = opendir(dir);
+    int found = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        found |= strncmp(de->d_name, "retriever.sqlite.corrupt-", 25) == 0 &&
+                 strchr(de->d_name + 25, '-') == NULL; /* not its -wal/-shm */
+    if (d)
+        closedir(d);
+    return found;
+}
+
+static void damaged_file_heals(int truncate_it)
+{
+    fill_and_close();
+    FILE *f = fopen(g_db, "r+b");
+    ck_assert_ptr_nonnull(f);
+    if (truncate_it) {
+        ck_assert_int_eq(ftruncate(fileno(f), 6000), 0);
+    } else {
+        unsigned char junk[4096];
+        memset(junk, 0xA5, sizeof junk);
+        fseek(f, 4096, SEEK_SET); /* page 2 */
+        ck_assert_uint_eq(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+    }
+    fclose(f);
+    void *c = open_rs(); /* starts instead of refusing */
+    ck_assert_int_eq(chunks_of(c, "t", "doc-1"), 0);
+    ck_assert(aside_exists());
+    put1(c, "t", "doc-1", "indexed again after the repair");
+    hits h;
+    ck_assert_int_eq(search(c, "t", "repair", &h), 1);
+    g_desc->destroy(c);
+    c = open_rs(); /* the new file is sound */
+    ck_assert_int_eq(chunks_of(c, "t", "doc-1"), 1);
+    g_desc->destroy(c);
+}
+
+START_TEST(garbage_page_heals) { damaged_file_heals(0); }
+END_TEST
+
+START_TEST(truncated_file_heals) { damaged_file_heals(1); }
+END_TEST
+
 START_TEST(rebuild_after_many_replaces)
 {
     void *c = open_rs();
@@ -681,7 +776,8 @@ int main(void)
                           stopword_only_query, empty_and_title_only, tenant_isolation,
                           doc_filter_and_k, replace_on_reindex, remove_doc, snippet_window,
                           persistence, rebuild_after_many_replaces, invalid_input,
-                          deadline_and_fast, config_errors, other_languages));
+                          deadline_and_fast, config_errors, other_languages, doc_versions,
+                          garbage_page_heals, truncated_file_heals));
     /* CK_RUN_CASE=concurrency for helgrind */
     ph_add_tcase(s, "concurrency", 120, setup, teardown,
                  PH_TESTS(concurrent_search_while_indexing));
