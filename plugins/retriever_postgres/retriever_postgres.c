@@ -11,7 +11,10 @@
  * Each chunk is analysed with the configuration chosen for its language
  * (rp_text.c), title weighted 'A' so ranking can favour title matches.
  * The configuration name is stored in `lang`, so the snippet is made with
- * the one the chunk was indexed with.
+ * the one the chunk was indexed with. The version a document was indexed
+ * from (ABI 1.1: the host's sha256 of the stored bytes) is written in the
+ * same transaction, so a host can tell at start which documents the index
+ * holds at another version than storage.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +24,7 @@
 #include "rp_text.h"
 
 #define RP_BATCH 100 /* chunks per INSERT statement */
-#define RP_NDDL 3
+#define RP_NDDL 4
 
 static const rk_config_key rp_keys[] = {PGPOOL_CONFIG_KEYS, {NULL, 0, NULL, 0, NULL}};
 
@@ -72,10 +75,19 @@ static int insert_batch(rp_ctx *c, pgconn *pc, const char **params, char (*idx)[
     return rc;
 }
 
+/* Record version for the document, or drop its record (NULL). */
+static int set_version(rp_ctx *c, pgconn *pc, const char *tenant, const char *doc_id,
+                       const char *version, rk_err *err)
+{
+    const char *params[3] = {tenant, doc_id, version};
+    return pgc_exec(pc, version ? c->vset : c->vdel, version ? 3 : 2, params, NULL, err);
+}
+
 /* Inside a transaction: lock the document, delete its chunks (count in
- * *n_old if not NULL), insert chunks[0..n). */
+ * *n_old if not NULL), insert chunks[0..n), record version (n > 0). */
 static int replace_doc(rp_ctx *c, pgconn *pc, const char *tenant, const char *doc_id,
-                       const rk_chunk *chunks, size_t n, int64_t *n_old, rk_err *err)
+                       const rk_chunk *chunks, size_t n, const char *version,
+                       int64_t *n_old, rk_err *err)
 {
     size_t per = n < RP_BATCH ? n : RP_BATCH;
     const char **params = malloc((2 + 4 * per) * sizeof *params);
@@ -93,6 +105,8 @@ static int replace_doc(rp_ctx *c, pgconn *pc, const char *tenant, const char *do
         size_t rows = n - done < per ? n - done : per;
         rc = insert_batch(c, pc, params, idx, chunks + done, rows, err);
     }
+    if (rc == RK_OK)
+        rc = set_version(c, pc, tenant, doc_id, n ? version : NULL, err);
     PQclear(res);
     free(params);
     free(idx);
@@ -100,14 +114,15 @@ static int replace_doc(rp_ctx *c, pgconn *pc, const char *tenant, const char *do
 }
 
 static int write_doc(rp_ctx *c, const char *tenant, const char *doc_id,
-                     const rk_chunk *chunks, size_t n, int64_t *n_old, rk_err *err)
+                     const rk_chunk *chunks, size_t n, const char *version, int64_t *n_old,
+                     rk_err *err)
 {
     pgconn *pc = NULL;
     int rc = pgpool_get(c->pool, 0, &pc, err);
     if (rc != RK_OK)
         return rc;
     if ((rc = pgc_begin(pc, err)) == RK_OK &&
-        (rc = replace_doc(c, pc, tenant, doc_id, chunks, n, n_old, err)) == RK_OK)
+        (rc = replace_doc(c, pc, tenant, doc_id, chunks, n, version, n_old, err)) == RK_OK)
         rc = pgc_commit(pc, err);
     pgpool_put(c->pool, pc); /* rolls back what did not commit */
     return rc;
@@ -118,7 +133,19 @@ static int rp_index(void *ctx, const rk_chunk *chunks, size_t n, rk_err *err)
     int rc = check_chunks(chunks, n, err);
     if (rc != RK_OK)
         return rc;
-    return write_doc(ctx, chunks[0].tenant, chunks[0].doc_id, chunks, n, NULL, err);
+    return write_doc(ctx, chunks[0].tenant, chunks[0].doc_id, chunks, n, NULL, NULL, err);
+}
+
+static int rp_index_versioned(void *ctx, const rk_chunk *chunks, size_t n,
+                              const char *version, rk_err *err)
+{
+    int rc = check_chunks(chunks, n, err);
+    if (rc == RK_OK && version && strlen(version) >= RK_DOC_VERSION_MAX)
+        rc = rk_fail(err, RK_ERR_INVALID, "document version longer than %d bytes",
+                     RK_DOC_VERSION_MAX - 1);
+    if (rc != RK_OK)
+        return rc;
+    return write_doc(ctx, chunks[0].tenant, chunks[0].doc_id, chunks, n, version, NULL, err);
 }
 
 static int rp_remove(void *ctx, const char *tenant, const char *doc_id, rk_err *err)
@@ -126,7 +153,7 @@ static int rp_remove(void *ctx, const char *tenant, const char *doc_id, rk_err *
     int64_t n_old = 0;
     if (!tenant || !doc_id)
         return rk_fail(err, RK_ERR_INVALID, "tenant and doc_id are required");
-    int rc = write_doc(ctx, tenant, doc_id, NULL, 0, &n_old, err);
+    int rc = write_doc(ctx, tenant, doc_id, NULL, 0, NULL, &n_old, err);
     if (rc == RK_OK && n_old == 0)
         rc = rk_fail(err, RK_ERR_NOT_FOUND, "document %s is not indexed", doc_id);
     return rc;
@@ -151,6 +178,31 @@ static int64_t rp_doc_chunks(void *ctx, const char *tenant, const char *doc_id, 
     return n;
 }
 
+static int rp_doc_version(void *ctx, const char *tenant, const char *doc_id, char *out,
+                          size_t cap, rk_err *err)
+{
+    rp_ctx *c = ctx;
+    if (!tenant || !doc_id || !out || cap == 0)
+        return rk_fail(err, RK_ERR_INVALID, "tenant, doc_id and a buffer are required");
+    const char *params[2] = {tenant, doc_id};
+    pgconn *pc = NULL;
+    PGresult *res = NULL;
+    out[0] = '\0';
+    int rc = pgpool_get(c->pool, 0, &pc, err);
+    if (rc == RK_OK)
+        rc = pgc_exec(pc, c->vget, 2, params, &res, err);
+    pgpool_put(c->pool, pc);
+    if (rc != RK_OK)
+        return rc;
+    int one = PQntuples(res) == 1;
+    if (!one || strtoll(PQgetvalue(res, 0, 0), NULL, 10) == 0)
+        rc = rk_fail(err, RK_ERR_NOT_FOUND, "document %s is not indexed", doc_id);
+    else if (!PQgetisnull(res, 0, 1))
+        snprintf(out, cap, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
 /* ---- schema and statements ------------------------------------------- */
 
 /* The folding function first: the table's expressions and the searches
@@ -169,7 +221,10 @@ static int build_ddl(const char *p, pgsql ddl[RP_NDDL])
               "tsv tsvector NOT NULL, PRIMARY KEY (tenant, doc_id, idx))", p);
     pgsql_add(&ddl[2], "CREATE INDEX IF NOT EXISTS %schunks_tsv ON %schunks USING gin (tsv)",
               p, p);
-    return ddl[0].nomem || ddl[1].nomem || ddl[2].nomem ? -1 : 0;
+    pgsql_add(&ddl[3],
+              "CREATE TABLE IF NOT EXISTS %sdoc_versions (tenant text NOT NULL, "
+              "doc_id text NOT NULL, version text NOT NULL, PRIMARY KEY (tenant, doc_id))", p);
+    return ddl[0].nomem || ddl[1].nomem || ddl[2].nomem || ddl[3].nomem ? -1 : 0;
 }
 
 static void build_sql(rp_ctx *c)
@@ -183,6 +238,14 @@ static void build_sql(rp_ctx *c)
              "SELECT count(*) FROM %schunks WHERE tenant = $1 AND doc_id = $2", p);
     snprintf(c->insert_head, RP_SQL_MAX,
              "INSERT INTO %schunks (tenant, doc_id, idx, title, body, lang, tsv) VALUES ", p);
+    snprintf(c->vset, RP_SQL_MAX,
+             "INSERT INTO %sdoc_versions (tenant, doc_id, version) VALUES ($1, $2, $3) "
+             "ON CONFLICT (tenant, doc_id) DO UPDATE SET version = EXCLUDED.version", p);
+    snprintf(c->vdel, RP_SQL_MAX, "DELETE FROM %sdoc_versions WHERE tenant = $1 AND doc_id = $2",
+             p);
+    snprintf(c->vget, RP_SQL_MAX,
+             "SELECT (SELECT count(*) FROM %schunks WHERE tenant = $1 AND doc_id = $2), "
+             "(SELECT version FROM %sdoc_versions WHERE tenant = $1 AND doc_id = $2)", p, p);
 }
 
 static void rp_destroy(void *ctx)
@@ -209,7 +272,7 @@ static int rp_create(const rk_host *host, rk_instance *self, void **ctx, rk_err 
     if (rc == RK_OK && build_ddl(c->prefix, ddl) < 0)
         rc = rk_fail(err, RK_ERR_NOMEM, "out of memory");
     if (rc == RK_OK) {
-        const char *stmts[RP_NDDL] = {ddl[0].p, ddl[1].p, ddl[2].p};
+        const char *stmts[RP_NDDL] = {ddl[0].p, ddl[1].p, ddl[2].p, ddl[3].p};
         c->statement_timeout_ms = o.statement_timeout_ms;
         build_sql(c);
         snprintf(lock, sizeof lock, "ragkernel retriever %s", c->prefix);
@@ -234,6 +297,8 @@ static const rk_retriever_vtable rp_vtable = {
     .remove = rp_remove,
     .search = rp_search,
     .doc_chunks = rp_doc_chunks,
+    .index_versioned = rp_index_versioned,
+    .doc_version = rp_doc_version,
 };
 
 static const rk_plugin rp_plugin = {

@@ -20,6 +20,7 @@ typedef struct rp_ctx {
     char prefix[PGPOOL_PREFIX_MAX + 1];
     int64_t statement_timeout_ms; /* 0 = none */
     char lock[RP_SQL_MAX], clear[RP_SQL_MAX], count[RP_SQL_MAX], insert_head[RP_SQL_MAX];
+    char vset[RP_SQL_MAX], vdel[RP_SQL_MAX], vget[RP_SQL_MAX]; /* document versions */
 } rp_ctx;
 
 int rp_search(void *ctx, const rk_query *q, void (*on_hit)(void *ud, const rk_passage *p),

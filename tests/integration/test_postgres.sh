@@ -97,8 +97,9 @@ echo "== restart on the same data directory and port"
 check "postgres restarted" "$SVC_TMP/pg_start.sh"
 out=$("$B/ragkernel-plugin-check" --set "url=$PG_URL" "$B/plugins/retriever_postgres.so" 2>&1)
 check "after restart: retriever contract passes" has '^[1-9][0-9]* passed, 0 failed$' "$out"
+# history: conversations, messages; retriever: chunks, doc_versions
 check "after restart: tables survived" \
-    test "$(psql "$PG_URL" -Atc "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'rk\_%'")" = 3
+    test "$(psql "$PG_URL" -Atc "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'rk\_%'")" = 4
 
 echo "== outage under running instances (stop and start from inside the test)"
 export RK_PG_STOP_CMD=$SVC_TMP/pg_stop.sh RK_PG_START_CMD=$SVC_TMP/pg_start.sh

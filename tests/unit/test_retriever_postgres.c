@@ -271,6 +271,35 @@ START_TEST(reindex_and_remove)
 }
 END_TEST
 
+/* index_versioned records the version with the chunks; index() and
+ * remove() drop it */
+START_TEST(doc_versions)
+{
+    ph h;
+    char v[RK_DOC_VERSION_MAX];
+    rk_err err = {{0}};
+    inst_open(&h, 13);
+    rk_chunk ch = {sizeof(rk_chunk), "acme", "doc", "", 0, "versioned text", NULL};
+    ck_assert_ptr_nonnull(h.retriever->index_versioned);
+    ck_assert_int_eq(h.retriever->doc_version(h.ctx, "acme", "doc", v, sizeof v, &err),
+                     RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(h.retriever->index_versioned(h.ctx, &ch, 1, "sha-1", &err), RK_OK);
+    ck_assert_int_eq(h.retriever->doc_version(h.ctx, "acme", "doc", v, sizeof v, &err), RK_OK);
+    ck_assert_str_eq(v, "sha-1");
+    ck_assert_int_eq(h.retriever->index_versioned(h.ctx, &ch, 1, "sha-2", &err), RK_OK);
+    ck_assert_int_eq(h.retriever->doc_version(h.ctx, "acme", "doc", v, sizeof v, &err), RK_OK);
+    ck_assert_str_eq(v, "sha-2");
+    index_doc(&h, "acme", "doc", "", guide, 1);
+    ck_assert_int_eq(h.retriever->doc_version(h.ctx, "acme", "doc", v, sizeof v, &err), RK_OK);
+    ck_assert_str_eq(v, "");
+    ck_assert_int_eq(h.retriever->index_versioned(h.ctx, &ch, 1, "sha-3", &err), RK_OK);
+    ck_assert_int_eq(h.retriever->remove(h.ctx, "acme", "doc", &err), RK_OK);
+    ck_assert_int_eq(h.retriever->doc_version(h.ctx, "acme", "doc", v, sizeof v, &err),
+                     RK_ERR_NOT_FOUND);
+    ph_close(&h);
+}
+END_TEST
+
 START_TEST(odd_queries_and_deadlines)
 {
     ph h;
@@ -440,7 +469,8 @@ static Suite *suite(void)
 {
     return ph_pg_suite("retriever_postgres", server_down, outage_and_recovery,
                        PH_TESTS(english_stemming, russian_inflection, ranking, tenant_isolation,
-                                doc_filter, reindex_and_remove, odd_queries_and_deadlines,
+                                doc_filter, reindex_and_remove, doc_versions,
+                                odd_queries_and_deadlines,
                                 two_hosts_share, concurrent_reindex, schema_race));
 }
 
@@ -448,7 +478,8 @@ static void drop_tables(const char *prefix, char *sql, size_t cap)
 {
     snprintf(sql, cap,
              "SET client_min_messages = warning; DROP TABLE IF EXISTS %schunks; "
-             "DROP FUNCTION IF EXISTS %sfold(text)", prefix, prefix);
+             "DROP TABLE IF EXISTS %sdoc_versions; DROP FUNCTION IF EXISTS %sfold(text)",
+             prefix, prefix, prefix);
 }
 
 int main(void) { return ph_pg_main(suite, "r", N_PREFIXES, drop_tables); }
