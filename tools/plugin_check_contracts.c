@@ -304,6 +304,35 @@ static int index_doc(const rk_retriever_vtable *vt, void *ctx, const char *tenan
     return vt->index(ctx, c, n, err);
 }
 
+/* The 1.1 version slots, when the plugin has them: recorded with the
+ * chunks, dropped by index() and remove(). */
+static void retriever_versions(checker *ck, const rk_retriever_vtable *vt, void *ctx,
+                               const char *tenant, const char *doc, const char *const *texts)
+{
+    int has = RK_HAS_FIELD(vt, rk_retriever_vtable, doc_version);
+    if (!has || (!vt->index_versioned && !vt->doc_version)) return;
+    if (!pc_check(ck, vt->index_versioned && vt->doc_version,
+                  "retriever index_versioned and doc_version come together", "only one is set"))
+        return;
+    rk_err err = {{0}};
+    char v[RK_DOC_VERSION_MAX] = "?";
+    rk_chunk c = {.struct_size = sizeof c, .tenant = tenant, .doc_id = doc, .title = "Check",
+                  .text = texts[0], .lang = "en"};
+    int rc = vt->index_versioned(ctx, &c, 1, "rkcheck-v1", &err);
+    int rc2 = vt->doc_version(ctx, tenant, doc, v, sizeof v, &err);
+    pc_check(ck, rc == RK_OK && rc2 == RK_OK && !strcmp(v, "rkcheck-v1"),
+             "retriever doc_version returns the recorded version", "index %d, doc_version %d '%s'",
+             rc, rc2, v);
+    rc = index_doc(vt, ctx, tenant, doc, texts, 1, &err);
+    rc2 = vt->doc_version(ctx, tenant, doc, v, sizeof v, &err);
+    pc_check(ck, rc == RK_OK && rc2 == RK_OK && !v[0], "retriever index() drops the version",
+             "index %d, doc_version %d '%s'", rc, rc2, v);
+    vt->remove(ctx, tenant, doc, &err);
+    rc2 = vt->doc_version(ctx, tenant, doc, v, sizeof v, &err);
+    pc_check(ck, rc2 == RK_ERR_NOT_FOUND, "retriever doc_version of a removed document is NOT_FOUND",
+             "got %d", rc2);
+}
+
 static void retriever_contract(checker *ck, const rk_plugin *d, void *ctx)
 {
     const rk_retriever_vtable *vt = d->vtable;
@@ -342,6 +371,7 @@ static void retriever_contract(checker *ck, const rk_plugin *d, void *ctx)
     rc = vt->remove(ctx, tenant, doc, &err);
     pc_check(ck, rc == RK_ERR_NOT_FOUND, "retriever remove of an absent document is NOT_FOUND",
           "got %d", rc);
+    retriever_versions(ck, vt, ctx, tenant, doc, first);
 }
 
 /* ---- history ------------------------------------------------------------- */
