@@ -219,22 +219,14 @@ static int load_file(rs_ctx *c, rk_err *err)
     return RK_OK;
 }
 
-/* Open and load; a damaged file is set aside once and the index starts
+/* Check, open and load; a damaged file is set aside and the index starts
  * empty (heal.c), since the host re-indexes every stored document. */
 static int open_and_load(rs_ctx *c, rk_err *err)
 {
-    int rc = st_probe(c->path, c->busy_ms, err);
-    if (rc == RK_OK)
-        rc = load_file(c, err);
-    if (rc == RK_OK || st_fault() != ST_CORRUPT)
-        return rc;
-    st_close(c->wdb);
-    c->wdb = NULL;
-    mi_index_free(c->mi);
-    c->n_chunks = 0;
-    if (!(c->mi = mi_index_new()))
-        return rk_fail(err, RK_ERR_NOMEM, "out of memory");
-    rc = rs_set_aside(c, err->msg, err);
+    int fault = ST_NONE;
+    int rc = st_probe(c->path, c->busy_ms, &fault, err);
+    if (rc != RK_OK && fault == ST_CORRUPT)
+        rc = rs_set_aside(c, err->msg, err);
     return rc == RK_OK ? load_file(c, err) : rc;
 }
 

@@ -66,9 +66,6 @@ static const char *col_text(sqlite3_stmt *s, int i)
     return t ? t : "";
 }
 
-/* The kind of the last failure on this thread (st_fault). */
-static _Thread_local int last_fault;
-
 static int fault_of(int code)
 {
     code &= 0xff; /* primary code */
@@ -77,20 +74,26 @@ static int fault_of(int code)
                                                             : ST_OTHER;
 }
 
-static int db_fail(st_db *d, rk_err *err, const char *what)
+/* Fills err; *fault (if not NULL) gets the kind of failure. */
+static int db_fail_kind(st_db *d, rk_err *err, const char *what, int *fault)
 {
-    last_fault = d && d->db ? fault_of(sqlite3_errcode(d->db)) : ST_OTHER;
+    int kind = d && d->db ? fault_of(sqlite3_errcode(d->db)) : ST_OTHER;
+    if (fault)
+        *fault = kind;
     return rk_fail(err, RK_ERR_IO, "sqlite: %s: %s%s", what,
                    d && d->db ? sqlite3_errmsg(d->db) : "cannot open",
-                   last_fault == ST_FULL ? " (disk full)" : "");
+                   kind == ST_FULL ? " (disk full)" : "");
 }
 
-int st_fault(void) { return last_fault; }
+static int db_fail(st_db *d, rk_err *err, const char *what)
+{
+    return db_fail_kind(d, err, what, NULL);
+}
 
-int st_probe(const char *path, int64_t busy_ms, rk_err *err)
+int st_probe(const char *path, int64_t busy_ms, int *fault, rk_err *err)
 {
     struct stat st;
-    last_fault = ST_OTHER;
+    *fault = ST_OTHER;
     if (stat(path, &st) != 0)
         return errno == ENOENT ? RK_OK
                                : rk_fail(err, RK_ERR_IO, "cannot stat %s: %s", path,
@@ -100,31 +103,31 @@ int st_probe(const char *path, int64_t busy_ms, rk_err *err)
     sqlite3_stmt *s = NULL;
     if (sqlite3_open_v2(path, &d.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK)
-        rc = db_fail(&d, err, "open");
+        rc = db_fail_kind(&d, err, "open", fault);
     if (rc == RK_OK) {
         sqlite3_busy_timeout(d.db, busy_ms > 0 && busy_ms < INT32_MAX ? (int)busy_ms : 5000);
         if (sqlite3_prepare_v2(d.db, "PRAGMA quick_check(1)", -1, &s, NULL) != SQLITE_OK)
-            rc = db_fail(&d, err, "quick_check");
+            rc = db_fail_kind(&d, err, "quick_check", fault);
     }
     if (rc == RK_OK) {
         int step = sqlite3_step(s);
         const char *res = step == SQLITE_ROW ? col_text(s, 0) : "";
         if (step != SQLITE_ROW)
-            rc = db_fail(&d, err, "quick_check");
+            rc = db_fail_kind(&d, err, "quick_check", fault);
         else if (strcmp(res, "ok") != 0) {
             char line[160];
             snprintf(line, sizeof line, "%s", res);
             for (char *p = line; *p; p++) /* "*** in database main ***\nPage 2: ..." */
                 if (*p == '\n')
                     *p = ' ';
-            last_fault = ST_CORRUPT;
+            *fault = ST_CORRUPT;
             rc = rk_fail(err, RK_ERR_IO, "sqlite: quick_check: %s", line);
         }
     }
     sqlite3_finalize(s);
     sqlite3_close(d.db);
     if (rc == RK_OK)
-        last_fault = ST_NONE;
+        *fault = ST_NONE;
     return rc;
 }
 
@@ -185,7 +188,6 @@ int st_open(const char *path, int64_t busy_ms, int readonly, st_db **out,
     int flags = SQLITE_OPEN_NOMUTEX |
                 (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (rc == RK_OK && sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK)
-        last_fault = d->db ? fault_of(sqlite3_errcode(d->db)) : ST_OTHER,
         rc = rk_fail(err, RK_ERR_IO, "sqlite: cannot open %s: %s", path,
                      d->db ? sqlite3_errmsg(d->db) : "out of memory");
     if (rc == RK_OK)

@@ -22,15 +22,15 @@ int st_open(const char *path, int64_t busy_ms, int readonly, st_db **out,
             rk_err *err);
 void st_close(st_db *db);
 
-/* What the last failing st_* call on this thread ran into. */
+/* What a failure ran into (errors whose cause is a full disk also say
+ * "(disk full)" in their message). */
 enum { ST_NONE, ST_CORRUPT, ST_FULL, ST_OTHER };
-int st_fault(void);
 
 /* Whether the file at path (absent is fine) is a sound database: opens it
- * (a hot WAL is recovered), runs PRAGMA quick_check and closes it. RK_OK,
- * or an error with st_fault() telling ST_CORRUPT (not a database, or
- * damaged pages), ST_FULL (the disk is full) or ST_OTHER. */
-int st_probe(const char *path, int64_t busy_ms, rk_err *err);
+ * (a hot WAL is recovered), runs PRAGMA quick_check and closes it. RK_OK
+ * (*fault = ST_NONE), or an error with *fault telling ST_CORRUPT (not a
+ * database, or damaged pages), ST_FULL (the disk is full) or ST_OTHER. */
+int st_probe(const char *path, int64_t busy_ms, int *fault, rk_err *err);
 
 /* Version of the analysis the stored bags were made with (0: fresh). */
 int st_get_version(st_db *db, int *version, rk_err *err);
