@@ -13,7 +13,9 @@
  * left. Files are judged by ctime against the first create() of this
  * plugin in the process (the kernel's coarse clock, the one file times
  * come from): anything newer may belong to a live put of a generation
- * still running during a reload, and is never touched.
+ * still running during a reload, and is never touched. A root is repaired
+ * once per process (a reload does not repeat it), so a wall clock set
+ * back while running cannot make a live file look old either.
  */
 #define _GNU_SOURCE
 #include "recover.h"
@@ -21,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,10 +32,32 @@
 
 #include "files.h"
 
+#define MAX_ROOTS 32
+
 static pthread_once_t first_once = PTHREAD_ONCE_INIT;
 static struct timespec first_create;
+static pthread_mutex_t roots_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t roots_done[MAX_ROOTS]; /* FNV-1a of the roots repaired */
+static size_t n_roots_done;
 
 static void note_first_create(void) { clock_gettime(CLOCK_REALTIME_COARSE, &first_create); }
+
+/* 1 the first time root is seen in this process (or when the table is
+ * full: the ctime rule alone then keeps live files safe). */
+static int first_time(const char *root)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (const char *p = root; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    int first = 1;
+    pthread_mutex_lock(&roots_mu);
+    for (size_t i = 0; i < n_roots_done && first; i++)
+        first = roots_done[i] != h;
+    if (first && n_roots_done < MAX_ROOTS)
+        roots_done[n_roots_done++] = h;
+    pthread_mutex_unlock(&roots_mu);
+    return first;
+}
 
 typedef struct rec_counts {
     size_t leftovers, restored, orphans, failed;
@@ -153,6 +178,8 @@ void recover_root(const rk_host *host, rk_instance *self, const char *root)
     rk_err err = {{0}};
     rec_counts n = {0};
     pthread_once(&first_once, note_first_create);
+    if (!first_time(root))
+        return;
     if (files_list_names(root, keep_tenant, &tenants, &k, &err) != RK_OK) {
         host->log(self, RK_LOG_WARN, "start-up repair of %s skipped: %s", root, err.msg);
         return;

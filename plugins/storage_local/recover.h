@@ -13,12 +13,12 @@
 #define RECOVER_BLOB_PREV ".blob.previous"
 #define RECOVER_META_PREV ".meta.previous"
 
-/* Repair every tenant directory under root. Only files changed before the
- * first instance of this plugin was created in this process are touched,
- * so the staging files of a generation still running (a reload creates
- * the new instance while the old one serves) are left alone. Best effort:
- * problems are logged, never fatal. Logs one line when it changed
- * anything. */
+/* Repair every tenant directory under root, the first time this root is
+ * seen in the process. Only files changed before the first instance of
+ * this plugin was created in this process are touched, so the staging
+ * files of a generation still running (a reload creates the new instance
+ * while the old one serves) are left alone. Best effort: problems are
+ * logged, never fatal. Logs one line when it changed anything. */
 void recover_root(const rk_host *host, rk_instance *self, const char *root);
 
 #endif

@@ -617,11 +617,22 @@ START_TEST(restart_repairs_interrupted_puts)
     ck_assert_int_ne(access(p, F_OK), 0);
     expect_doc(&h, "cut-before-meta", "old bytes of b"); /* never committed: the old one */
     expect_doc(&h, "cut-after-meta", "new bytes of d, longer"); /* committed: the new one */
-    /* files of this process (a live put during a reload) are left alone */
+    /* files of this process (a live put during a reload) are left alone:
+     * the same root is not repaired twice ... */
     write_file(".live.Zz99Yy", 10);
     ph h2;
     h_open(&h2);
     ck_assert_int_eq(count_hidden(dir), 1);
+    ph_close(&h2);
+    /* ... and in a root seen for the first time, files newer than the
+     * process's first create are not touched */
+    char root2[400], yaml[600], cmd[1000];
+    snprintf(root2, sizeof root2, "%s/docs2/acme", g_tmp);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && touch '%s/.live.Yy88Xx'", root2, root2);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(yaml, sizeof yaml, "{root: \"%s/docs2\"}", g_tmp);
+    ph_open(&h2, "storage_local", RK_KIND_STORAGE, "docs2", yaml);
+    ck_assert_int_eq(count_hidden(root2), 1);
     ph_close(&h2);
     ph_close(&h);
 }
