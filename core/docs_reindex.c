@@ -5,9 +5,9 @@
  * version (docs_index.c: the sha256 recorded with the chunks) is read
  * back, extracted, chunked and indexed again: a deleted or fresh index
  * file heals itself, and so does a replacement cut by a crash after it was
- * stored but before it was indexed. Before that, an empty store is seeded from a directory
- * (ragkernel's own guide by default) through the normal upload path, so a
- * new install answers questions at once. The work is a chain of pool jobs
+ * stored but before it was indexed. Before that, an empty store is seeded
+ * from a directory (ragkernel's own guide by default) through the normal
+ * upload path, so a new install answers questions at once. The work is a chain of pool jobs
  * of a few documents each: a long re-index neither monopolises a worker
  * nor keeps docs_free waiting for more than the document in hand.
  */
@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "chatobj.h"
 #include "docs_impl.h"
 #include "docs_prev.h"
 #include "log.h"
@@ -193,8 +192,9 @@ static int rx_redo(docs *d, const char *tenant, const char *id, rk_err *err)
     char sha[SHA256_HEX_LEN];
     int rc = docs__prev_load(d, tenant, id, &cur, err);
     if (rc != RK_OK) return rc;
-    if (!cur.have) {
+    if (!cur.have) { /* deleted since it was listed */
         rc = docs__unindex(d, tenant, id, err);
+        docs__prev_free(&cur);
         return rc == RK_ERR_NOT_FOUND ? RK_OK : rc;
     }
     sha256_ctx sc;
