@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "hostsvc.h"
 #include "listeners.h"
 #include "log.h"
 #include "loop_internal.h"
@@ -408,6 +409,13 @@ static int h_lock_path(const rk_instance *self, const char *path, rk_err *err)
 
 /* ---- the table ---------------------------------------------------------------- */
 
+static const rk_host HOST;
+
+static const void *h_service(const rk_instance *self, const char *name, size_t min_size)
+{
+    return hostsvc_lookup(&HOST, self, name, min_size);
+}
+
 static const rk_host HOST = {
     .struct_size = sizeof(rk_host),
     .abi_major = RK_ABI_MAJOR,
@@ -452,6 +460,7 @@ static const rk_host HOST = {
     .run_on_loop_n = h_run_on_loop_n,
     .fd_watch = h_fd_watch,
     .fd_unwatch = h_fd_unwatch,
+    .service = h_service,
     .listen_socket = h_listen_socket,
     .lock_path = h_lock_path,
 };

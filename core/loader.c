@@ -123,8 +123,9 @@ static const slot_req no_slots[] = {{NULL, 0}};
 #undef SLOT
 
 /* The 1.0 size of each vtable, pinned to its last 1.0 slot: slots added
- * later (e.g. the cache's optional rate_take) must not make older plugins
- * look short. The host checks RK_HAS_FIELD before calling a newer slot. */
+ * later (e.g. the cache's optional rate_take, since 1.1) must not make
+ * older plugins look short. The host checks RK_HAS_FIELD before calling a
+ * newer slot. */
 #define END(type, f) (offsetof(type, f) + sizeof(((type *)0)->f))
 static size_t vtable_size_1_0(rk_kind k, const slot_req **req)
 {
@@ -235,6 +236,28 @@ static int validate_identity(const rk_plugin *d, const char *path,
     return RK_OK;
 }
 
+/* Requirements are the bits a host must understand to run the plugin: an
+ * unknown one is a refusal, not a hint. A descriptor that claims to need
+ * only 1.0 cannot carry any, since a 1.0 host never reads the field. */
+static int validate_requirements(const rk_plugin *d, const char *path, rk_err *err)
+{
+    if (d->struct_size < DESC_END(requirements) || !d->requirements) return RK_OK;
+    if (d->abi_minor < 1)
+        return refuse(err, path, d,
+                      "sets requirement bits 0x%x but declares ABI 1.0, which has no requirements",
+                      (unsigned)d->requirements);
+    uint32_t unknown = d->requirements & ~(uint32_t)RK_REQUIRE_KNOWN;
+    if (unknown)
+        return refuse(err, path, d, "requires feature bits 0x%x that this host does not know",
+                      (unsigned)unknown);
+    return RK_OK;
+}
+
+uint32_t loader_caps(const rk_plugin *d)
+{
+    return d && d->struct_size >= DESC_END(caps) ? d->caps : 0;
+}
+
 int loader_validate(const rk_plugin *d, const char *path, rk_kind expect_kind,
                     rk_err *err)
 {
@@ -247,12 +270,15 @@ int loader_validate(const rk_plugin *d, const char *path, rk_kind expect_kind,
     if (d->abi_major != RK_ABI_MAJOR)
         return refuse(err, path, d, "ABI major version differs from the host's");
     if (d->abi_minor > RK_ABI_MINOR)
-        return refuse(err, path, d, "ABI minor version is newer than the host's");
+        return refuse(err, path, d, "needs ABI %u.%u, newer than the host's",
+                      (unsigned)d->abi_major, (unsigned)d->abi_minor);
     if (d->struct_size < DESC_END(vtable))
         return refuse(err, path, d,
                       "descriptor struct_size %u is smaller than the ABI 1.0 descriptor (%zu bytes)",
                       (unsigned)d->struct_size, DESC_END(vtable));
-    int rc = validate_identity(d, path, expect_kind, err);
+    int rc = validate_requirements(d, path, err);
+    if (rc) return rc;
+    rc = validate_identity(d, path, expect_kind, err);
     if (rc) return rc;
     if (!d->create) return refuse(err, path, d, "create is NULL");
     if (!d->destroy) return refuse(err, path, d, "destroy is NULL");

@@ -3,12 +3,13 @@
  *
  * A plugin is accepted only if: the file opens with RTLD_NOW|RTLD_LOCAL; it
  * exports rk_plugin_entry; the descriptor's struct_size covers every 1.0
- * field; abi_major == RK_ABI_MAJOR and abi_minor <= RK_ABI_MINOR; the kind
+ * field; abi_major == RK_ABI_MAJOR and abi_minor (the lowest minor it
+ * needs) <= RK_ABI_MINOR; every requirement bit is known here; the kind
  * is known and (when asked) the expected one; create, destroy and vtable are
  * set; the kind vtable's struct_size covers the 1.0 slots and every required
  * slot is non-NULL; the name is [a-z0-9_]+ and matches the file name.
  * Every refusal is one line:
- *   "<file>: plugin <name>: <what> (host ABI 1.0, plugin ABI 2.0)"
+ *   "<file>: plugin <name>: <what> (host ABI 1.1, plugin ABI 2.0)"
  */
 #ifndef RK_CORE_LOADER_H
 #define RK_CORE_LOADER_H
@@ -30,6 +31,8 @@ loader_plugin *loader_find(const char *const *dirs, size_t n_dirs,
 void loader_close(loader_plugin *p);
 
 const char *loader_kind_name(rk_kind k); /* "llm", ...; "?" if unknown */
+/* The descriptor's RK_CAP_* bits (0 for a descriptor older than 1.1). */
+uint32_t loader_caps(const rk_plugin *d);
 
 /* Validate a descriptor (used by loader_open and the conformance checker). */
 int loader_validate(const rk_plugin *d, const char *path, rk_kind expect_kind,

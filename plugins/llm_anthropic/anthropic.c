@@ -441,8 +441,8 @@ static const rk_llm_vtable anth_vtable = {
     sizeof(rk_llm_vtable), anth_complete, anth_cancel, anth_models, NULL};
 
 static const rk_plugin anth_plugin = {
-    sizeof(rk_plugin), RK_ABI_MAJOR, RK_ABI_MINOR, RK_KIND_LLM, "llm_anthropic", "1.0.0",
-    "Anthropic Messages API (Claude), streamed", 0, anth_schema, anth_create,
-    NULL, NULL, anth_destroy, &anth_vtable};
+    RK_PLUGIN_HEADER, .kind = RK_KIND_LLM, .name = "llm_anthropic", .version = "1.0.0",
+    .description = "Anthropic Messages API (Claude), streamed", .config = anth_schema,
+    .create = anth_create, .destroy = anth_destroy, .vtable = &anth_vtable};
 
 RK_PLUGIN_DEFINE(anth_plugin)

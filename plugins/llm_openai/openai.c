@@ -383,8 +383,8 @@ static const rk_llm_vtable oai_vtable = {
     sizeof(rk_llm_vtable), oai_complete, oai_cancel, oai_models, oai_embed};
 
 static const rk_plugin oai_plugin = {
-    sizeof(rk_plugin), RK_ABI_MAJOR, RK_ABI_MINOR, RK_KIND_LLM, "llm_openai", "1.0.0",
-    "OpenAI-compatible chat and embeddings (OpenAI, Azure, vLLM, Ollama, llama.cpp)",
-    0, oai_schema, oai_create, NULL, NULL, oai_destroy, &oai_vtable};
+    RK_PLUGIN_HEADER, .kind = RK_KIND_LLM, .name = "llm_openai", .version = "1.0.0",
+    .description = "OpenAI-compatible chat and embeddings (OpenAI, Azure, vLLM, Ollama, llama.cpp)",
+    .config = oai_schema, .create = oai_create, .destroy = oai_destroy, .vtable = &oai_vtable};
 
 RK_PLUGIN_DEFINE(oai_plugin)

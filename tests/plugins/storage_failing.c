@@ -66,7 +66,8 @@ static void sf_destroy(void *ctx) { free(ctx); }
 static const rk_storage_vtable vt = {sizeof vt, sf_put, sf_get, sf_stat, sf_list, sf_remove};
 
 static const rk_plugin desc = {
-    sizeof desc, RK_ABI_MAJOR, RK_ABI_MINOR, RK_KIND_STORAGE, "storage_failing", "1.0.0",
-    "test storage whose every put fails", 0, NULL, sf_create, NULL, NULL, sf_destroy, &vt};
+    RK_PLUGIN_HEADER, .kind = RK_KIND_STORAGE, .name = "storage_failing", .version = "1.0.0",
+    .description = "test storage whose every put fails", .create = sf_create,
+    .destroy = sf_destroy, .vtable = &vt};
 
 RK_PLUGIN_DEFINE(desc)

@@ -108,8 +108,7 @@ START_TEST(refuses_abi_minor)
     rk_err err;
     refused("bad_abi_minor", 0, &err);
     ck_has(err.msg, "plugin bad_abi_minor:");
-    ck_has(err.msg, "(host ABI 1.1, plugin ABI 1.2)");
-    ck_has(err.msg, "newer");
+    ck_has(err.msg, "needs ABI 1.2, newer than the host's (host ABI 1.1, plugin ABI 1.2)");
 }
 END_TEST
 
@@ -256,6 +255,50 @@ START_TEST(validate_in_memory)
 }
 END_TEST
 
+static int m_create(const rk_host *h, rk_instance *self, void **ctx, rk_err *err)
+{
+    return RK_OK;
+}
+static void m_destroy(void *ctx) {}
+
+/* abi_minor is the lowest minor the plugin needs: 1.0 and 1.1 load here,
+ * 1.2 does not; requirement bits this host does not know are refused, and
+ * so is any requirement in a descriptor that claims 1.0 (a 1.0 host would
+ * never see it). */
+START_TEST(minor_and_requirements)
+{
+    static const rk_cache_vtable vt = {.struct_size = sizeof vt, .get = (void *)1,
+                                       .set = (void *)1, .del = (void *)1};
+    rk_plugin d = {RK_PLUGIN_HEADER_NEEDS(0), .kind = RK_KIND_CACHE, .name = "mem",
+                   .create = m_create, .destroy = m_destroy, .vtable = &vt};
+    rk_err err = {{0}};
+    ck_assert_int_eq(d.abi_minor, 0);
+    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_OK);
+    d.abi_minor = RK_ABI_MINOR;
+    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_OK);
+    d.abi_minor = RK_ABI_MINOR + 1;
+    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
+    ck_has(err.msg, "mem.so: plugin mem: needs ABI 1.2, newer than the host's");
+
+    d.abi_minor = RK_ABI_MINOR;
+    d.requirements = 0x80000000u;
+    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
+    ck_has(err.msg, "mem.so: plugin mem: requires feature bits 0x80000000 that this host "
+                    "does not know (host ABI 1.1, plugin ABI 1.1)");
+    d.abi_minor = 0;
+    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
+    ck_has(err.msg, "sets requirement bits 0x80000000 but declares ABI 1.0");
+
+    /* a 1.0-sized descriptor has no requirements or caps to read */
+    d.requirements = 0;
+    d.caps = RK_CAP_READ_ONLY;
+    ck_assert_uint_eq(loader_caps(&d), RK_CAP_READ_ONLY);
+    d.struct_size = (uint32_t)offsetof(rk_plugin, requirements);
+    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_OK);
+    ck_assert_uint_eq(loader_caps(&d), 0);
+}
+END_TEST
+
 START_TEST(find_in_path)
 {
     const char *dirs[] = {"/nonexistent/a", plugin_dir()};
@@ -329,6 +372,7 @@ static Suite *suite(void)
     tcase_add_test(tc, refuses_null_entry);
     tcase_add_test(tc, refuses_abi_major);
     tcase_add_test(tc, refuses_abi_minor);
+    tcase_add_test(tc, minor_and_requirements);
     tcase_add_test(tc, refuses_short_desc);
     tcase_add_test(tc, refuses_unknown_kind);
     tcase_add_test(tc, refuses_kind_mismatch);

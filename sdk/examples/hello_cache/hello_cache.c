@@ -181,7 +181,9 @@ static const rk_config_key hello_config[] = {
 };
 
 static const rk_plugin hello_plugin = {
-    RK_PLUGIN_HEADER,
+    /* uses only 1.0 host slots (get/set/del, log, cfg, now_ms), so it
+     * also loads on a 1.0 host; RK_PLUGIN_HEADER would ask for 1.1 */
+    RK_PLUGIN_HEADER_NEEDS(0),
     .kind = RK_KIND_CACHE,
     .name = "hello_cache",
     .version = "1.0.0",

@@ -30,7 +30,7 @@ typedef struct rk_cache_vtable {
                size_t len, int64_t ttl_ms, rk_err *err);
     /* Required. RK_OK also when the key was absent. */
     int (*del)(void *ctx, const void *key, size_t klen, rk_err *err);
-    /* Optional (NULL = unsupported; the host then limits in its own
+    /* since 1.1. Optional (NULL = unsupported; the host then limits in its own
      * memory). Token bucket `key`: refills at rate_per_min tokens a minute
      * up to burst, starts full. Takes `cost` tokens and returns RK_OK, or
      * returns RK_ERR_RATE_LIMITED and sets *retry_after_ms (time until cost

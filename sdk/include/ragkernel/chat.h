@@ -14,17 +14,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plugin.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* One chat message. role is "system", "user" or "assistant". */
+/* One chat message. role is "system", "user" or "assistant".
+ * FROZEN (arrays: rk_chat_input, rk_llm_request, history append/replace):
+ * a message is its role and its text; anything more per message would come
+ * as a parallel array with its own element size in the containing struct. */
 typedef struct rk_message {
     const char *role;
     const char *content;
 } rk_message;
+RK_FROZEN(rk_message, content, 16);
 
-/* One retrieved passage (a chunk of a document). */
+/* One retrieved passage (a chunk of a document).
+ * FROZEN: passages travel in arrays (rk_chat_meta.sources,
+ * rk_llm_request.passages) that old plugins index with their own sizeof, so
+ * struct_size here is always the 1.0 size and the layout never grows. New
+ * per-passage data would come as a parallel array, with its element size,
+ * in a since-1.x field of the containing struct. */
 typedef struct rk_passage {
     uint32_t struct_size;
     const char *doc_id;
@@ -35,6 +46,7 @@ typedef struct rk_passage {
     double score;        /* higher is better; comparable within one result */
     uint32_t chunk_index;/* position of the chunk within its document */
 } rk_passage;
+RK_FROZEN(rk_passage, chunk_index, 56);
 
 typedef struct rk_usage {
     int64_t prompt_tokens;

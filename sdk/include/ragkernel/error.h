@@ -68,6 +68,21 @@ static inline const char *rk_strerror(int status)
     }
 }
 
+/* since 1.1. The constant's name ("RK_ERR_UNSUPPORTED"), for logs and
+ * tools where a number means nothing; "RK_ERR_?" for an unknown status. */
+static inline const char *rk_status_name(int status)
+{
+    static const char *const names[] = {
+        "RK_OK", "RK_ERR_NOMEM", "RK_ERR_INVALID", "RK_ERR_NOT_FOUND",
+        "RK_ERR_TIMEOUT", "RK_ERR_UNAVAILABLE", "RK_ERR_UPSTREAM",
+        "RK_ERR_TOO_LARGE", "RK_ERR_ABI", "RK_ERR_CONFIG", "RK_ERR_IO",
+        "RK_ERR_CANCELLED", "RK_ERR_RATE_LIMITED", "RK_ERR_UNSUPPORTED",
+        "RK_ERR_AUTH", "RK_ERR_EXISTS", "RK_ERR_INTERNAL"};
+    if (status > 0 || status < -(int)(sizeof names / sizeof names[0]) + 1)
+        return "RK_ERR_?";
+    return names[-status];
+}
+
 /* Network-ish faults worth another attempt (possibly on another backend). */
 static inline int rk_status_retryable(int status)
 {

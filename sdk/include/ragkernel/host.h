@@ -2,8 +2,12 @@
  * ragkernel SDK — the services the host offers each instance.
  *
  * create() receives a const rk_host *; keep it, it stays valid until
- * destroy(). Slots are only ever appended: before using a slot added after
- * 1.0, check RK_HAS_FIELD(host, rk_host, slot).
+ * destroy(). rk_host holds what every plugin needs (log, config, clock,
+ * metrics, scheduling, upstream HTTP, loops and fds). What only one role
+ * needs (a transport's chats, documents, auth, limits, status) is looked
+ * up by name with host->service (since 1.1, services.h). Slots are only
+ * ever appended: before using a slot newer than the minor your descriptor
+ * declares, check RK_HAS_FIELD(host, rk_host, slot).
  *
  * Threads: "any" = callable from any thread; "loop" = only from a host loop
  * thread (inside an LLM slot, a timer, an http or run_on_loop callback);
@@ -41,17 +45,20 @@ typedef struct rk_metric rk_metric;     /* host-owned, lives until exit */
 typedef struct rk_timer rk_timer;       /* host-owned */
 typedef struct rk_http_call rk_http_call; /* host-owned */
 typedef struct rk_chat rk_chat;         /* host-owned */
-typedef struct rk_watch rk_watch;       /* host-owned (fd_watch) */
+typedef struct rk_watch rk_watch;       /* since 1.1. host-owned (fd_watch) */
 struct sockaddr;                        /* <sys/socket.h> (listen_socket) */
 
-/* fd_watch interest and readiness bits */
+/* since 1.1. fd_watch interest and readiness bits */
 #define RK_WATCH_READ 0x1u
 #define RK_WATCH_WRITE 0x2u
 
+/* FROZEN (arrays in rk_http_request and on_response): a header is a name
+ * and a value, for the whole major. */
 typedef struct rk_http_header {
     const char *name;
     const char *value;
 } rk_http_header;
+RK_FROZEN(rk_http_header, value, 16);
 
 typedef struct rk_http_request {
     uint32_t struct_size;
@@ -84,7 +91,7 @@ typedef struct rk_http_handler {
     void (*on_done)(void *ud, int status, const char *message);
 } rk_http_handler;
 
-/* Results of a document operation (host->doc_*). Callbacks run on a host
+/* since 1.1. Results of a document operation ("documents" service). Callbacks run on a host
  * worker thread (never the loop); on_data may block to apply backpressure.
  * Pointers are valid during the callback only. on_done comes exactly once
  * after a doc_* call returned RK_OK. */
@@ -101,6 +108,7 @@ typedef struct rk_doc_sink {
                     const char *next);
 } rk_doc_sink;
 
+/* since 1.1 */
 typedef struct rk_doc_upload {
     uint32_t struct_size;
     const char *tenant;       /* NULL = "default" */
@@ -111,7 +119,7 @@ typedef struct rk_doc_upload {
     size_t len;
 } rk_doc_upload;
 
-/* Who is calling, as established by host->authenticate. */
+/* since 1.1. Who is calling, as established by the "auth" service. */
 #define RK_SCOPE_CHAT 0x1u        /* chat and completions, models, embeddings */
 #define RK_SCOPE_DOCS_READ 0x2u   /* list and download documents */
 #define RK_SCOPE_DOCS_WRITE 0x4u  /* upload and delete documents */
@@ -189,7 +197,10 @@ typedef struct rk_host {
     /* loop: abort; no callback after this returns. */
     void (*http_cancel)(rk_http_call *call);
 
-    /* ---- services for transports ----------------------------------------- */
+    /* ---- services for transports: DEPRECATED since 1.1 -------------------
+     * The same functions as the "chat" and "status" services (services.h).
+     * They keep their place and keep working for all of major 1, so 1.0
+     * transports load unchanged; new code looks the services up. */
     /* any: run the chat pipeline. On RK_OK the sink gets on_meta, deltas and
      * exactly one on_done; *chat is valid until on_done. */
     int (*chat_start)(const rk_instance *self, const rk_chat_input *in,
@@ -215,7 +226,9 @@ typedef struct rk_host {
                        const rk_embed_sink *sink, void *ud, rk_chat **call,
                        rk_err *err);
 
-    /* ---- documents (any thread; results on a worker thread) -------------
+    /* ---- documents: since 1.1, DEPRECATED since 1.1 ----------------------
+     * Use the "documents" service; these stay and work for all of major 1.
+     * Any thread; results on a worker thread.
      * Upload = extract text, chunk, store, index: all or nothing. The same
      * id uploaded again replaces the document. RK_ERR_UNSUPPORTED when no
      * storage is configured. */
@@ -232,7 +245,9 @@ typedef struct rk_host {
                       const char *id, const rk_doc_sink *sink, void *ud,
                       rk_err *err);
 
-    /* ---- auth and limits (any thread) ------------------------------------ */
+    /* ---- auth and limits: since 1.1, DEPRECATED since 1.1 ----------------
+     * Use the "auth" and "limits" services; these stay and work for all of
+     * major 1. Any thread. */
     /* 1 when API keys are configured (requests must present one). */
     int (*auth_required)(void);
     /* Check a presented key (NULL = none). RK_OK fills *who; RK_ERR_AUTH
@@ -248,7 +263,7 @@ typedef struct rk_host {
     int (*rate_limit)(const rk_principal *who, int64_t requests, int64_t tokens,
                       int force, int64_t *retry_after_ms, rk_err *err);
 
-    /* ---- several loops (check RK_HAS_FIELD before use) -------------------
+    /* ---- several loops: since 1.1 -----------------------------------------
      * The host runs one event loop per core (server.loops). A chat runs on
      * the loop of the thread that called chat_start when that is a loop
      * thread (else on any loop), so a transport that serves each connection
@@ -268,6 +283,16 @@ typedef struct rk_host {
     /* loop (the watch's own loop): stop watching; no callback after this
      * returns. Call it before closing the fd. */
     void (*fd_unwatch)(rk_watch *w);
+
+    /* ---- role services: since 1.1 -----------------------------------------
+     * any: the service table `name` (services.h: "chat", "documents",
+     * "auth", "limits", "status") if this host has it, offers it to self's
+     * role, and its table holds at least min_size bytes; else NULL. The
+     * table starts with struct_size and lives until exit. Use RK_SERVICE.
+     * (lock_path, a process-wide lock on a data path for any plugin that
+     * owns files, belongs in rk_host next to this, since 1.1.) */
+    const void *(*service)(const rk_instance *self, const char *name,
+                           size_t min_size);
 
     /* ---- since 1.1 (check RK_HAS_FIELD and NULL): what one process owns --
      * main: a listening TCP socket on addr (a struct sockaddr_in/_in6 of

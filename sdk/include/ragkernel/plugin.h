@@ -7,12 +7,7 @@
  * from its instances: one per entry under `instances:` in the YAML file,
  * each with a private context created by create().
  *
- * ABI rules (see ragkernel.h for the full text):
- *   - abi_major must equal the host's RK_ABI_MAJOR;
- *   - abi_minor must be <= the host's RK_ABI_MINOR;
- *   - struct_size is the first field of every struct that crosses the
- *     boundary; within a major, structs only grow at the end, and a reader
- *     checks struct_size (RK_HAS_FIELD) before touching a newer field.
+ * The versioning rules are in ragkernel.h ("The ABI contract").
  */
 #ifndef RAGKERNEL_PLUGIN_H
 #define RAGKERNEL_PLUGIN_H
@@ -27,14 +22,32 @@ extern "C" {
 #endif
 
 #define RK_ABI_MAJOR 1
-#define RK_ABI_MINOR 1
+#define RK_ABI_MINOR 1 /* the minor these headers describe */
 
 #define RK_PLUGIN_ENTRY_SYMBOL "rk_plugin_entry"
 
 /* True if the struct *p (whose first field is struct_size) is large enough
- * to contain `field`. Use before reading any field added after 1.0. */
+ * to contain `field`. Use before reading any field marked "since 1.x"
+ * that is newer than the minor your descriptor declares. */
 #define RK_HAS_FIELD(p, type, field)                                           \
     ((p) != NULL && (p)->struct_size >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* A struct passed in arrays, frozen for the whole major: an array of it is
+ * walked with the stride its reader was built with, and the reader may be
+ * older than the writer. The assert: the struct still ends at `last` (up
+ * to tail padding) and, on LP64, still has its 1.0 size. */
+#if defined(__cplusplus)
+#define RK_FROZEN(type, last, lp64_size)                                       \
+    static_assert(sizeof(type) - offsetof(type, last) - sizeof(((type *)0)->last) < alignof(type), \
+                  #type " is frozen")
+#else
+#define RK_FROZEN(type, last, lp64_size)                                       \
+    _Static_assert(sizeof(type) - offsetof(type, last) -                       \
+                           sizeof(((type *)0)->last) <                          \
+                       _Alignof(type) &&                                        \
+                       (sizeof(void *) != 8 || sizeof(type) == (lp64_size)),    \
+                   #type " is frozen for ABI major 1 (see ragkernel.h)")
+#endif
 
 #if defined(__GNUC__)
 #define RK_EXPORT __attribute__((visibility("default")))
@@ -67,6 +80,10 @@ typedef enum rk_cfg_type {
     RK_CFG_MAP = 8       /* mapping scalar -> scalar; cfg_count/cfg_item_key/cfg_item */
 } rk_cfg_type;
 
+/* FROZEN: the table is walked with the 1.0 stride by every host of major 1,
+ * so this struct never grows (static assert below). A later minor that
+ * needs more per key adds a parallel table with its own element size to
+ * rk_plugin, as Redis's RedisModuleCommandInfoVersion does. */
 typedef struct rk_config_key {
     const char *name;          /* NULL terminates the table */
     rk_cfg_type type;
@@ -74,26 +91,59 @@ typedef struct rk_config_key {
     int required;              /* nonzero: must be present (default ignored) */
     const char *description;   /* one line, for docs and --list-plugins -v */
 } rk_config_key;
+RK_FROZEN(rk_config_key, description, 40);
 
 /* ---- instance lifecycle --------------------------------------------------
  * Opaque handle the host gives each instance; pass it back to host calls. */
 typedef struct rk_instance rk_instance;
 struct rk_host;
 
-/* flags: hints a host may act on; a host ignores bits it does not know, so
- * setting one never makes a plugin unloadable. */
+/* ---- flags, requirements, capabilities ----------------------------------
+ * flags: hints a host may act on. A host ignores bits it does not know, so
+ * setting one never makes a plugin unloadable. The one exception is
+ * SERIALIZE, a 1.0 bit every host of major 1 honours. */
 #define RK_PLUGIN_SERIALIZE 0x1u   /* host never calls one instance's
                                       blocking vtable slots concurrently */
-#define RK_PLUGIN_NONBLOCKING 0x2u /* the "blocking" slots never wait (no
-                                      network or disk, no lock held across
-                                      either) and return in microseconds:
-                                      the host may call them on an event-loop
-                                      thread instead of a worker */
+#define RK_PLUGIN_NONBLOCKING 0x2u /* since 1.1. The "blocking" slots never
+                                      wait (no network or disk, no lock held
+                                      across either) and return in
+                                      microseconds: the host may call them on
+                                      an event-loop thread instead of a
+                                      worker */
+#define RK_PLUGIN_FLAGS_KNOWN 0x3u /* every flag this SDK names */
+
+/* requirements (rk_plugin.requirements, since 1.1): promises the host must
+ * keep for the plugin to work. A host refuses a plugin with a bit it does
+ * not know, with one line. A 1.0 host cannot see the field at all, so a
+ * plugin that sets any bit declares minor >= 1 (the loader checks), and
+ * each bit names the minor it appeared in: declare at least that minor.
+ * No bit is defined in 1.1; the field exists so that 1.2+ can add them. */
+#define RK_REQUIRE_KNOWN 0x0u /* every requirement bit this SDK names */
+
+/* capabilities (rk_plugin.caps, since 1.1): what the plugin says about
+ * itself. The host may use them as hints; ragkernel-plugin-check tests the
+ * contract they imply instead of the default one. Unknown bits are ignored
+ * by hosts and reported by the checker. */
+#define RK_CAP_READ_ONLY 0x1u /* since 1.1. retriever, storage, history: the
+                                 writing slots return RK_ERR_UNSUPPORTED and
+                                 change nothing (an index or archive built
+                                 elsewhere); reads work */
+#define RK_CAP_PROXY 0x2u     /* since 1.1. the data lives behind a remote
+                                 service this instance does not own (another
+                                 search engine, a shared cache): what it
+                                 stores may not be readable back at once,
+                                 so the checker tests call shapes and
+                                 errors, not round trips */
+#define RK_CAP_KNOWN 0x3u     /* every capability this SDK names */
 
 typedef struct rk_plugin {
     uint32_t struct_size;  /* sizeof(rk_plugin) as the plugin was built */
     uint16_t abi_major;    /* RK_ABI_MAJOR as the plugin was built */
-    uint16_t abi_minor;    /* RK_ABI_MINOR as the plugin was built */
+    uint16_t abi_minor;    /* the LOWEST host minor this plugin needs (it
+                              uses a slot, field, cfg type or requirement
+                              bit of that minor without an RK_HAS_FIELD
+                              check); <= RK_ABI_MINOR of its headers. Set
+                              by RK_PLUGIN_HEADER / RK_PLUGIN_HEADER_NEEDS */
     rk_kind kind;
     const char *name;        /* e.g. "llm_openai"; [a-z0-9_]+ */
     const char *version;     /* plugin's own version, e.g. "1.2.0" */
@@ -119,16 +169,26 @@ typedef struct rk_plugin {
 
     /* The kind's vtable: rk_transport_vtable, rk_llm_vtable, ... Required. */
     const void *vtable;
+
+    uint32_t requirements; /* since 1.1. RK_REQUIRE_* bits */
+    uint32_t caps;         /* since 1.1. RK_CAP_* bits */
 } rk_plugin;
 
 /* The only symbol a plugin exports. */
 typedef const rk_plugin *(*rk_plugin_entry_fn)(void);
 
-/* The first three fields of a descriptor, as this SDK builds them:
- *     static const rk_plugin desc = {RK_PLUGIN_HEADER, .kind = ..., ...}; */
-#define RK_PLUGIN_HEADER                                                       \
+/* The first three fields of a descriptor:
+ *     static const rk_plugin desc = {RK_PLUGIN_HEADER, .kind = ..., ...};
+ * RK_PLUGIN_HEADER declares that the plugin needs the minor of the headers
+ * it was built with: always safe. A plugin that only uses slots of an
+ * older minor (or checks newer ones with RK_HAS_FIELD / NULL) states so,
+ * and then also loads on hosts of that minor:
+ *     static const rk_plugin desc = {RK_PLUGIN_HEADER_NEEDS(0), ...};
+ * (since 1.1) */
+#define RK_PLUGIN_HEADER_NEEDS(minor)                                          \
     .struct_size = sizeof(rk_plugin), .abi_major = RK_ABI_MAJOR,               \
-    .abi_minor = RK_ABI_MINOR
+    .abi_minor = (minor) + 0 * sizeof(char[(minor) <= RK_ABI_MINOR ? 1 : -1])
+#define RK_PLUGIN_HEADER RK_PLUGIN_HEADER_NEEDS(RK_ABI_MINOR)
 
 /* Define the entry in one line: RK_PLUGIN_DEFINE(my_plugin_descriptor) */
 #define RK_PLUGIN_DEFINE(desc)                                                 \

@@ -19,6 +19,10 @@
 extern "C" {
 #endif
 
+/* FROZEN: index() receives an array of chunks that an old plugin indexes
+ * with its own sizeof, so struct_size here is always the 1.0 size and the
+ * layout never grows (new per-chunk data: a parallel array with its
+ * element size, through a since-1.x slot). */
 typedef struct rk_chunk {
     uint32_t struct_size;
     const char *tenant;
@@ -28,6 +32,7 @@ typedef struct rk_chunk {
     const char *text;
     const char *lang;   /* ISO 639-1 hint ("en", "ru") or NULL: detect */
 } rk_chunk;
+RK_FROZEN(rk_chunk, lang, 56);
 
 typedef struct rk_query {
     uint32_t struct_size;

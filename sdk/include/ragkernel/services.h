@@ -1,0 +1,114 @@
+/*
+ * ragkernel SDK — role services (since 1.1), as Janus gives each plugin
+ * role its own callback table and Redis hands out functions by name.
+ *
+ * rk_host carries what every plugin needs. What one role needs is looked up
+ * once, in create(), by name and by the size the caller relies on:
+ *
+ *     const rk_chat_service *chat =
+ *         RK_SERVICE(host, self, rk_chat_service, RK_SERVICE_CHAT, embed_start);
+ *     if (!chat) return rk_fail(err, RK_ERR_UNSUPPORTED, "host has no chat service");
+ *
+ * The last argument is the last slot the plugin calls without checking:
+ * the lookup fails (NULL) only if the host's table ends before it. Slots
+ * past it are probed with RK_HAS_FIELD(chat, rk_chat_service, slot). A NULL
+ * answer also comes from a host older than 1.1 (no lookup at all), for an
+ * unknown name, and for a role the service is not offered to (every
+ * service below is offered to transports only). Tables are host-owned and
+ * live until the process exits; every one starts with struct_size and only
+ * grows at the end, with "since" markers like every other SDK table.
+ */
+#ifndef RAGKERNEL_SERVICES_H
+#define RAGKERNEL_SERVICES_H
+
+#include "host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* End of `field` inside `type`: the min_size that covers it. */
+#define RK_END_OF(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+static inline const void *rk_service_lookup(const rk_host *h, const rk_instance *self,
+                                            const char *name, size_t min_size)
+{
+    return RK_HAS_FIELD(h, rk_host, service) && h->service ? h->service(self, name, min_size)
+                                                           : NULL;
+}
+
+#define RK_SERVICE(host, self, type, name, last)                               \
+    ((const type *)rk_service_lookup((host), (self), (name), RK_END_OF(type, last)))
+
+/* ---- "chat": the chat pipeline (transports) ------------------------------
+ * Same contracts as the deprecated rk_host slots of the same names. */
+#define RK_SERVICE_CHAT "chat"
+typedef struct rk_chat_service {
+    uint32_t struct_size;
+    int (*chat_start)(const rk_instance *self, const rk_chat_input *in,
+                      const rk_chat_sink *sink, void *ud, rk_chat **chat,
+                      rk_err *err);
+    void (*chat_cancel)(rk_chat *chat);
+    void (*list_models)(void (*fn)(void *ud, const char *id, const char *owner),
+                        void *ud);
+    int (*embed_start)(const rk_instance *self, const char *model,
+                       const char *const *inputs, size_t n,
+                       const rk_embed_sink *sink, void *ud, rk_chat **call,
+                       rk_err *err);
+    /* (chat_flow, pausing and resuming a chat's upstream while its client
+     * is slow, is appended here, since 1.1.) */
+} rk_chat_service;
+
+/* ---- "documents": upload, list, download, delete (transports) -----------
+ * Same contracts as the deprecated rk_host doc_* slots. */
+#define RK_SERVICE_DOCUMENTS "documents"
+typedef struct rk_docs_service {
+    uint32_t struct_size;
+    int (*doc_put)(const rk_instance *self, const rk_doc_upload *up,
+                   const rk_doc_sink *sink, void *ud, rk_err *err);
+    int (*doc_list)(const rk_instance *self, const char *tenant,
+                    const char *after, size_t limit, const rk_doc_sink *sink,
+                    void *ud, rk_err *err);
+    int (*doc_get)(const rk_instance *self, const char *tenant, const char *id,
+                   uint64_t offset, uint64_t length, const rk_doc_sink *sink,
+                   void *ud, rk_err *err);
+    int (*doc_delete)(const rk_instance *self, const char *tenant,
+                      const char *id, const rk_doc_sink *sink, void *ud,
+                      rk_err *err);
+} rk_docs_service;
+
+/* ---- "auth": API keys (transports) --------------------------------------
+ * Same contracts as the deprecated rk_host slots. */
+#define RK_SERVICE_AUTH "auth"
+typedef struct rk_auth_service {
+    uint32_t struct_size;
+    int (*auth_required)(void);
+    int (*authenticate)(const char *api_key, rk_principal *who, rk_err *err);
+} rk_auth_service;
+
+/* ---- "limits": per-key request and token budgets (transports) ----------- */
+#define RK_SERVICE_LIMITS "limits"
+typedef struct rk_limits_service {
+    uint32_t struct_size;
+    int (*rate_limit)(const rk_principal *who, int64_t requests, int64_t tokens,
+                      int force, int64_t *retry_after_ms, rk_err *err);
+} rk_limits_service;
+
+/* ---- "status": readiness and the metrics exposition (transports) -------- */
+#define RK_SERVICE_STATUS "status"
+typedef struct rk_status_service {
+    uint32_t struct_size;
+    int (*ready)(char *why, size_t cap);
+    void (*render_metrics)(void (*write)(void *ud, const char *data, size_t len),
+                           void *ud);
+} rk_status_service;
+
+/* ---- "listen" (reserved, since 1.1) ---------------------------------------
+ * The registry of listening sockets a transport hands over across a reload
+ * (rk_listen_service) lands here. */
+#define RK_SERVICE_LISTEN "listen"
+
+#ifdef __cplusplus
+}
+#endif
+#endif
