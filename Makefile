@@ -51,6 +51,11 @@ PLUGIN_SOS := $(PLUGINS:%=$(BUILD)/plugins/%.so)
 
 TEST_PLUGIN_SRCS := $(wildcard tests/plugins/*.c)
 TEST_PLUGIN_SOS  := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/test-plugins/%.so)
+# ABI compatibility: plugins and a host stand-in built against the frozen
+# 1.0 headers only (tests/abi/README.md)
+ABI10_CFLAGS := -std=gnu11 $(WARN) $(OPT) -fPIC -Itests/abi/1.0 $(EXTRA_CFLAGS)
+ABI_PLUGIN_SOS := $(patsubst tests/abi/plugins/%.c,$(BUILD)/abi-plugins/%.so,$(wildcard tests/abi/plugins/*.c))
+TEST_EXTRA_test_abi := $(BUILD)/obj/tests/abi/host_1_0.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 # shared test helpers (e.g. a plugin-instance harness), linked into every unit test
 TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/support/*.c))
@@ -88,11 +93,19 @@ $(BUILD)/test-plugins/%.so: tests/plugins/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) $(SANLD) -shared -o $@ $<
 
+$(BUILD)/abi-plugins/%.so: tests/abi/plugins/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ABI10_CFLAGS) -fvisibility=hidden $(SANLD) -shared -o $@ $<
+$(BUILD)/obj/tests/abi/%.o: tests/abi/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ABI10_CFLAGS) -c $< -o $@
+$(BUILD)/tests/test_abi: $(TEST_EXTRA_test_abi)
+
 $(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -Itests/support $(shell pkg-config --cflags check) $(SANLD) -o $@ $< $(CORE_OBJS) $(TEST_SUPPORT_OBJS) $(CORE_LIBS) $(CHECK_LIBS)
+	$(CC) $(CORE_CFLAGS) -Itests/support $(shell pkg-config --cflags check) $(SANLD) -o $@ $< $(TEST_EXTRA_$*) $(CORE_OBJS) $(TEST_SUPPORT_OBJS) $(CORE_LIBS) $(CHECK_LIBS)
 
-test-build: all $(TEST_PLUGIN_SOS) $(UNIT_BINS)
+test-build: all $(TEST_PLUGIN_SOS) $(ABI_PLUGIN_SOS) $(UNIT_BINS)
 
 run:
 	@tools/deps.sh build

@@ -1,0 +1,47 @@
+/*
+ * ragkernel SDK — conversation history plugins (kind RK_KIND_HISTORY).
+ *
+ * Threading: blocking calls on host worker threads, concurrently unless
+ * RK_PLUGIN_SERIALIZE. Conversations belong to a tenant: a call with another
+ * tenant must behave as if the conversation did not exist.
+ */
+#ifndef RAGKERNEL_HISTORY_H
+#define RAGKERNEL_HISTORY_H
+
+#include "chat.h"
+#include "plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rk_history_entry {
+    uint32_t struct_size;
+    const char *role;
+    const char *content;
+    int64_t created_ms; /* Unix time in ms */
+} rk_history_entry;
+
+typedef struct rk_history_vtable {
+    RK_VTABLE_HEAD;
+    /* Required. Append messages (creating the conversation if needed). */
+    int (*append)(void *ctx, const char *tenant, const char *conv_id,
+                  const rk_message *msgs, size_t n, rk_err *err);
+    /* Required. The last `max` messages (0 = all), oldest first, one call
+     * each. RK_ERR_NOT_FOUND if the conversation does not exist. */
+    int (*load)(void *ctx, const char *tenant, const char *conv_id, size_t max,
+                void (*on_msg)(void *ud, const rk_history_entry *e), void *ud,
+                rk_err *err);
+    /* Required. Atomically replace the whole conversation (compaction). */
+    int (*replace)(void *ctx, const char *tenant, const char *conv_id,
+                   const rk_message *msgs, size_t n, rk_err *err);
+    /* Required. Delete conversations idle since before idle_before_ms (Unix
+     * ms), at most batch of them; returns the number deleted or <0. */
+    int64_t (*expire)(void *ctx, int64_t idle_before_ms, size_t batch,
+                      rk_err *err);
+} rk_history_vtable;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
