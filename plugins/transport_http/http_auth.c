@@ -77,12 +77,12 @@ static enum MHD_Result unauthorized(http_req *r, int missing)
 
 int auth_request(http_req *r, uint32_t scopes, enum MHD_Result *rc)
 {
-    const rk_host *h = r->srv->host;
-    if (!RK_HAS_FIELD(h, rk_host, authenticate) || !h->authenticate)
+    const rk_auth_service *a = r->srv->auth;
+    if (!a)
         return 0;
     const char *key = presented_key(r->conn);
     rk_err err = {{0}};
-    int st = h->authenticate(key, &r->who, &err);
+    int st = a->authenticate(key, &r->who, &err);
     if (st == RK_ERR_AUTH) {
         *rc = unauthorized(r, key == NULL);
         return -1;
@@ -112,12 +112,12 @@ int auth_request(http_req *r, uint32_t scopes, enum MHD_Result *rc)
 int auth_charge(http_req *r, int64_t requests, int64_t tokens,
                 enum MHD_Result *rc)
 {
-    const rk_host *h = r->srv->host;
-    if (!r->authed || !RK_HAS_FIELD(h, rk_host, rate_limit) || !h->rate_limit)
+    const rk_limits_service *l = r->srv->limits;
+    if (!r->authed || !l)
         return 0;
     int64_t retry = 0;
     rk_err err = {{0}};
-    int st = h->rate_limit(&r->who, requests, tokens, 0, &retry, &err);
+    int st = l->rate_limit(&r->who, requests, tokens, 0, &retry, &err);
     if (st != RK_ERR_RATE_LIMITED)
         return 0; /* the host fails open when its limiter is down */
     char msg[256];
@@ -134,7 +134,7 @@ int auth_charge(http_req *r, int64_t requests, int64_t tokens,
 }
 
 typedef struct charge {
-    const rk_host *host;
+    const rk_limits_service *limits;
     rk_principal who;
     int64_t tokens;
 } charge;
@@ -144,24 +144,23 @@ static void charge_run(void *ud)
     charge *c = ud;
     int64_t retry = 0;
     rk_err err = {{0}};
-    c->host->rate_limit(&c->who, 0, c->tokens, 1, &retry, &err);
+    c->limits->rate_limit(&c->who, 0, c->tokens, 1, &retry, &err);
     free(c);
 }
 
-void auth_charge_after(const rk_host *host, const rk_principal *who,
+void auth_charge_after(const http_server *s, const rk_principal *who,
                        int64_t tokens)
 {
     /* without keys there are no limits to charge, and the charge would
      * cost a worker-thread wakeup per answer */
-    if (tokens <= 0 || !RK_HAS_FIELD(host, rk_host, rate_limit) ||
-        !host->rate_limit || !host->auth_required || !host->auth_required())
+    if (tokens <= 0 || !s->limits || !s->auth || !s->auth->auth_required())
         return;
     charge *c = malloc(sizeof *c);
     if (!c)
         return;
-    c->host = host;
+    c->limits = s->limits;
     c->who = *who;
     c->tokens = tokens;
-    if (host->run_blocking(charge_run, c) != RK_OK)
+    if (s->host->run_blocking(charge_run, c) != RK_OK)
         free(c); /* shutting down: nothing left to limit */
 }

@@ -33,7 +33,7 @@ int auth_charge(http_req *r, int64_t requests, int64_t tokens,
 
 /* Any thread: charge `tokens` counted after an answer, without refusing.
  * Runs on a host worker because a shared limiter may block. */
-void auth_charge_after(const rk_host *host, const rk_principal *who,
+void auth_charge_after(const http_server *s, const rk_principal *who,
                        int64_t tokens);
 
 /* "chat", "documents:read", ... for messages; "" for 0. */

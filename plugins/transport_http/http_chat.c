@@ -205,7 +205,7 @@ static void on_done(void *ud, const rk_chat_result *res)
 {
     http_req *r = ud;
     if (res->status == RK_OK && r->authed) /* r->who is fixed by now */
-        auth_charge_after(r->srv->host, &r->who, res->usage.completion_tokens);
+        auth_charge_after(r->srv, &r->who, res->usage.completion_tokens);
     pthread_mutex_lock(&r->mu);
     chat_job *j = r->job;
     keep_result(j, res);
@@ -331,7 +331,7 @@ static void chat_cancel_op(http_req *r)
     chat_job *j = r->job;
     if (j->chat && !j->cancelled) {
         j->cancelled = 1;
-        r->srv->host->chat_cancel(j->chat);
+        r->srv->chat->chat_cancel(j->chat);
     }
 }
 
@@ -345,7 +345,6 @@ static const http_job_ops chat_ops = {
 
 static enum MHD_Result start_chat(http_req *r, chat_job *j)
 {
-    const rk_host *h = r->srv->host;
     pthread_mutex_lock(&r->mu);
     /* suspend BEFORE the host can call back: a resume must find it */
     if (req_suspend_locked(r) < 0) {
@@ -357,7 +356,7 @@ static enum MHD_Result start_chat(http_req *r, chat_job *j)
 
     rk_chat *chat = NULL;
     rk_err err = {{0}};
-    int st = h->chat_start(r->srv->self, &j->req.in, &chat_sink, r, &chat,
+    int st = r->srv->chat->chat_start(r->srv->self, &j->req.in, &chat_sink, r, &chat,
                            &err);
     pthread_mutex_lock(&r->mu);
     if (st != RK_OK) { /* no callback follows: answer from here */

@@ -64,9 +64,7 @@ const char *docs_tenant(const http_req *r)
 
 int docs_available(const http_req *r)
 {
-    const rk_host *h = r->srv->host;
-    return RK_HAS_FIELD(h, rk_host, doc_delete) && h->doc_put && h->doc_list &&
-           h->doc_get && h->doc_delete;
+    return r->srv->docs != NULL;
 }
 
 /* ---- host callbacks (a host worker thread) ------------------------------ */
@@ -398,7 +396,7 @@ enum MHD_Result docs_upload_handle(http_req *r)
     if (pre_call(r, &rc) < 0)
         return rc;
     rk_err err = {{0}};
-    int st = r->srv->host->doc_put(r->srv->self, &up, &docs_sink, r, &err);
+    int st = r->srv->docs->doc_put(r->srv->self, &up, &docs_sink, r, &err);
     rc = post_call(r, j, st, &err);
     hbuf_free(&r->body); /* doc_put took its own copy */
     return rc;
@@ -438,7 +436,7 @@ enum MHD_Result docs_list_handle(http_req *r)
     if (pre_call(r, &rc) < 0)
         return rc;
     rk_err err = {{0}};
-    int st = r->srv->host->doc_list(r->srv->self, docs_tenant(r), after,
+    int st = r->srv->docs->doc_list(r->srv->self, docs_tenant(r), after,
                                     limit + 1, &docs_sink, r, &err);
     return post_call(r, j, st, &err);
 }
@@ -454,7 +452,7 @@ enum MHD_Result docs_delete_handle(http_req *r)
     if (pre_call(r, &rc) < 0)
         return rc;
     rk_err err = {{0}};
-    int st = r->srv->host->doc_delete(r->srv->self, docs_tenant(r), r->doc_id,
+    int st = r->srv->docs->doc_delete(r->srv->self, docs_tenant(r), r->doc_id,
                                       &docs_sink, r, &err);
     return post_call(r, j, st, &err);
 }

@@ -185,7 +185,7 @@ static void embed_cancel(http_req *r)
     embed_job *j = r->job;
     if (j->call && !j->cancelled) {
         j->cancelled = 1;
-        r->srv->host->chat_cancel(j->call);
+        r->srv->chat->chat_cancel(j->call);
     }
 }
 
@@ -247,7 +247,6 @@ static enum MHD_Result parse(http_req *r, embed_job *j, json_t *body)
 
 static enum MHD_Result start_embed(http_req *r, embed_job *j)
 {
-    const rk_host *h = r->srv->host;
     pthread_mutex_lock(&r->mu);
     if (req_suspend_locked(r) < 0) { /* suspend before the host can answer */
         pthread_mutex_unlock(&r->mu);
@@ -257,7 +256,7 @@ static enum MHD_Result start_embed(http_req *r, embed_job *j)
     pthread_mutex_unlock(&r->mu);
     rk_chat *call = NULL;
     rk_err err = {{0}};
-    int st = h->embed_start(r->srv->self, j->model, j->inputs, j->n,
+    int st = r->srv->chat->embed_start(r->srv->self, j->model, j->inputs, j->n,
                             &embed_sink, r, &call, &err);
     pthread_mutex_lock(&r->mu);
     if (st != RK_OK) { /* no callback follows: answer from here */
@@ -283,8 +282,7 @@ enum MHD_Result embed_handle(http_req *r, json_t *body)
     j->root = json_incref(body);
     r->ops = &embed_ops; /* req_free frees the job from here on */
     r->job = j;
-    if (!RK_HAS_FIELD(r->srv->host, rk_host, embed_start) ||
-        !r->srv->host->embed_start)
+    if (!r->srv->chat->embed_start)
         return hr_fail(r, 400, NULL,
                        "Embeddings are not supported by this server");
     enum MHD_Result rc = parse(r, j, body);

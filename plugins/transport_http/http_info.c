@@ -22,7 +22,7 @@ enum MHD_Result info_health(http_req *r)
 enum MHD_Result info_ready(http_req *r)
 {
     char why[256] = "";
-    if (r->srv->host->ready(why, sizeof why))
+    if (r->srv->status->ready(why, sizeof why))
         return hr_send_json(r, 200, json_pack("{s:s}", "status", "ready"),
                             NULL);
     if (!why[0])
@@ -45,7 +45,7 @@ static void metrics_write(void *ud, const char *data, size_t len)
 enum MHD_Result info_metrics(http_req *r)
 {
     hbuf b = {0};
-    r->srv->host->render_metrics(metrics_write, &b);
+    r->srv->status->render_metrics(metrics_write, &b);
     if (b.oom) {
         hbuf_free(&b);
         return hr_fail(r, 500, NULL, "out of memory rendering metrics");
@@ -84,7 +84,7 @@ enum MHD_Result info_models(http_req *r)
     models_acc a = {json_array(), 0};
     if (!a.data)
         return hr_fail(r, 500, NULL, "out of memory");
-    r->srv->host->list_models(model_add, &a);
+    r->srv->chat->list_models(model_add, &a);
     if (a.oom) {
         json_decref(a.data);
         return hr_fail(r, 500, NULL, "out of memory listing models");

@@ -129,6 +129,18 @@ int server_create(const rk_host *host, rk_instance *self, http_server **out,
         return rk_fail(err, RK_ERR_NOMEM, "out of memory");
     s->host = host;
     s->self = self;
+    s->chat = RK_SERVICE(host, self, rk_chat_service, RK_SERVICE_CHAT, embed_start);
+    s->status = RK_SERVICE(host, self, rk_status_service, RK_SERVICE_STATUS, render_metrics);
+    s->docs = RK_SERVICE(host, self, rk_docs_service, RK_SERVICE_DOCUMENTS, doc_delete);
+    s->auth = RK_SERVICE(host, self, rk_auth_service, RK_SERVICE_AUTH, authenticate);
+    s->limits = RK_SERVICE(host, self, rk_limits_service, RK_SERVICE_LIMITS, rate_limit);
+    if (!s->chat || !s->status) {
+        const char *missing = s->chat ? RK_SERVICE_STATUS : RK_SERVICE_CHAT;
+        free(s);
+        return rk_fail(err, RK_ERR_UNSUPPORTED,
+                       "the host offers no \"%s\" service to this instance (host ABI %u.%u)",
+                       missing, (unsigned)host->abi_major, (unsigned)host->abi_minor);
+    }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->idle, NULL);
     atomic_init(&s->draining, 0);
@@ -228,11 +240,9 @@ static int is_loopback(const struct sockaddr_storage *ss)
  * keys to offer. */
 static int check_exposure(http_server *s, rk_err *err)
 {
-    const rk_host *h = s->host;
     if (is_loopback(&s->addr))
         return RK_OK;
-    if (RK_HAS_FIELD(h, rk_host, auth_required) && h->auth_required &&
-        h->auth_required())
+    if (s->auth && s->auth->auth_required())
         return RK_OK;
     char addr[128];
     format_addr(&s->addr, addr, sizeof addr);

@@ -20,6 +20,12 @@
 struct http_server {
     const rk_host *host;
     rk_instance *self;
+    /* the host's role services (services.h), looked up in server_create */
+    const rk_chat_service *chat;     /* required */
+    const rk_status_service *status; /* required */
+    const rk_docs_service *docs;     /* NULL: the host has no documents */
+    const rk_auth_service *auth;     /* NULL: no keys (every caller is default) */
+    const rk_limits_service *limits; /* NULL: no per-key limits */
 
     /* configuration (validated in server_create) */
     struct sockaddr_storage addr;
