@@ -45,6 +45,45 @@ int pc_check(checker *ck, int ok, const char *name, const char *fmt, ...)
     return ok;
 }
 
+const char *pc_ret(int64_t rc)
+{
+    static __thread char buf[4][24];
+    static __thread unsigned next;
+    if (rc <= 0) return rk_status_name((int)(rc < -1000 ? -1000 : rc));
+    char *b = buf[next++ % 4];
+    snprintf(b, sizeof buf[0], "%lld", (long long)rc);
+    return b;
+}
+
+/* Names of the bits set in v (table of {bit, name}), unknown ones in hex:
+ * "serialize nonblocking 0x80(unknown)", or "none". */
+typedef struct bit_name {
+    uint32_t bit;
+    const char *name;
+} bit_name;
+
+static void print_bits(const char *label, uint32_t v, const bit_name *names, size_t n)
+{
+    const char *sep = "";
+    printf("%-12s%s", label, v ? "" : "none");
+    for (size_t i = 0; i < n; i++)
+        if (v & names[i].bit) printf("%s%s", sep, names[i].name), v &= ~names[i].bit, sep = " ";
+    if (v) printf("%s0x%x(unknown)", sep, (unsigned)v);
+    printf("\n");
+}
+
+static void print_bit_fields(const rk_plugin *d)
+{
+    static const bit_name flags[] = {{RK_PLUGIN_SERIALIZE, "serialize"},
+                                     {RK_PLUGIN_NONBLOCKING, "nonblocking"}};
+    static const bit_name caps[] = {{RK_CAP_READ_ONLY, "read_only"}, {RK_CAP_PROXY, "proxy"}};
+    print_bits("flags", d->flags, flags, sizeof flags / sizeof flags[0]);
+    /* a 1.0 descriptor ends before these; the loader refused unknown requirements */
+    int has = d->struct_size >= offsetof(rk_plugin, caps) + sizeof d->caps;
+    print_bits("requires", has ? d->requirements : 0, NULL, 0);
+    print_bits("caps", loader_caps(d), caps, sizeof caps / sizeof caps[0]);
+}
+
 static const char *type_name(rk_cfg_type t)
 {
     static const char *n[] = {"?", "string", "int", "double", "bool",
@@ -57,11 +96,11 @@ static void print_info(const loader_plugin *lp)
     const rk_plugin *d = lp->desc;
     printf("file        %s\nkind        %s\nname        %s\nversion     %s\n", lp->path,
            loader_kind_name(d->kind), d->name, d->version ? d->version : "?");
-    printf("abi         %u.%u (host %d.%d)\ndescription %s\nflags       %s\nconfig:%s\n",
-           (unsigned)d->abi_major, (unsigned)d->abi_minor, RK_ABI_MAJOR, RK_ABI_MINOR,
-           d->description ? d->description : "",
-           d->flags & RK_PLUGIN_SERIALIZE ? "serialize" : "none",
-           d->config && d->config[0].name ? "" : " (no keys)");
+    printf("abi         %u.%u needed (host %d.%d)\ndescription %s\n", (unsigned)d->abi_major,
+           (unsigned)d->abi_minor, RK_ABI_MAJOR, RK_ABI_MINOR,
+           d->description ? d->description : "");
+    print_bit_fields(d);
+    printf("config:%s\n", d->config && d->config[0].name ? "" : " (no keys)");
     for (const rk_config_key *k = d->config; k && k->name; k++)
         printf("  %-20s %-8s %-22s %s\n", k->name, type_name(k->type),
                k->required ? "(required)" : k->default_value ? k->default_value : "(no default)",
@@ -141,11 +180,13 @@ static void lifecycle(checker *ck, rk_instance *in, loop *lp)
     const rk_plugin *d = in->plugin;
     rk_err err = {{0}};
     int rc = d->create(hostapi_table(), in, &in->ctx, &err);
-    if (!pc_check(ck, rc == RK_OK, "create", "%d (%s): %s", rc, rk_strerror(rc), err.msg))
+    if (!pc_check(ck, rc == RK_OK, "create", "%s (%s): %s", rk_status_name(rc), rk_strerror(rc),
+                  err.msg))
         return;
     in->created = 1;
     rc = d->start ? d->start(in->ctx, &err) : RK_OK;
-    if (pc_check(ck, rc == RK_OK, "start", "%d (%s): %s", rc, rk_strerror(rc), err.msg)) {
+    if (pc_check(ck, rc == RK_OK, "start", "%s (%s): %s", rk_status_name(rc), rk_strerror(rc),
+                 err.msg)) {
         in->started = 1;
         pc_run_contract(ck, in, lp);
         int64_t t0 = clock_now_ms();

@@ -19,8 +19,18 @@ typedef struct checker {
 int pc_check(checker *ck, int ok, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A slot's return value for a message: the status name when negative
+ * ("RK_ERR_UNSUPPORTED"), else the count or RK_OK it is. Valid until the
+ * fourth call after it on the same thread. */
+const char *pc_ret(int64_t rc);
+
 /* Exercises the contract of the instance's kind on a created, started
  * instance; lp is the running loop LLM calls are made from. */
 void pc_run_contract(checker *ck, rk_instance *in, loop *lp);
+
+/* The contract the instance's declared capabilities imply, run instead of
+ * the kind's default one (plugin_check_caps.c): 1 if it ran, 0 when the
+ * plugin declares none that changes the contract. */
+int pc_caps_contract(checker *ck, rk_instance *in);
 
 #endif

@@ -22,6 +22,7 @@
 #include "sha256.h"
 
 #define LLM_WAIT_MS 30000
+#define WAIT_TEXT "30000" /* LLM_WAIT_MS, for messages */
 #define QUIET_MS 300 /* how long "no more callbacks" is watched for */
 
 /* ---- a one-shot latch with a deadline ----------------------------------- */
@@ -117,19 +118,20 @@ static void rate_contract(checker *ck, const rk_cache_vtable *vt, void *ctx)
     while (taken < 3 && (rc = vt->rate_take(ctx, key, kl, 60, 3, 1, 0, &retry, &err)) == RK_OK)
         taken++;
     pc_check(ck, taken == 3, "cache rate_take allows the burst of a fresh bucket",
-          "take %d of 3 returned %d (%s): %s", taken + 1, rc, rk_strerror(rc), err.msg);
+             "take %d of 3 returned %s (%s): %s", taken + 1, rk_status_name(rc), rk_strerror(rc),
+             err.msg);
     retry = -1;
     rc = vt->rate_take(ctx, key, kl, 60, 3, 1, 0, &retry, &err);
     pc_check(ck, rc == RK_ERR_RATE_LIMITED && retry > 0 && retry <= 1000,
-          "cache rate_take refuses past the burst with retry_after",
-          "4th take returned %d (%s), retry_after %lld ms (want RATE_LIMITED, 1..1000 ms)", rc,
-          rk_strerror(rc), (long long)retry);
+             "cache rate_take refuses past the burst with retry_after",
+             "4th take returned %s (%s), retry_after %lld ms (want RATE_LIMITED, 1..1000 ms)",
+             rk_status_name(rc), rk_strerror(rc), (long long)retry);
     rc = vt->rate_take(ctx, key, kl, 60, 3, 1, 1, &retry, &err);
-    pc_check(ck, rc == RK_OK, "cache rate_take force always takes", "returned %d (%s): %s", rc,
-          rk_strerror(rc), err.msg);
+    pc_check(ck, rc == RK_OK, "cache rate_take force always takes", "returned %s (%s): %s",
+             rk_status_name(rc), rk_strerror(rc), err.msg);
     rc = vt->rate_take(ctx, key, kl, 0, 3, 1, 0, &retry, &err);
     pc_check(ck, rc == RK_ERR_INVALID, "cache rate_take refuses rate_per_min 0 as INVALID",
-          "returned %d (%s)", rc, rk_strerror(rc));
+          "returned %s (%s)", rk_status_name(rc), rk_strerror(rc));
 }
 
 static void cache_contract(checker *ck, const rk_plugin *d, void *ctx)
@@ -141,21 +143,23 @@ static void cache_contract(checker *ck, const rk_plugin *d, void *ctx)
     size_t kl = (size_t)snprintf(key, sizeof key, "rk-check:%s:key", ck->tag);
     int rc = cache_get(vt, ctx, key, kl, &v);
     pc_check(ck, rc == RK_ERR_NOT_FOUND && !v.calls, "cache miss is NOT_FOUND",
-          "get returned %d (%s), %d callbacks", rc, rk_strerror(rc), v.calls);
+          "get returned %s (%s), %d callbacks", rk_status_name(rc), rk_strerror(rc), v.calls);
     rc = vt->set(ctx, key, kl, "value-1", 7, 60000, &err);
     int rc2 = cache_get(vt, ctx, key, kl, &v);
     pc_check(ck, rc == RK_OK && rc2 == RK_OK && same(&v, "value-1", 7), "cache set/get round trip",
-          "set %d, get %d, %d callbacks, %zu bytes: %s", rc, rc2, v.calls, v.len, err.msg);
+             "set %s, get %s, %d callbacks, %zu bytes: %s", rk_status_name(rc), rk_status_name(rc2),
+             v.calls, v.len, err.msg);
     rc = vt->set(ctx, key, kl, "value-number-two", 16, 60000, &err);
     rc2 = cache_get(vt, ctx, key, kl, &v);
-    pc_check(ck, rc == RK_OK && rc2 == RK_OK && same(&v, "value-number-two", 16),
-          "cache overwrite", "set %d, get %d, got %zu bytes", rc, rc2, v.len);
+    pc_check(ck, rc == RK_OK && rc2 == RK_OK && same(&v, "value-number-two", 16), "cache overwrite",
+             "set %s, get %s, got %zu bytes", rk_status_name(rc), rk_status_name(rc2), v.len);
     rc = vt->del(ctx, key, kl, &err);
     rc2 = cache_get(vt, ctx, key, kl, &v);
     pc_check(ck, rc == RK_OK && rc2 == RK_ERR_NOT_FOUND, "cache del then miss",
-          "del %d, then get %d (%s)", rc, rc2, rk_strerror(rc2));
+             "del %s, then get %s (%s)", rk_status_name(rc), rk_status_name(rc2), rk_strerror(rc2));
     rc = vt->del(ctx, key, kl, &err);
-    pc_check(ck, rc == RK_OK, "cache del of an absent key is OK", "del returned %d", rc);
+    pc_check(ck, rc == RK_OK, "cache del of an absent key is OK", "del returned %s",
+             rk_status_name(rc));
 
     /* Keys differ only after a NUL; values hold NULs: lengths, not strlen. */
     char k1[160], k2[160];
@@ -240,31 +244,32 @@ static void storage_contract(checker *ck, const rk_plugin *d, void *ctx)
                      .size = sizeof doc_body - 1, .sha256 = sha, .created_ms = clock_wall_ms()};
     reader r = {0};
     int rc = vt->put(ctx, &m, read_doc, &r, &err);
-    if (!pc_check(ck, rc == RK_OK, "storage put", "%d %s", rc, err.msg)) return;
+    if (!pc_check(ck, rc == RK_OK, "storage put", "%s %s", rk_status_name(rc), err.msg)) return;
     collect c = {.want_id = id};
     rc = vt->stat(ctx, tenant, id, on_doc_meta, &c, &err);
     pc_check(ck, rc == RK_OK && c.seen == 1 && c.size == m.size && !strcmp(c.filename, "check.txt"),
-          "storage stat", "rc %d, %d metas, size %llu, filename '%s'", rc, c.seen,
+          "storage stat", "rc %s, %d metas, size %llu, filename '%s'", rk_status_name(rc), c.seen,
           (unsigned long long)c.size, c.filename);
     c = (collect){.want_id = id};
     rc = vt->list(ctx, tenant, NULL, 1000, on_doc_meta, &c, &err);
     pc_check(ck, rc >= 1 && c.seen == 1 && rc == c.metas, "storage list contains it",
-          "returned %d, %d metas, ours seen %d times", rc, c.metas, c.seen);
+          "returned %s, %d metas, ours seen %d times", pc_ret(rc), c.metas, c.seen);
     c = (collect){0};
     rc = vt->get(ctx, tenant, id, 0, 0, write_doc, &c, &err);
     pc_check(ck, rc == RK_OK && c.len == m.size && !memcmp(c.buf, doc_body, c.len),
-          "storage get whole", "rc %d, %zu bytes", rc, c.len);
+          "storage get whole", "rc %s, %zu bytes", rk_status_name(rc), c.len);
     c = (collect){0};
     rc = vt->get(ctx, tenant, id, 10, 11, write_doc, &c, &err);
     pc_check(ck, rc == RK_OK && c.len == 11 && !memcmp(c.buf, doc_body + 10, 11),
-          "storage get range", "rc %d, got '%.*s'", rc, (int)c.len, c.buf);
+          "storage get range", "rc %s, got '%.*s'", rk_status_name(rc), (int)c.len, c.buf);
     rc = vt->remove(ctx, tenant, id, &err);
-    pc_check(ck, rc == RK_OK, "storage remove", "%d %s", rc, err.msg);
+    pc_check(ck, rc == RK_OK, "storage remove", "%s %s", rk_status_name(rc), err.msg);
     c = (collect){0};
     rc = vt->get(ctx, tenant, id, 0, 0, write_doc, &c, &err);
     int rc2 = vt->stat(ctx, tenant, id, on_doc_meta, &c, &err);
     pc_check(ck, rc == RK_ERR_NOT_FOUND && rc2 == RK_ERR_NOT_FOUND && !c.len,
-          "storage get after remove is NOT_FOUND", "get %d, stat %d", rc, rc2);
+             "storage get after remove is NOT_FOUND", "get %s, stat %s", rk_status_name(rc),
+             rk_status_name(rc2));
 }
 
 /* ---- retriever ----------------------------------------------------------- */
@@ -348,12 +353,14 @@ static void retriever_contract(checker *ck, const rk_plugin *d, void *ctx)
     snprintf(other, sizeof other, "%sother", tenant);
     snprintf(doc, sizeof doc, "doc-%s", ck->tag);
     int rc = index_doc(vt, ctx, tenant, doc, first, 3, &err);
-    if (!pc_check(ck, rc == RK_OK, "retriever index 3 chunks", "%d %s", rc, err.msg)) return;
+    if (!pc_check(ck, rc == RK_OK, "retriever index 3 chunks", "%s %s", rk_status_name(rc),
+                  err.msg))
+        return;
     hits h;
     rc = search(vt, ctx, tenant, "submarine arctic", &h);
     pc_check(ck, rc >= 1 && rc == h.n && h.first_index == 1 && !strcmp(h.first_doc, doc),
-          "retriever search finds the right chunk", "returned %d, %d hits, first chunk %d of '%s'",
-          rc, h.n, h.first_index, h.first_doc);
+          "retriever search finds the right chunk", "returned %s, %d hits, first chunk %d of '%s'",
+          pc_ret(rc), h.n, h.first_index, h.first_doc);
     int64_t n = vt->doc_chunks(ctx, tenant, doc, &err);
     pc_check(ck, n == 3, "retriever doc_chunks = 3", "got %lld", (long long)n);
     rc = search(vt, ctx, other, "submarine arctic", &h);
@@ -363,14 +370,15 @@ static void retriever_contract(checker *ck, const rk_plugin *d, void *ctx)
     n = vt->doc_chunks(ctx, tenant, doc, &err);
     int rc2 = search(vt, ctx, tenant, "submarine arctic", &h);
     pc_check(ck, rc == RK_OK && n == 2 && rc2 == 0, "retriever re-index replaces",
-          "index %d, doc_chunks %lld, old text still gives %d hits", rc, (long long)n, rc2);
+             "index %s, doc_chunks %lld, old text still gives %s hits", rk_status_name(rc),
+             (long long)n, pc_ret(rc2));
     rc = vt->remove(ctx, tenant, doc, &err);
     n = vt->doc_chunks(ctx, tenant, doc, &err);
-    pc_check(ck, rc == RK_OK && n == 0, "retriever remove", "remove %d, doc_chunks %lld", rc,
-          (long long)n);
+    pc_check(ck, rc == RK_OK && n == 0, "retriever remove", "remove %s, doc_chunks %lld",
+             rk_status_name(rc), (long long)n);
     rc = vt->remove(ctx, tenant, doc, &err);
     pc_check(ck, rc == RK_ERR_NOT_FOUND, "retriever remove of an absent document is NOT_FOUND",
-          "got %d", rc);
+          "got %s", rk_status_name(rc));
     retriever_versions(ck, vt, ctx, tenant, doc, first);
 }
 
@@ -414,20 +422,21 @@ static void history_contract(checker *ck, const rk_plugin *d, void *ctx)
     static const char *const all[] = {"user:first question", "assistant:first answer",
                                       "user:second question"};
     int rc = vt->append(ctx, tenant, conv, three, 3, &err);
-    if (!pc_check(ck, rc == RK_OK, "history append 3", "%d %s", rc, err.msg)) return;
+    if (!pc_check(ck, rc == RK_OK, "history append 3", "%s %s", rk_status_name(rc), err.msg))
+        return;
     pc_check(ck, load_is(vt, ctx, tenant, conv, 0, all, 3), "history load returns them in order",
-          "load did not return the 3 messages in order");
+             "load did not return the 3 messages in order");
     pc_check(ck, load_is(vt, ctx, tenant, conv, 2, all + 1, 2),
           "history load max=2 returns the last 2", "wrong messages");
     const rk_message two[] = {{"system", "summary"}, {"user", "second question"}};
     static const char *const after[] = {"system:summary", "user:second question"};
     rc = vt->replace(ctx, tenant, conv, two, 2, &err);
     pc_check(ck, rc == RK_OK && load_is(vt, ctx, tenant, conv, 0, after, 2), "history replace",
-          "replace %d, then load differs", rc);
+          "replace %s, then load differs", rk_status_name(rc));
     loaded l = {0};
     rc = vt->load(ctx, other, conv, 0, on_msg, &l, &err);
     pc_check(ck, rc == RK_ERR_NOT_FOUND && l.n == 0, "history another tenant cannot load it",
-          "load %d with %d messages", rc, l.n);
+          "load %s with %d messages", rk_status_name(rc), l.n);
     int64_t gone = vt->expire(ctx, clock_wall_ms() - 3600 * 1000, 100, &err);
     pc_check(ck, gone >= 0 && load_is(vt, ctx, tenant, conv, 0, after, 2),
           "history expire keeps recent conversations", "expire %lld", (long long)gone);
@@ -437,8 +446,8 @@ static void history_contract(checker *ck, const rk_plugin *d, void *ctx)
         total += gone;
     rc = vt->load(ctx, tenant, conv, 0, on_msg, &l, &err);
     pc_check(ck, gone >= 0 && total >= 1 && rc == RK_ERR_NOT_FOUND,
-          "history expire removes idle conversations", "expired %lld, then load %d",
-          (long long)total, rc);
+          "history expire removes idle conversations", "expired %lld, then load %s",
+          (long long)total, rk_status_name(rc));
 }
 
 /* ---- llm ----------------------------------------------------------------- */
@@ -520,16 +529,17 @@ static void llm_contract(checker *ck, const rk_plugin *d, void *ctx, loop *lp)
     }
     int finished = latch_wait(&r->finished, LLM_WAIT_MS);
     if (!pc_check(ck, finished && r->start_rc == RK_OK, "llm complete",
-               finished ? "complete returned %d" : "no on_done within %d ms",
-               finished ? r->start_rc : LLM_WAIT_MS))
+               finished ? "complete returned %s" : "no on_done within %s ms",
+               finished ? rk_status_name(r->start_rc) : WAIT_TEXT))
         return;
     usleep(QUIET_MS * 1000);
     loop_drain(lp);
     pc_check(ck, r->deltas >= 1 && r->len > 0, "llm deltas arrive", "%d deltas", r->deltas);
     pc_check(ck, r->done == 1 && r->status == RK_OK, "llm exactly one on_done with RK_OK",
-          "%d on_done calls, status %d (%s)", r->done, r->status, rk_strerror(r->status));
+             "%d on_done calls, status %s (%s)", r->done, rk_status_name(r->status),
+             rk_strerror(r->status));
     pc_check(ck, !r->off_loop && !r->inside, "llm callbacks on the loop, never inside complete",
-          "%d off the loop thread, %d from inside complete()", r->off_loop, r->inside);
+             "%d off the loop thread, %d from inside complete()", r->off_loop, r->inside);
     int models = 0;
     r->vt->models(ctx, count_model, &models);
     pc_check(ck, models >= 1, "llm models reports an id", "%d ids", models);
@@ -540,8 +550,8 @@ static void llm_contract(checker *ck, const rk_plugin *d, void *ctx, loop *lp)
     usleep(QUIET_MS * 1000);
     loop_drain(lp);
     pc_check(ck, c->start_rc == RK_OK && c->deltas == 0 && c->done == 0,
-          "llm cancel stops all callbacks", "complete %d; after cancel %d deltas, %d on_done",
-          c->start_rc, c->deltas, c->done);
+          "llm cancel stops all callbacks", "complete %s; after cancel %d deltas, %d on_done",
+          rk_status_name(c->start_rc), c->deltas, c->done);
 }
 
 /* ---- transport ----------------------------------------------------------- */
@@ -552,7 +562,8 @@ static void transport_contract(checker *ck, const rk_plugin *d, void *ctx)
     if (!vt->listening) return;
     char buf[256] = "";
     int rc = vt->listening(ctx, buf, sizeof buf);
-    pc_check(ck, rc == RK_OK && buf[0], "transport listening", "rc %d, '%s'", rc, buf);
+    pc_check(ck, rc == RK_OK && buf[0], "transport listening", "rc %s, '%s'", rk_status_name(rc),
+             buf);
     if (rc == RK_OK) printf("  listening on %s\n", buf);
 }
 
@@ -561,13 +572,14 @@ void pc_run_contract(checker *ck, rk_instance *in, loop *lp)
     const rk_plugin *d = in->plugin;
     /* Single-threaded here, but honour the flag as the host would. */
     pthread_mutex_lock(&in->serial);
-    switch (d->kind) {
+    int declared = d->kind != RK_KIND_LLM && pc_caps_contract(ck, in);
+    switch (declared ? 0 : d->kind) {
     case RK_KIND_CACHE: cache_contract(ck, d, in->ctx); break;
     case RK_KIND_STORAGE: storage_contract(ck, d, in->ctx); break;
     case RK_KIND_RETRIEVER: retriever_contract(ck, d, in->ctx); break;
     case RK_KIND_HISTORY: history_contract(ck, d, in->ctx); break;
     case RK_KIND_TRANSPORT: transport_contract(ck, d, in->ctx); break;
-    case RK_KIND_LLM: break;
+    default: break;
     }
     pthread_mutex_unlock(&in->serial);
     if (d->kind == RK_KIND_LLM) llm_contract(ck, d, in->ctx, lp);

@@ -63,11 +63,14 @@ check "example 'make install' puts it in plugindir" \
 # The checker must be able to fail.
 check "test plugins build" make -s BUILD="$BUILD" SAN="${SAN:-0}" \
     $(for p in bad_cache_contract bad_abi_major good_llm good_storage good_retriever \
-      good_history good_transport; do echo "$BUILD/test-plugins/$p.so"; done)
+      good_history good_transport retriever_readonly bad_readonly retriever_fixed; do
+      echo "$BUILD/test-plugins/$p.so"; done)
 out=$("$prefix/bin/ragkernel-plugin-check" "$TP/bad_cache_contract.so" 2>&1); rc=$?
 echo "$out" | grep FAIL | sed 's/^/    /'
 check "plugin-check fails a broken cache (exit 1)" test "$rc" = 1
 check "plugin-check names the broken check" has '^FAIL cache del then miss: ' "$out"
+check "plugin-check names statuses, not numbers" \
+    has '^FAIL cache del then miss: del RK_OK, then get RK_OK ' "$out"
 out=$("$prefix/bin/ragkernel-plugin-check" "$TP/bad_abi_major.so" 2>&1); rc=$?
 check "plugin-check refuses ABI 2.0 (exit 1)" test "$rc" = 1
 check "plugin-check refusal is one line naming both ABIs" \
@@ -79,5 +82,20 @@ for p in good_llm good_storage good_retriever good_history good_transport; do
     [ "$rc" = 0 ] || echo "$out" | sed 's/^/    /'
     check "plugin-check passes $p" test "$rc" = 0
 done
+
+# Declared capabilities change the contract: a read-only retriever passes
+# on refusing writes; one whose declaration is a lie fails, by name.
+out=$("$prefix/bin/ragkernel-plugin-check" "$TP/retriever_readonly.so" 2>&1); rc=$?
+[ "$rc" = 0 ] || echo "$out" | sed 's/^/    /'
+check "plugin-check passes a read-only retriever" test "$rc" = 0
+check "plugin-check prints its capabilities" has '^caps +read_only$' "$out"
+check "plugin-check runs the read-only contract" \
+    has '^ok retriever read_only: index is UNSUPPORTED$' "$out"
+out=$("$prefix/bin/ragkernel-plugin-check" "$TP/bad_readonly.so" 2>&1); rc=$?
+check "plugin-check fails a retriever that is not read-only as declared" test "$rc" = 1
+check "plugin-check names the broken promise" \
+    has '^FAIL retriever read_only: index is UNSUPPORTED: returned RK_OK' "$out"
+out=$("$prefix/bin/ragkernel-plugin-check" "$TP/retriever_fixed.so" 2>&1)
+check "plugin-check prints every flag by name" has '^flags +serialize$' "$out"
 
 rk_summary
