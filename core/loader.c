@@ -23,6 +23,7 @@
 #include <ragkernel/ragkernel.h>
 
 #include "cfg.h"
+#include "loader_image.h"
 
 /* Longest schema table we walk: a table without its NULL terminator would
  * otherwise send us through the plugin's whole data segment. */
@@ -291,13 +292,13 @@ int loader_validate(const rk_plugin *d, const char *path, rk_kind expect_kind,
 loader_plugin *loader_open(const char *path, rk_kind expect_kind, rk_err *err)
 {
     loader_plugin *p = NULL;
-    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!dl) {
-        const char *e = dlerror();
-        refuse(err, path, NULL, "cannot load: %s", e ? e : "dlopen failed");
+    ldimg img;
+    char why[256];
+    if (ldimg_open(path, &img, why, sizeof why) != 0) {
+        refuse(err, path, NULL, "cannot load: %s", why);
         return NULL;
     }
-    void *sym = dlsym(dl, RK_PLUGIN_ENTRY_SYMBOL);
+    void *sym = dlsym(img.dl, RK_PLUGIN_ENTRY_SYMBOL);
     if (!sym) {
         refuse(err, path, NULL, "no %s symbol", RK_PLUGIN_ENTRY_SYMBOL);
         goto fail;
@@ -311,20 +312,22 @@ loader_plugin *loader_open(const char *path, rk_kind expect_kind, rk_err *err)
         rk_fail(err, RK_ERR_NOMEM, "%s: out of memory", path);
         goto fail;
     }
-    p->dl = dl;
+    p->dl = img.dl;
+    p->image_fd = img.fd;
     p->desc = d;
     return p;
 fail:
     if (p) free(p->path);
     free(p);
-    dlclose(dl);
+    ldimg_close(&img);
     return NULL;
 }
 
 void loader_close(loader_plugin *p)
 {
     if (!p) return;
-    if (p->dl) dlclose(p->dl);
+    ldimg img = {.dl = p->dl, .fd = p->image_fd};
+    ldimg_close(&img);
     free(p->path);
     free(p);
 }

@@ -19,6 +19,7 @@
 typedef struct loader_plugin {
     char *path;             /* resolved file path (owned) */
     void *dl;               /* dlopen handle (owned) */
+    int image_fd;           /* memfd of a hot-upgrade copy (owned), or -1 */
     const rk_plugin *desc;  /* points into the .so */
 } loader_plugin;
 

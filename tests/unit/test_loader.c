@@ -299,6 +299,57 @@ START_TEST(minor_and_requirements)
 }
 END_TEST
 
+/* Copies src to dst through a temporary name and rename(), as an install
+ * or a linker does: a new inode under the same path. */
+static void replace_file(const char *src, const char *dst)
+{
+    char tmp[700], cmd[1600];
+    snprintf(tmp, sizeof tmp, "%s.new", dst);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && mv '%s' '%s'", src, tmp, tmp, dst);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Hot upgrade: while an older generation still holds good_cache.so, a file
+ * rebuilt under the same path must be loaded as a new image (dlopen alone
+ * hands back the old one); an unchanged file keeps sharing the image. */
+START_TEST(changed_file_gets_a_new_image)
+{
+    char dir[] = "/tmp/rk_hot_XXXXXX", src[600], path[700];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    path_of("good_cache", src, sizeof src);
+    snprintf(path, sizeof path, "%s/good_cache.so", dir);
+    replace_file(src, path);
+    rk_err err = {{0}};
+    loader_plugin *gen1 = loader_open(path, RK_KIND_CACHE, &err);
+    ck_assert_msg(gen1 != NULL, "%s", err.msg);
+    loader_plugin *same = loader_open(path, RK_KIND_CACHE, &err);
+    ck_assert_msg(same != NULL, "%s", err.msg);
+    ck_assert_ptr_eq(same->desc, gen1->desc); /* unchanged: one image */
+    ck_assert_int_eq(same->image_fd, -1);
+    loader_close(same);
+
+    replace_file(src, path); /* "rebuilt": same bytes, new file */
+    loader_plugin *gen2 = loader_open(path, RK_KIND_CACHE, &err);
+    ck_assert_msg(gen2 != NULL, "%s", err.msg);
+    ck_assert_msg(gen2->desc != gen1->desc, "the old image came back for a changed file");
+    ck_assert_int_ge(gen2->image_fd, 0);
+    ck_assert_str_eq(gen2->desc->name, "good_cache");
+    ck_assert_str_eq(gen2->path, path);
+    loader_close(gen1); /* the old generation drains */
+
+    /* with the old image gone, the path loads directly again */
+    replace_file(src, path);
+    loader_plugin *gen3 = loader_open(path, RK_KIND_CACHE, &err);
+    ck_assert_msg(gen3 != NULL, "%s", err.msg);
+    ck_assert_int_eq(gen3->image_fd, -1);
+    ck_assert_ptr_ne(gen3->desc, gen2->desc);
+    loader_close(gen2);
+    loader_close(gen3);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(find_in_path)
 {
     const char *dirs[] = {"/nonexistent/a", plugin_dir()};
@@ -373,6 +424,7 @@ static Suite *suite(void)
     tcase_add_test(tc, refuses_abi_major);
     tcase_add_test(tc, refuses_abi_minor);
     tcase_add_test(tc, minor_and_requirements);
+    tcase_add_test(tc, changed_file_gets_a_new_image);
     tcase_add_test(tc, refuses_short_desc);
     tcase_add_test(tc, refuses_unknown_kind);
     tcase_add_test(tc, refuses_kind_mismatch);
