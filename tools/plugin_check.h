@@ -28,6 +28,9 @@ const char *pc_ret(int64_t rc);
  * instance; lp is the running loop LLM calls are made from. */
 void pc_run_contract(checker *ck, rk_instance *in, loop *lp);
 
+/* The default cache contract (plugin_check_cache.c). */
+void pc_cache_contract(checker *ck, const rk_plugin *d, void *ctx);
+
 /* The contract the instance's declared capabilities imply, run instead of
  * the kind's default one (plugin_check_caps.c): 1 if it ran, 0 when the
  * plugin declares none that changes the contract. */
