@@ -3,6 +3,8 @@
  * (tests/plugins/, built into $BUILD/test-plugins): each broken one must
  * be refused with one line naming the file, the plugin and both ABI
  * versions; good ones must load; find and scan must walk the search path.
+ * Also: abi_minor as the lowest minor needed, requirement bits, and a file
+ * changed on disk while its image is loaded coming back as a new image.
  * Run from the repository root (BUILD defaults to "build").
  */
 #define _GNU_SOURCE
