@@ -27,7 +27,6 @@
 
 #include "auth.h"
 #include "hostsvc.h"
-#include "listeners.h"
 #include "log.h"
 #include "loop_internal.h"
 #include "metrics.h"
@@ -384,27 +383,12 @@ static int h_rate_limit(const rk_principal *who, int64_t requests, int64_t token
     return rc;
 }
 
-/* ---- what one process owns: listening sockets, data locks ----------------- */
-
-/* Both are held per generation (the instance's registry), so the next
- * generation shares them instead of binding or locking against us; an
- * instance outside any registry (a test harness) is its own group. */
-static const void *group_of(const rk_instance *self)
-{
-    return self->reg ? (const void *)self->reg : (const void *)self;
-}
-
-static int h_listen_socket(const rk_instance *self, const struct sockaddr *addr,
-                           uint32_t addrlen, int index, int backlog, rk_err *err)
-{
-    if (!self) return rk_fail(err, RK_ERR_INVALID, "listen_socket: no instance");
-    return listeners_get(group_of(self), self->name, addr, (socklen_t)addrlen, index, backlog, err);
-}
+/* ---- what one process owns: data locks ------------------------------------ */
 
 static int h_lock_path(const rk_instance *self, const char *path, rk_err *err)
 {
     if (!self) return rk_fail(err, RK_ERR_INVALID, "lock_path: no instance");
-    return pathlock_acquire(group_of(self), path, err);
+    return pathlock_acquire(registry_group(self), path, err);
 }
 
 /* ---- the table ---------------------------------------------------------------- */
@@ -461,7 +445,6 @@ static const rk_host HOST = {
     .fd_watch = h_fd_watch,
     .fd_unwatch = h_fd_unwatch,
     .service = h_service,
-    .listen_socket = h_listen_socket,
     .lock_path = h_lock_path,
 };
 

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "listeners.h"
 #include "registry.h"
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -21,6 +22,15 @@ static rk_docs_service g_docs;
 static rk_auth_service g_auth;
 static rk_limits_service g_limits;
 static rk_status_service g_status;
+static rk_listen_service g_listen;
+
+static int listen_socket(const rk_instance *self, const struct sockaddr *addr,
+                         uint32_t addrlen, int index, int backlog, rk_err *err)
+{
+    if (!self) return rk_fail(err, RK_ERR_INVALID, "listen_socket: no instance");
+    return listeners_get(registry_group(self), self->name, addr, (socklen_t)addrlen, index,
+                         backlog, err);
+}
 
 static void build(const rk_host *h)
 {
@@ -42,6 +52,8 @@ static void build(const rk_host *h)
     g_status = (rk_status_service){.struct_size = sizeof g_status,
                                    .ready = h->ready,
                                    .render_metrics = h->render_metrics};
+    g_listen = (rk_listen_service){.struct_size = sizeof g_listen,
+                                   .listen_socket = listen_socket};
 }
 
 typedef struct svc {
@@ -65,6 +77,7 @@ const void *hostsvc_lookup(const rk_host *h, const rk_instance *self, const char
         {RK_SERVICE_AUTH, RK_KIND_TRANSPORT, &g_auth, sizeof g_auth},
         {RK_SERVICE_LIMITS, RK_KIND_TRANSPORT, &g_limits, sizeof g_limits},
         {RK_SERVICE_STATUS, RK_KIND_TRANSPORT, &g_status, sizeof g_status},
+        {RK_SERVICE_LISTEN, RK_KIND_TRANSPORT, &g_listen, sizeof g_listen},
     };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(all[i].name, name) == 0)

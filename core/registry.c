@@ -228,7 +228,7 @@ static int registry_create_all(registry *r, const rk_host *host, cfg_diag *d)
 static void registry_free(registry *r)
 {
     for (size_t i = r->n; i > 0; i--) instance_free(r->inst[i - 1]);
-    /* what the instances held for the process (rk_host.listen_socket,
+    /* what the instances held for the process (the "listen" service,
      * lock_path) goes only now that they are gone */
     listeners_release(r);
     pathlock_release(r);

@@ -32,6 +32,15 @@ struct rk_instance {
     struct registry *reg;
 };
 
+/* What an instance holds for the process (listening sockets, data locks)
+ * is held per generation, i.e. per registry, so the next generation shares
+ * it instead of binding or locking against us; an instance outside any
+ * registry (a test harness) is its own group. */
+static inline const void *registry_group(const rk_instance *self)
+{
+    return self->reg ? (const void *)self->reg : (const void *)self;
+}
+
 typedef struct registry {
     atomic_int refs;
     rk_conf *conf;              /* owned */

@@ -6,7 +6,7 @@
  * resumed (MHD's external mode does not wake itself for that, so a resume
  * "kicks" the loop). The daemons listen on one address with SO_REUSEPORT
  * and the kernel spreads the connections; the sockets come from the host
- * (rk_host.listen_socket, one per loop index) so a reload's daemons take
+ * (the host's "listen" service, one per loop index) so a reload's daemons take
  * over the old ones' sockets and their accept queues. Everything that
  * touches a daemon runs on its own loop: the main thread asks with
  * run_on_loop_n and waits. Why one daemon per loop at all: a request that

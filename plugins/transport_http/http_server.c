@@ -134,6 +134,7 @@ int server_create(const rk_host *host, rk_instance *self, http_server **out,
     s->docs = RK_SERVICE(host, self, rk_docs_service, RK_SERVICE_DOCUMENTS, doc_delete);
     s->auth = RK_SERVICE(host, self, rk_auth_service, RK_SERVICE_AUTH, authenticate);
     s->limits = RK_SERVICE(host, self, rk_limits_service, RK_SERVICE_LIMITS, rate_limit);
+    s->listen = RK_SERVICE(host, self, rk_listen_service, RK_SERVICE_LISTEN, listen_socket);
     if (!s->chat || !s->status) {
         const char *missing = s->chat ? RK_SERVICE_STATUS : RK_SERVICE_CHAT;
         free(s);
@@ -261,10 +262,10 @@ int server_listen_fd(http_server *s, int index, int *fd, rk_err *err)
 {
     const rk_host *h = s->host;
     *fd = -1;
-    if (!RK_HAS_FIELD(h, rk_host, listen_socket) || !h->listen_socket)
+    if (!s->listen)
         return RK_OK;
     rk_err e = {{0}};
-    int rc = h->listen_socket(s->self, (const struct sockaddr *)&s->addr,
+    int rc = s->listen->listen_socket(s->self, (const struct sockaddr *)&s->addr,
                               (uint32_t)s->addrlen, index,
                               (int)backlog_of(s), &e);
     if (rc >= 0) {

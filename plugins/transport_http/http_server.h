@@ -26,6 +26,7 @@ struct http_server {
     const rk_docs_service *docs;     /* NULL: the host has no documents */
     const rk_auth_service *auth;     /* NULL: no keys (every caller is default) */
     const rk_limits_service *limits; /* NULL: no per-key limits */
+    const rk_listen_service *listen; /* NULL: MHD binds (no handoff on reload) */
 
     /* configuration (validated in server_create) */
     struct sockaddr_storage addr;
@@ -62,7 +63,7 @@ int server_create(const rk_host *host, rk_instance *self, http_server **out,
 int server_start(http_server *s, rk_err *err);
 /* Main: the host's listening socket number `index` for s->addr (a dup
  * the caller hands to MHD), so a reload's daemons accept from the same
- * sockets; *fd = -1 when the host has no listen_socket slot (MHD binds).
+ * sockets; *fd = -1 when the host has no "listen" service (MHD binds).
  * RK_OK, or the host's error prefixed with the listen key's location. */
 int server_listen_fd(http_server *s, int index, int *fd, rk_err *err);
 /* Any thread that may run MHD: a daemon with the instance's options, on

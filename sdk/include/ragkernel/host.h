@@ -46,7 +46,6 @@ typedef struct rk_timer rk_timer;       /* host-owned */
 typedef struct rk_http_call rk_http_call; /* host-owned */
 typedef struct rk_chat rk_chat;         /* host-owned */
 typedef struct rk_watch rk_watch;       /* since 1.1. host-owned (fd_watch) */
-struct sockaddr;                        /* <sys/socket.h> (listen_socket) */
 
 /* since 1.1. fd_watch interest and readiness bits */
 #define RK_WATCH_READ 0x1u
@@ -286,26 +285,14 @@ typedef struct rk_host {
 
     /* ---- role services: since 1.1 -----------------------------------------
      * any: the service table `name` (services.h: "chat", "documents",
-     * "auth", "limits", "status") if this host has it, offers it to self's
-     * role, and its table holds at least min_size bytes; else NULL. The
-     * table starts with struct_size and lives until exit. Use RK_SERVICE.
-     * (lock_path, a process-wide lock on a data path for any plugin that
-     * owns files, belongs in rk_host next to this, since 1.1.) */
+     * "auth", "limits", "status", "listen") if this host has it, offers it
+     * to self's role, and its table holds at least min_size bytes; else NULL. The
+     * table starts with struct_size and lives until exit. Use RK_SERVICE. */
     const void *(*service)(const rk_instance *self, const char *name,
                            size_t min_size);
 
-    /* ---- since 1.1 (check RK_HAS_FIELD and NULL): what one process owns --
-     * main: a listening TCP socket on addr (a struct sockaddr_in/_in6 of
-     * addrlen bytes; SO_REUSEPORT, non-blocking, listen(backlog)): a new fd
-     * the caller owns, or a negative rk_status with err ("address A is in
-     * use by another process"). index numbers an instance's sockets (one
-     * per loop). The next generation's instance asking for the same address
-     * and index after a reload gets the same socket (a dup), so connections
-     * queued on it survive the reload; the host closes its own copy when no
-     * generation uses it. */
-    int (*listen_socket)(const rk_instance *self, const struct sockaddr *addr,
-                         uint32_t addrlen, int index, int backlog, rk_err *err);
-    /* main: hold "<path>.lock" (a file or directory the instance keeps its
+    /* ---- since 1.1 (check RK_HAS_FIELD and NULL) ------------------------
+     * main: hold "<path>.lock" (a file or directory the instance keeps its
      * data in) for this process, across reloads, until no generation's
      * instance holds it. RK_OK, or RK_ERR_UNAVAILABLE with "<path> is in use
      * by another ragkernel (pid N)". */

@@ -103,10 +103,23 @@ typedef struct rk_status_service {
                            void *ud);
 } rk_status_service;
 
-/* ---- "listen" (reserved, since 1.1) ---------------------------------------
- * The registry of listening sockets a transport hands over across a reload
- * (rk_listen_service) lands here. */
+/* ---- "listen": listening sockets that outlive a reload (transports) ----
+ * since 1.1. */
 #define RK_SERVICE_LISTEN "listen"
+struct sockaddr; /* <sys/socket.h> */
+typedef struct rk_listen_service {
+    uint32_t struct_size;
+    /* main: a listening TCP socket on addr (a struct sockaddr_in/_in6 of
+     * addrlen bytes; SO_REUSEPORT, non-blocking, listen(backlog)): a new fd
+     * the caller owns, or a negative rk_status with err ("address A is in
+     * use by another process"). index numbers an instance's sockets (one
+     * per loop). The next generation's instance asking for the same address
+     * and index after a reload gets the same socket (a dup), so connections
+     * queued on it survive the reload; the host closes its own copy when no
+     * generation uses it. */
+    int (*listen_socket)(const rk_instance *self, const struct sockaddr *addr,
+                         uint32_t addrlen, int index, int backlog, rk_err *err);
+} rk_listen_service;
 
 #ifdef __cplusplus
 }
