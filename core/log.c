@@ -3,6 +3,11 @@
  * threads never interleave. logfmt: `ts=... level=info component=core
  * msg="..."`; JSON: {"ts":...,"level":...,"component":...,"msg":...}.
  * Settings are plain atomics: reconfiguring on SIGHUP needs no lock.
+ * Messages carry client and upstream text, so every line is made valid
+ * whatever they hold: UTF-8 is checked (bad bytes become U+FFFD), controls
+ * and DEL are escaped, and a long message is cut between characters with
+ * the closing quote and brace always written — a log shipper never sees a
+ * line its JSON parser rejects.
  */
 #define _GNU_SOURCE
 #include "log.h"
@@ -40,22 +45,58 @@ int log_format_parse(const char *s)
 
 int log_enabled(rk_log_level level) { return (int)level >= atomic_load(&g_level); }
 
-/* Append s to buf escaped for a double-quoted logfmt/JSON string. */
-static size_t put_escaped(char *buf, size_t pos, size_t cap, const char *s)
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0 if s does not start
+ * one. A string cut in the middle of a sequence ends in an invalid one. */
+static size_t utf8_seq(const unsigned char *s)
 {
-    for (; *s && pos + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
+    unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+             : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (n == 0) return 0;
+    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (c == 0xE0) lo = 0xA0;
+    else if (c == 0xED) hi = 0x9F; /* U+D800..DFFF are not characters */
+    else if (c == 0xF0) lo = 0x90;
+    else if (c == 0xF4) hi = 0x8F;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+/* Append s to buf[pos..limit) escaped for a double-quoted logfmt/JSON
+ * string; the output is always valid UTF-8 and valid JSON string content:
+ * controls and DEL become \uXXXX, a byte that starts no well-formed UTF-8
+ * sequence becomes U+FFFD, and nothing is ever cut inside an escape or a
+ * sequence. *cut is set when s did not fit. */
+static size_t put_escaped(char *buf, size_t pos, size_t limit, const char *str, int *cut)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        unsigned char c = *s;
+        char esc[8];
+        const char *out = esc;
+        size_t in = 1, n;
         if (c == '"' || c == '\\') {
-            buf[pos++] = '\\';
-            buf[pos++] = (char)c;
-        } else if (c == '\n') {
-            buf[pos++] = '\\';
-            buf[pos++] = 'n';
-        } else if (c < 0x20) {
-            pos += (size_t)snprintf(buf + pos, cap - pos, "\\u%04x", c);
+            esc[0] = '\\', esc[1] = (char)c, n = 2;
+        } else if (c == '\n' || c == '\t' || c == '\r') {
+            esc[0] = '\\', esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r', n = 2;
+        } else if (c < 0x20 || c == 0x7F) {
+            n = (size_t)snprintf(esc, sizeof esc, "\\u%04x", c);
+        } else if ((in = utf8_seq(s)) == 0) {
+            out = "\xEF\xBF\xBD", n = 3, in = 1; /* U+FFFD for the bad byte */
         } else {
-            buf[pos++] = (char)c;
+            out = (const char *)s, n = in;
         }
+        if (pos + n > limit) {
+            if (cut) *cut = 1;
+            break;
+        }
+        memcpy(buf + pos, out, n);
+        pos += n;
+        s += in;
     }
     return pos;
 }
@@ -68,12 +109,14 @@ static size_t put_raw(char *buf, size_t pos, size_t cap, const char *s)
     return pos + n;
 }
 
+#define LOG_TAIL 16 /* room kept for "...\"}\n" after the message */
+
 void log_emitv(rk_log_level level, const char *component, const char *fmt,
                va_list ap)
 {
     if (!log_enabled(level)) return;
     char msg[2048], ts[40], line[4096];
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int cut = vsnprintf(msg, sizeof msg, fmt, ap) >= (int)sizeof msg;
 
     struct timespec now;
     struct tm tm;
@@ -84,23 +127,19 @@ void log_emitv(rk_log_level level, const char *component, const char *fmt,
 
     int json = atomic_load(&g_format) == LOG_JSON;
     const char *lv = level_names[level < 0 || level > 3 ? 1 : level];
-    size_t pos = 0, cap = sizeof line;
+    size_t pos = 0, cap = sizeof line, limit = cap - LOG_TAIL;
     if (json) {
         pos += (size_t)snprintf(line, cap, "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"", ts, lv);
-        pos = put_escaped(line, pos, cap, component ? component : "core");
+        pos = put_escaped(line, pos, 256, component ? component : "core", NULL);
         pos = put_raw(line, pos, cap, "\",\"msg\":\"");
-        pos = put_escaped(line, pos, cap, msg);
-        pos = put_raw(line, pos, cap, "\"}\n");
     } else {
-        pos += (size_t)snprintf(line, cap, "ts=%s level=%s component=%s msg=\"", ts, lv,
-                                component ? component : "core");
-        pos = put_escaped(line, pos, cap, msg);
-        pos = put_raw(line, pos, cap, "\"\n");
+        pos += (size_t)snprintf(line, cap, "ts=%s level=%s component=", ts, lv);
+        pos = put_escaped(line, pos, 256, component ? component : "core", NULL);
+        pos = put_raw(line, pos, cap, " msg=\"");
     }
-    if (pos >= cap - 1) { /* truncated: still one line */
-        pos = cap - 1;
-        line[pos - 1] = '\n';
-    }
+    pos = put_escaped(line, pos, limit, msg, &cut);
+    if (cut) pos = put_raw(line, pos, cap, "...");
+    pos = put_raw(line, pos, cap, json ? "\"}\n" : "\"\n");
     ssize_t w = write(STDERR_FILENO, line, pos);
     (void)w;
 }
