@@ -165,30 +165,81 @@ static size_t utf8_cut(const char *s, size_t n)
     return n;
 }
 
+/* Where a kept tail of an earlier summary may start: its next "role: "
+ * piece, else its next word; NULL when there is none. */
+static const char *summary_resume(const char *s)
+{
+    const char *u = strstr(s, " user: "), *a = strstr(s, " assistant: ");
+    const char *p = !u ? a : !a ? u : u < a ? u : a;
+    if (!p) p = strchr(s, ' ');
+    return p ? p + 1 : NULL;
+}
+
+typedef struct sum_piece {
+    const char *role; /* NULL: the body of an earlier summary, already "role: ..." */
+    const char *text;
+    size_t len;
+} sum_piece;
+
+/* The piece message i contributes: an earlier summary gives its body
+ * (never wrapped in another "system: "), any other message its first
+ * sentence, at most cap bytes. */
+static sum_piece summary_piece(const rk_message *m, size_t cap)
+{
+    const size_t plen = strlen(PROMPT_SUMMARY_PREFIX);
+    const char *c = m->content ? m->content : "";
+    while (is_space((unsigned char)*c)) c++;
+    if (strncmp(c, PROMPT_SUMMARY_PREFIX, plen) == 0)
+        return (sum_piece){NULL, c + plen, strlen(c + plen)};
+    size_t len = first_sentence(c);
+    if (len > cap) len = utf8_cut(c, cap);
+    return (sum_piece){m->role ? m->role : "user", c, len};
+}
+
+static size_t piece_size(const sum_piece *p)
+{
+    return 1 + (p->role ? strlen(p->role) + 2 : 0) + p->len; /* " role: text" */
+}
+
+/* Newest first: the pieces that fit in budget are kept whole; the newest
+ * that does not fit keeps only its tail when it is an earlier summary.
+ * What is lost when space runs out is always the oldest content. */
 char *prompt_summary(const rk_message *msgs, size_t n, size_t max_bytes)
 {
     const size_t plen = strlen(PROMPT_SUMMARY_PREFIX);
+    size_t budget = max_bytes > plen ? max_bytes - plen : 0, used = 0, first = n;
+    size_t cap = budget / 4 > 32 ? budget / 4 : 32;
+    sum_piece *pc = calloc(n ? n : 1, sizeof *pc);
+    if (!pc) return NULL;
+    for (size_t i = n; i-- > 0;) {
+        pc[i] = summary_piece(&msgs[i], cap);
+        if (pc[i].len == 0) continue;
+        size_t sz = piece_size(&pc[i]);
+        if (used + sz <= budget) {
+            used += sz;
+            first = i;
+            continue;
+        }
+        if (!pc[i].role && used + 2 < budget) { /* tail of an earlier summary */
+            size_t room = budget - used - 1;
+            /* ASCII markers never match inside a UTF-8 sequence */
+            const char *t = summary_resume(pc[i].text + pc[i].len - room);
+            if (t) {
+                pc[i].len -= (size_t)(t - pc[i].text);
+                pc[i].text = t;
+                first = i;
+            }
+        }
+        break;
+    }
     strbuf b = {0};
     sb_puts(&b, PROMPT_SUMMARY_PREFIX);
-    for (size_t i = 0; i < n && b.len < max_bytes; i++) {
-        const char *c = msgs[i].content ? msgs[i].content : "";
-        while (is_space((unsigned char)*c)) c++;
-        size_t len;
-        if (strncmp(c, PROMPT_SUMMARY_PREFIX, plen) == 0) {
-            c += plen; /* an earlier summary: keep its body */
-            len = strlen(c);
-        } else {
-            len = first_sentence(c);
-        }
-        if (len == 0) continue;
-        if (len > max_bytes) len = max_bytes;
+    for (size_t i = first; i < n; i++) {
+        if (pc[i].len == 0) continue;
         if (b.len > plen) sb_puts(&b, " ");
-        sb_printf(&b, "%s: ", msgs[i].role ? msgs[i].role : "user");
-        sb_append(&b, c, len);
+        if (pc[i].role) sb_printf(&b, "%s: ", pc[i].role);
+        sb_append(&b, pc[i].text, pc[i].len);
     }
-    if (!b.oom && b.len > max_bytes) {
-        b.len = utf8_cut(b.s, max_bytes);
-        b.s[b.len] = '\0';
-    }
+    free(pc);
     return sb_take(&b);
 }

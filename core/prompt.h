@@ -33,9 +33,10 @@ int prompt_build(const char *system_prompt, const rk_passage *pass,
 rk_message *prompt_continuation(const rk_message *base, size_t n,
                                 const char *partial, size_t *n_out);
 
-/* PROMPT_SUMMARY_PREFIX + the first sentence of each message (an earlier
- * summary contributes its body), at most max_bytes in all, cut on a UTF-8
- * boundary. malloc'd; NULL on OOM. */
+/* PROMPT_SUMMARY_PREFIX + "role: first sentence" of each message (an
+ * earlier summary contributes its body, without a role), at most max_bytes
+ * in all, on UTF-8 boundaries. When they do not all fit, the oldest are
+ * dropped: the newest content is what is kept. malloc'd; NULL on OOM. */
 char *prompt_summary(const rk_message *msgs, size_t n, size_t max_bytes);
 
 #endif

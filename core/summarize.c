@@ -148,7 +148,15 @@ void summarize_start(rk_chat *ch, rk_message *msgs, size_t n, size_t older)
     if (!j) return; /* the conversation simply stays long; next answer retries */
     chat_ref(ch);
     *j = (sum_job){.ch = ch, .msgs = msgs, .n = n, .older = older};
-    for (size_t i = 0; i < older && j->transcript.len < TRANSCRIPT_MAX; i++)
+    /* the newest older messages that fit: what is left out is the oldest */
+    size_t first = older, size = 0;
+    while (first > 0) {
+        size_t sz = strlen(msgs[first - 1].role) + strlen(msgs[first - 1].content) + 3;
+        if (first < older && size + sz > TRANSCRIPT_MAX) break;
+        size += sz;
+        first--;
+    }
+    for (size_t i = first; i < older; i++)
         sb_printf(&j->transcript, "%s: %s\n", msgs[i].role, msgs[i].content);
     if (loop_post(ch->pl->loop, call_run, j) != RK_OK) {
         j->ok = 0;

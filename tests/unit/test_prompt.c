@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,7 +61,7 @@ START_TEST(summary_is_trimmed)
                          {"user", "What is RAG? Tell me more."},
                          {"assistant", "  RAG grounds answers in documents. It retrieves."}};
     char *s = prompt_summary(old, 3, 1024);
-    ck_assert_str_eq(s, PROMPT_SUMMARY_PREFIX "system: user: a. assistant: b. "
+    ck_assert_str_eq(s, PROMPT_SUMMARY_PREFIX "user: a. assistant: b. "
                         "user: What is RAG? assistant: RAG grounds answers in documents.");
     free(s);
     char big[3000];
@@ -71,6 +72,59 @@ START_TEST(summary_is_trimmed)
     ck_assert_uint_le(strlen(s), 100);
     ck_assert_int_eq(((unsigned char)s[strlen(s) - 1]), 0xB6); /* not cut inside ж */
     free(s);
+}
+END_TEST
+
+/* Compaction as stages.c runs it without a summarizer (history_max 10:
+ * the older half becomes one summary), over 60 turns. After every round the
+ * turns still known (summary + kept messages) must be one unbroken range
+ * ending at the newest turn, the summary must hold the newest compacted
+ * turns, and summaries must not nest ("system: " inside the summary). */
+static int turn_in(const char *text, int t)
+{
+    char needle[32];
+    snprintf(needle, sizeof needle, "number %d ", t);
+    return strstr(text, needle) != NULL;
+}
+
+START_TEST(summary_keeps_newest_over_60_turns)
+{
+    enum { HMAX = 10, TURNS = 60, CAP = 2 * TURNS + 2 };
+    rk_message conv[CAP];
+    char *owned[CAP] = {0};
+    size_t n = 0;
+    int compactions = 0;
+    for (int t = 1; t <= TURNS; t++) {
+        char q[96], a[96];
+        snprintf(q, sizeof q, "Question number %d is here. Some detail.", t);
+        snprintf(a, sizeof a, "Answer number %d is given. More words.", t);
+        owned[n] = strdup(q), conv[n] = (rk_message){"user", owned[n]}, n++;
+        owned[n] = strdup(a), conv[n] = (rk_message){"assistant", owned[n]}, n++;
+        if (n <= HMAX) continue;
+        size_t keep = n / 2, older = n - keep;
+        char *sum = prompt_summary(conv, older, 1024);
+        ck_assert_ptr_nonnull(sum);
+        ck_assert_uint_le(strlen(sum), 1024);
+        ck_assert_msg(!strstr(sum, "system:"), "nested summary: %s", sum);
+        ck_assert_msg(!strstr(sum + 1, PROMPT_SUMMARY_PREFIX), "nested prefix: %s", sum);
+        /* the newest compacted turn is in the summary */
+        int newest_old = (int)strtol(strstr(conv[older - 1].content, "number ") + 7, NULL, 10);
+        ck_assert_msg(turn_in(sum, newest_old), "turn %d lost: %s", newest_old, sum);
+        for (size_t i = 0; i < older; i++) free(owned[i]);
+        memmove(conv + 1, conv + older, keep * sizeof *conv);
+        memmove(owned + 1, owned + older, keep * sizeof *owned);
+        owned[0] = sum, conv[0] = (rk_message){"system", sum};
+        n = keep + 1;
+        compactions++;
+        /* known turns form one range ending at t, no gaps */
+        int lo = t;
+        while (lo > 1 && (turn_in(sum, lo - 1) || lo - 1 > newest_old)) lo--;
+        for (int k = 1; k < lo; k++)
+            ck_assert_msg(!turn_in(sum, k), "turn %d kept but %d..%d lost: %s", k, lo, t, sum);
+        if (t >= 30) ck_assert_msg(t - lo >= 10, "only turns %d..%d known: %s", lo, t, sum);
+    }
+    ck_assert_int_gt(compactions, 10);
+    for (size_t i = 0; i < n; i++) free(owned[i]);
 }
 END_TEST
 
@@ -216,6 +270,7 @@ int main(void)
     TCase *tc = tcase_create("prompt");
     tcase_add_test(tc, prompt_layout);
     tcase_add_test(tc, summary_is_trimmed);
+    tcase_add_test(tc, summary_keeps_newest_over_60_turns);
     tcase_add_test(tc, cache_keys);
     tcase_add_test(tc, cache_entries_roundtrip);
     tcase_add_test(tc, sha256_vectors);
