@@ -12,6 +12,7 @@
 #include "dbpool.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,7 +82,28 @@ static void conn_close(dbconn *c)
     free(c);
 }
 
-static dbconn *conn_open(const dbpool *p, rk_err *err)
+#define WAL_SOFT_FRAMES 1000 /* SQLite's auto-checkpoint threshold */
+
+/* Replaces SQLite's auto-checkpoint on every connection: a checkpoint
+ * running inline on a writer would take the checkpoint lock the upkeep
+ * thread's TRUNCATE needs, and those collisions kept the log growing. */
+static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    dbpool *p = ud;
+    if (frames < WAL_SOFT_FRAMES)
+        return SQLITE_OK;
+    int64_t hard = p->journal_limit > 0 ? p->journal_limit / 4096 : 16384;
+    pthread_mutex_lock(&p->mu);
+    int kicked = p->wal_kick && frames < hard;
+    if (kicked)
+        p->wal_kick(p->wal_ud);
+    pthread_mutex_unlock(&p->mu);
+    if (!kicked)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
+static dbconn *conn_open(dbpool *p, rk_err *err)
 {
     dbconn *c = calloc(1, sizeof *c);
     if (!c) {
@@ -92,10 +114,18 @@ static dbconn *conn_open(const dbpool *p, rk_err *err)
     int rc = sqlite3_open_v2(p->path, &c->db, flags, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_busy_timeout(c->db, p->busy_ms);
+    if (rc == SQLITE_OK)
+        sqlite3_wal_hook(c->db, wal_hook, p);
     /* NORMAL is durable across process crashes in WAL mode; a power loss
      * may drop the last commits, which is acceptable for chat history */
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    if (rc == SQLITE_OK && p->journal_limit > 0) {
+        /* what a WAL reset or checkpoint leaves of the -wal file */
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%lld", (long long)p->journal_limit);
+        rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    }
     if (rc != SQLITE_OK) {
         db_fail(c, rc, err);
         conn_close(c);
@@ -127,19 +157,80 @@ static int make_parent_dir(const char *path, rk_err *err)
     }
 }
 
+/* The conversations are the users' data: a damaged file is never dropped
+ * or replaced silently; the operator decides. */
+static int damaged(const char *path, const char *detail, rk_err *err)
+{
+    return rk_fail(err, RK_ERR_IO,
+                   "history database %s is damaged (%s); not starting on it so that no "
+                   "conversation is lost: restore it from a backup, or move it and its "
+                   "-wal and -shm files aside to start with an empty history",
+                   path, detail);
+}
+
 /* WAL is a property of the file, so setting it once here covers every
  * connection opened later. */
-static int prepare_file(dbconn *c, rk_err *err)
+static int prepare_file(dbconn *c, const char *path, rk_err *err)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(c->db, schema_sql, NULL, NULL, &msg);
     int status = RK_OK;
-    if (rc != SQLITE_OK)
+    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+        status = damaged(path, msg ? msg : sqlite3_errstr(rc), err);
+    else if (rc != SQLITE_OK)
         status = rk_fail(err, RK_ERR_IO, "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
     return status;
+}
+
+int dbpool_check(dbpool *p, rk_err *err)
+{
+    dbconn *c = dbpool_acquire(p, err);
+    if (!c)
+        return RK_ERR_IO;
+    sqlite3_stmt *st = NULL;
+    char first[256] = "";
+    int rows = 0, rc = sqlite3_prepare_v2(c->db, "PRAGMA quick_check(5)", -1, &st, NULL);
+    while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        if (rows++ == 0)
+            snprintf(first, sizeof first, "%s", t ? (const char *)t : "?");
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_finalize(st) == SQLITE_OK ? SQLITE_OK : sqlite3_errcode(c->db);
+    int status = RK_OK;
+    if (rc != SQLITE_OK)
+        status = damaged(p->path, sqlite3_errmsg(c->db), err);
+    else if (rows != 1 || strcmp(first, "ok") != 0)
+        status = damaged(p->path, first, err);
+    dbpool_release(p, c);
+    return status;
+}
+
+void dbpool_write_begin(dbpool *p) { pthread_rwlock_rdlock(&p->gate); }
+void dbpool_write_end(dbpool *p) { pthread_rwlock_unlock(&p->gate); }
+void dbpool_exclusive_begin(dbpool *p) { pthread_rwlock_wrlock(&p->gate); }
+void dbpool_exclusive_end(dbpool *p) { pthread_rwlock_unlock(&p->gate); }
+
+void dbpool_set_checkpointer(dbpool *p, void (*kick)(void *ud), void *ud)
+{
+    pthread_mutex_lock(&p->mu);
+    p->wal_kick = kick;
+    p->wal_ud = ud;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void dbpool_set_journal_limit(dbpool *p, int64_t bytes)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%lld", (long long)bytes);
+    pthread_mutex_lock(&p->mu);
+    p->journal_limit = bytes;
+    for (size_t i = 0; i < p->n_idle; i++)
+        sqlite3_exec(p->idle[i]->db, sql, NULL, NULL, NULL);
+    pthread_mutex_unlock(&p->mu);
 }
 
 int dbpool_init(dbpool *p, const char *path, int64_t busy_ms, size_t keep,
@@ -153,6 +244,11 @@ int dbpool_init(dbpool *p, const char *path, int64_t busy_ms, size_t keep,
         return rc;
     dbconn *c = NULL;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_rwlockattr_t ga;
+    pthread_rwlockattr_init(&ga);
+    pthread_rwlockattr_setkind_np(&ga, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&p->gate, &ga);
+    pthread_rwlockattr_destroy(&ga);
     p->path = strdup(path);
     p->keep = keep ? keep : 1;
     p->busy_ms = busy_ms > INT32_MAX ? INT32_MAX : (int)busy_ms;
@@ -165,13 +261,14 @@ int dbpool_init(dbpool *p, const char *path, int64_t busy_ms, size_t keep,
         rc = RK_ERR_IO;
         goto fail;
     }
-    if ((rc = prepare_file(c, err)) != RK_OK)
+    if ((rc = prepare_file(c, path, err)) != RK_OK)
         goto fail;
     p->idle[p->n_idle++] = c;
     return RK_OK;
 fail:
     conn_close(c);
     pthread_mutex_destroy(&p->mu);
+    pthread_rwlock_destroy(&p->gate);
     free(p->path);
     free(p->idle);
     memset(p, 0, sizeof *p);
@@ -187,6 +284,7 @@ void dbpool_destroy(dbpool *p)
     free(p->idle);
     free(p->path);
     pthread_mutex_destroy(&p->mu);
+    pthread_rwlock_destroy(&p->gate);
     memset(p, 0, sizeof *p);
 }
 

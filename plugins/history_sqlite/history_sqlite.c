@@ -8,17 +8,21 @@
  * is what makes another tenant's conversation indistinguishable from a
  * missing one.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ragkernel/ragkernel.h>
 
 #include "dbpool.h"
+#include "maint.h"
 
 typedef struct hist_ctx {
     const rk_host *host;
     rk_instance *self;
     dbpool pool;
+    maint_cfg mcfg;
+    maint *maint; /* between start and stop */
 } hist_ctx;
 
 static const rk_config_key hist_keys[] = {
@@ -27,6 +31,18 @@ static const rk_config_key hist_keys[] = {
     {"busy_timeout", RK_CFG_DURATION, "5s", 0,
      "how long a call waits for another writer before failing"},
     {"pool_size", RK_CFG_INT, "4", 0, "idle connections kept open (1..64)"},
+    {"wal_max", RK_CFG_SIZE, "64MB", 0,
+     "bound of the -wal file: checkpointed with TRUNCATE once past a quarter of it (>= 1MB)"},
+    {"checkpoint_interval", RK_CFG_DURATION, "1s", 0, "how often the WAL is checkpointed"},
+    {"max_conversations", RK_CFG_INT, "0", 0,
+     "keep at most this many conversations, deleting the least recently updated (0 = no limit)"},
+    {"max_bytes", RK_CFG_SIZE, "0", 0,
+     "keep the data in use under this size, deleting the least recently updated "
+     "conversations (0 = no limit)"},
+    {"retention_interval", RK_CFG_DURATION, "1m", 0,
+     "how often max_conversations and max_bytes are enforced"},
+    {"integrity_check", RK_CFG_BOOL, "true", 0,
+     "check the file at start (PRAGMA quick_check) and refuse a damaged one"},
     {NULL, 0, NULL, 0, NULL}};
 
 /* The default tenant reaches plugins as NULL; it is stored as "". */
@@ -108,6 +124,7 @@ static int hist_write(hist_ctx *h, const char *tenant, const char *conv,
     if (!c)
         return RK_ERR_UNAVAILABLE;
     int64_t now = h->host->wall_ms(), base = 0;
+    dbpool_write_begin(&h->pool);
     if ((rc = dbconn_exec(c, ST_BEGIN_WRITE, err)) != RK_OK)
         goto out;
     sqlite3_stmt *st = dbconn_stmt(c, ST_TOUCH_CONV, err);
@@ -125,6 +142,7 @@ static int hist_write(hist_ctx *h, const char *tenant, const char *conv,
     rc = dbconn_exec(c, ST_COMMIT, err);
 out:
     dbpool_release(&h->pool, c); /* rolls back whatever did not commit */
+    dbpool_write_end(&h->pool);
     return rc;
 }
 
@@ -228,6 +246,7 @@ static int64_t hist_expire(void *ctxp, int64_t idle_before_ms, size_t batch,
     if (!c)
         return RK_ERR_UNAVAILABLE;
     int64_t deleted = 0;
+    dbpool_write_begin(&h->pool);
     int rc = dbconn_exec(c, ST_BEGIN_WRITE, err);
     if (rc != RK_OK ||
         (rc = run_expire(c, ST_EXPIRE_MSGS, idle_before_ms, limit, err)) != RK_OK ||
@@ -237,6 +256,7 @@ static int64_t hist_expire(void *ctxp, int64_t idle_before_ms, size_t batch,
     rc = dbconn_exec(c, ST_COMMIT, err);
 out:
     dbpool_release(&h->pool, c);
+    dbpool_write_end(&h->pool);
     return rc == RK_OK ? deleted : rc;
 }
 
@@ -245,8 +265,35 @@ static void hist_destroy(void *ctxp)
     hist_ctx *h = ctxp;
     if (!h)
         return;
+    maint_stop(h->maint);
     dbpool_destroy(&h->pool);
     free(h);
+}
+
+static int read_maint_cfg(const rk_host *host, rk_instance *self, maint_cfg *m,
+                          rk_err *err)
+{
+    char where[128];
+    *m = (maint_cfg){
+        .wal_max = host->cfg_int(self, "wal_max"),
+        .checkpoint_ms = host->cfg_int(self, "checkpoint_interval"),
+        .max_conversations = host->cfg_int(self, "max_conversations"),
+        .max_bytes = host->cfg_int(self, "max_bytes"),
+        .retention_ms = host->cfg_int(self, "retention_interval"),
+    };
+    const char *bad = m->wal_max < (1 << 20)           ? "wal_max must be at least 1MB"
+                      : m->checkpoint_ms < 1           ? "checkpoint_interval must be positive"
+                      : m->max_conversations < 0       ? "max_conversations must not be negative"
+                      : m->max_bytes < 0               ? "max_bytes must not be negative"
+                      : m->retention_ms < 1            ? "retention_interval must be positive"
+                                                       : NULL;
+    if (!bad)
+        return RK_OK;
+    const char *key = bad; /* the key is the message's first word */
+    char name[32];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(key, " "), key);
+    return rk_fail(err, RK_ERR_CONFIG, "%s: %s",
+                   host->cfg_where(self, name, where, sizeof where), bad);
 }
 
 static int hist_create(const rk_host *host, rk_instance *self, void **ctx,
@@ -273,13 +320,42 @@ static int hist_create(const rk_host *host, rk_instance *self, void **ctx,
         return rk_fail(err, RK_ERR_NOMEM, "out of memory");
     h->host = host;
     h->self = self;
-    int rc = dbpool_init(&h->pool, path, busy < 0 ? 0 : busy, (size_t)keep, err);
+    int rc = read_maint_cfg(host, self, &h->mcfg, err);
+    if (rc == RK_OK)
+        rc = dbpool_init(&h->pool, path, busy < 0 ? 0 : busy, (size_t)keep, err);
     if (rc != RK_OK) {
         free(h);
         return rc;
     }
+    dbpool_set_journal_limit(&h->pool, h->mcfg.wal_max);
+    if (host->cfg_bool(self, "integrity_check") && (rc = dbpool_check(&h->pool, err)) != RK_OK) {
+        hist_destroy(h);
+        return rc;
+    }
     *ctx = h;
     return RK_OK;
+}
+
+static void maint_log(void *ud, int warn, const char *msg)
+{
+    hist_ctx *h = ud;
+    h->host->log(h->self, warn ? RK_LOG_WARN : RK_LOG_INFO, "%s", msg);
+}
+
+static int hist_start(void *ctxp, rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    if (!h->maint && !(h->maint = maint_start(&h->pool, &h->mcfg, maint_log, h)))
+        return rk_fail(err, RK_ERR_NOMEM, "cannot start the WAL and retention thread");
+    return RK_OK;
+}
+
+static void hist_stop(void *ctxp, int64_t deadline_ms)
+{
+    hist_ctx *h = ctxp;
+    (void)deadline_ms;
+    maint_stop(h->maint);
+    h->maint = NULL;
 }
 
 static const rk_history_vtable hist_vtable = {
@@ -299,6 +375,8 @@ static const rk_plugin history_sqlite_plugin = {
     .flags = 0,
     .config = hist_keys,
     .create = hist_create,
+    .start = hist_start,
+    .stop = hist_stop,
     .destroy = hist_destroy,
     .vtable = &hist_vtable,
 };
