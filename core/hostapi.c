@@ -247,6 +247,9 @@ static int h_ready(char *why, size_t cap)
             if (!r->inst[i]->started)
                 snprintf(reason, sizeof reason, "instance %s is not started",
                          r->inst[i]->name);
+            else if (atomic_load(&r->inst[i]->write_failing))
+                snprintf(reason, sizeof reason, "instance %s cannot store writes (the "
+                         "last one failed, see the log)", r->inst[i]->name);
     }
     pthread_rwlock_unlock(&g_lock);
     if (why && cap) snprintf(why, cap, "%s", reason);

@@ -30,6 +30,7 @@
 
 #include "chatobj.h"
 #include "embedcall.h"
+#include "histsave.h"
 #include "hostapi.h"
 #include "llmchain.h"
 #include "log.h"
@@ -480,8 +481,11 @@ void pipeline__finish(rk_chat *ch, const rk_chat_result *in)
                  res.http_status, res.message ? res.message : rk_strerror(res.status));
     }
     stages_flight_done(ch, res.status);
-    ch->sink.on_done(ch->ud, &res);
-    if (res.status == RK_OK && !ch->cache_hit) stages_after_success(ch);
+    /* a conversation's turn is stored first, so the answer can say if it was */
+    if (res.status != RK_OK || !histsave_start(ch, &res)) {
+        ch->sink.on_done(ch->ud, &res);
+        if (res.status == RK_OK && !ch->cache_hit) stages_after_success(ch);
+    }
     /* released from a posted function: never inside a plugin's callback,
      * which the last reference (destroying a generation) must not be */
     if (loop_post(ch->loop, release_cb, ch) != RK_OK) chat_unref(ch);

@@ -28,6 +28,7 @@ struct rk_instance {
     cfg_values *cfg;            /* owned */
     void *ctx;                  /* plugin's context */
     int created, started;
+    atomic_int write_failing;   /* the last write the core made failed: /ready says so */
     pthread_mutex_t serial;     /* taken around blocking calls if RK_PLUGIN_SERIALIZE */
     struct registry *reg;
 };

@@ -571,7 +571,7 @@ done:
     free(summary);
 }
 
-static void append_history(rk_chat *ch)
+int stages_history_append(rk_chat *ch)
 {
     rk_instance *h = ch->pl->history;
     const rk_history_vtable *vt = h->plugin->vtable;
@@ -583,17 +583,21 @@ static void append_history(rk_chat *ch)
     chat_serial_unlock(h);
     if (rc != RK_OK) {
         metrics_add(ch->pl->m.history_errors, 1);
-        log_warn(h->name, "appending to conversation %s failed (%s): %s",
-                 ch->conv_id, rk_strerror(rc), err.msg);
-        return;
+        log_warn(h->name, "appending to conversation %s failed (%s): %s; the answer is "
+                 "marked unsaved", ch->conv_id, rk_strerror(rc), err.msg);
     }
-    if (ch->pl->history_max > 0 && ch->n_hist + 2 > (size_t)ch->pl->history_max)
-        compact_history(ch);
+    return rc;
 }
+
+int stages_history_compact_due(const rk_chat *ch)
+{
+    return ch->pl->history_max > 0 && ch->n_hist + 2 > (size_t)ch->pl->history_max;
+}
+
+void stages_history_compact(rk_chat *ch) { compact_history(ch); }
 
 void stages_after_success(rk_chat *ch)
 {
     pipeline *pl = ch->pl;
     if (pl->cache && !chat_has_conversation(ch)) bg_submit(ch, store_answer, pl->cache);
-    if (pl->history && ch->conv_id) bg_submit(ch, append_history, pl->history);
 }

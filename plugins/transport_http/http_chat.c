@@ -41,6 +41,7 @@ typedef struct chat_job {
     char *finish, *answer, *res_model, *res_conv;
     rk_usage usage;
     int64_t retry_after_ms;
+    int hist_saved; /* rk_chat_result.history_saved: 1, -1, or 0 = not said */
     sse_stream sse;
 } chat_job;
 
@@ -163,6 +164,7 @@ static void keep_result(chat_job *j, const rk_chat_result *res)
     j->usage = res->usage;
     j->cache_hit = j->cache_hit || res->cache_hit;
     j->retry_after_ms = res->retry_after_ms;
+    j->hist_saved = RK_HAS_FIELD(res, rk_chat_result, history_saved) ? res->history_saved : 0;
 }
 
 static hr_error job_error(const chat_job *j)
@@ -237,9 +239,11 @@ static json_t *legacy_json(const chat_job *j)
 {
     const char *answer = j->answer ? j->answer : j->text.data;
     const char *conv = j->res_conv ? j->res_conv : j->conv_id;
-    return json_pack("{s:o,s:o,s:o}", "answer", hj_str(answer ? answer : ""),
-                     "sources", sources_ref(j),
-                     "conversation_id", hj_str(conv));
+    json_t *o = json_pack("{s:o,s:o,s:o}", "answer", hj_str(answer ? answer : ""),
+                          "sources", sources_ref(j), "conversation_id", hj_str(conv));
+    if (o && j->hist_saved)
+        json_object_set_new(o, "history_saved", json_boolean(j->hist_saved > 0));
+    return o;
 }
 
 /* The sources as JSON text: "[]" without a jansson round trip when there
@@ -293,7 +297,12 @@ static char *completion_body(const chat_job *j, size_t *len)
 
 static enum MHD_Result answer_locked(http_req *r, chat_job *j)
 {
-    const char *cache[] = {"X-Cache", j->cache_hit ? "hit" : "miss", NULL};
+    /* X-History-Saved whenever the outcome is known before the headers go:
+     * every non-streamed answer; a stream says it in its last event (only
+     * /chat keeps conversations, and its last event is legacy_json) */
+    const char *cache[] = {"X-Cache", j->cache_hit ? "hit" : "miss",
+                           j->done && j->hist_saved ? "X-History-Saved" : NULL,
+                           j->hist_saved > 0 ? "true" : "false", NULL};
     if (j->sse.open && !j->sse.queued)
         return sse_queue(r, cache);
     if (j->done && !j->sse.open) {

@@ -93,6 +93,11 @@ typedef struct rk_chat_result {
     rk_usage usage;
     int cache_hit;
     int64_t retry_after_ms;  /* > 0 with 429/503: suggest Retry-After */
+    /* since 1.1 (check RK_HAS_FIELD): the turn's fate in the conversation:
+     * 1 stored; -1 NOT stored (the answer is good but the conversation will
+     * miss this turn); 0 nothing to store (no conversation or no history
+     * backend) or a host that does not say. */
+    int history_saved;
 } rk_chat_result;
 
 /* Callbacks the core makes for one chat. They run on a core loop thread:
