@@ -4,6 +4,10 @@
  * pass finds fewer than a batch. A thread (not the pool) because a pass may
  * take seconds against a large database and must never delay requests
  * queued behind it; it sleeps on a condvar so stopping is immediate.
+ * While the history instance is marked failing (a turn could not be
+ * stored, see histsave.c) it also probes the store every HK_PROBE_MS, so
+ * /ready recovers when writes work again even if no traffic reaches a host
+ * its load balancer took out of rotation.
  */
 #define _GNU_SOURCE
 #include "housekeep.h"
@@ -19,6 +23,7 @@
 #include "registry.h"
 
 #define HK_MAX_ROUNDS 100 /* batches per pass: bounds one pass's work */
+#define HK_PROBE_MS 2000  /* how often a failing store is tried again */
 
 struct housekeep {
     rk_instance *history;
@@ -32,6 +37,7 @@ struct housekeep {
 int64_t housekeep_run_once(housekeep *h)
 {
     const rk_history_vtable *vt = h->history->plugin->vtable;
+    if (h->ttl_ms <= 0) return 0;
     int64_t cutoff = clock_wall_ms() - h->ttl_ms, total = 0;
     for (int round = 0; round < HK_MAX_ROUNDS; round++) {
         rk_err err = {{0}};
@@ -54,15 +60,36 @@ int64_t housekeep_run_once(housekeep *h)
     return total;
 }
 
+int housekeep_probe(housekeep *h)
+{
+    rk_instance *inst = h->history;
+    const rk_history_vtable *vt = inst->plugin->vtable;
+    if (!atomic_load(&inst->write_failing)) return RK_OK;
+    if (!RK_HAS_FIELD(vt, rk_history_vtable, probe) || !vt->probe) return RK_ERR_UNSUPPORTED;
+    rk_err err = {{0}};
+    chat_serial_lock(inst);
+    int rc = vt->probe(inst->ctx, &err);
+    chat_serial_unlock(inst);
+    if (rc == RK_OK && atomic_exchange(&inst->write_failing, 0))
+        log_info(inst->name, "storing conversation turns works again (probe)");
+    else if (rc != RK_OK)
+        log_debug(inst->name, "history probe failed: %s", err.msg);
+    return rc;
+}
+
 static void *hk_main(void *arg)
 {
     housekeep *h = arg;
+    int64_t next_expire = clock_now_ms() + h->interval_ms;
     pthread_mutex_lock(&h->mu);
     while (!h->stopping) {
+        int64_t wait = next_expire - clock_now_ms();
+        if (wait > HK_PROBE_MS) wait = HK_PROBE_MS;
+        if (wait < 0) wait = 0;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += h->interval_ms / 1000;
-        ts.tv_nsec += (h->interval_ms % 1000) * 1000000L;
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (wait % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
@@ -70,7 +97,11 @@ static void *hk_main(void *arg)
         while (!h->stopping && pthread_cond_timedwait(&h->cv, &h->mu, &ts) == 0) {}
         if (h->stopping) break;
         pthread_mutex_unlock(&h->mu);
-        housekeep_run_once(h);
+        housekeep_probe(h);
+        if (clock_now_ms() >= next_expire) {
+            housekeep_run_once(h);
+            next_expire = clock_now_ms() + h->interval_ms;
+        }
         pthread_mutex_lock(&h->mu);
     }
     pthread_mutex_unlock(&h->mu);
@@ -80,7 +111,7 @@ static void *hk_main(void *arg)
 housekeep *housekeep_new(rk_instance *history, int64_t ttl_ms, int64_t interval_ms,
                          int64_t batch)
 {
-    if (!history || ttl_ms <= 0) return NULL;
+    if (!history) return NULL;
     housekeep *h = calloc(1, sizeof *h);
     if (!h) return NULL;
     h->history = history;
@@ -94,7 +125,8 @@ housekeep *housekeep_new(rk_instance *history, int64_t ttl_ms, int64_t interval_
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&h->mu, NULL);
     if (pthread_create(&h->thread, NULL, hk_main, h) != 0) {
-        log_warn("core", "housekeeping thread not started; idle conversations will not expire");
+        log_warn("core", "housekeeping thread not started; idle conversations will not "
+                 "expire and a failing history store is not probed");
         pthread_cond_destroy(&h->cv);
         pthread_mutex_destroy(&h->mu);
         free(h);

@@ -59,7 +59,9 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS messages("
     " tenant TEXT NOT NULL, conv_id TEXT NOT NULL, seq INTEGER NOT NULL,"
     " role TEXT NOT NULL, content TEXT NOT NULL, created_ms INTEGER NOT NULL,"
-    " PRIMARY KEY(tenant, conv_id, seq)) WITHOUT ROWID;";
+    " PRIMARY KEY(tenant, conv_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS write_probe("
+    " id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, pad BLOB);";
 
 int db_fail(dbconn *c, int sqlite_rc, rk_err *err)
 {

@@ -260,6 +260,25 @@ out:
     return rc == RK_OK ? deleted : rc;
 }
 
+/* One row rewritten with 16 KB: new pages in the log, like an append,
+ * but no conversation. */
+static int hist_probe(void *ctxp, rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    dbconn *c = dbpool_acquire(&h->pool, err);
+    if (!c)
+        return RK_ERR_UNAVAILABLE;
+    char sql[128];
+    snprintf(sql, sizeof sql, "BEGIN IMMEDIATE; INSERT OR REPLACE INTO write_probe "
+             "VALUES(1, %lld, zeroblob(16384)); COMMIT", (long long)h->host->wall_ms());
+    dbpool_write_begin(&h->pool);
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    int status = rc == SQLITE_OK ? RK_OK : db_fail(c, rc, err);
+    dbpool_release(&h->pool, c); /* rolls back a failed one */
+    dbpool_write_end(&h->pool);
+    return status;
+}
+
 static void hist_destroy(void *ctxp)
 {
     hist_ctx *h = ctxp;
@@ -364,6 +383,7 @@ static const rk_history_vtable hist_vtable = {
     .load = hist_load,
     .replace = hist_replace,
     .expire = hist_expire,
+    .probe = hist_probe,
 };
 
 static const rk_plugin history_sqlite_plugin = {

@@ -4,8 +4,9 @@
 #     whether its turn was stored (X-History-Saved and "history_saved"),
 #     and what it says is true: the turns claimed saved are exactly the
 #     turns in the database; failures are counted in
-#     ragkernel_history_write_errors_total and turn /ready 503 until a
-#     write succeeds again; a /chat stream says it in its last event.
+#     ragkernel_history_write_errors_total and turn /ready 503 until the
+#     store works again (found by a background probe, without traffic); a
+#     /chat stream says it in its last event.
 #  2. a history.sqlite with garbage on page 2: the server refuses to start,
 #     naming the file and the remedy, and leaves the file as it was.
 set -u
@@ -64,12 +65,21 @@ if MNT=$(mktemp -d /tmp/rkfull.XXXXXX) && mount -t tmpfs -o size=3m tmpfs "$MNT"
     check "  and still ends with [DONE]" grep -q '^data: \[DONE\]' "$T/stream"
     grep -q '"history_saved": *true' "$T/stream" && claimed=$((claimed+1))
     check "the log says why" grep -q 'appending to conversation hostile-full-1 failed' "$RK_LOG"
+    sleep 5 # two probes or more, on a disk still full
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$RK_URL/ready")
+    check "/ready still 503 5 s later: the probe fails too while the disk is full" test "$code" = 503
     rm -f "$MNT/fill"
+    # no traffic: the background probe finds the store writable again
+    t0=$SECONDS code=
+    while [ $((SECONDS-t0)) -lt 20 ]; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$RK_URL/ready")
+        [ "$code" = 200 ] && break; sleep 0.2
+    done
+    echo "  /ready $code $((SECONDS-t0)) s after the disk had room again"
+    check "/ready 200 again without any request (probe), within 20 s" test "$code" = 200
     code=$(chat "$conv" "after")
     check "room again: the next turn is stored" test "$code $(hdr X-History-Saved)" = "200 true"
     claimed=$((claimed+1))
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$RK_URL/ready")
-    check "/ready 200 again once a write succeeded" test "$code" = 200
     rk_stop
     n=$(stored_turns "$MNT/history.sqlite" "$conv")
     echo "  turns claimed saved: $claimed, stored: $n"

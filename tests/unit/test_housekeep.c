@@ -84,7 +84,17 @@ END_TEST
 START_TEST(disabled_without_history_or_ttl)
 {
     ck_assert_ptr_null(housekeep_new(NULL, 1000, 1000, 10));
-    ck_assert_ptr_null(housekeep_new(registry_get(reg, "h"), 0, 1000, 10));
+    add(registry_get(reg, "h"), "old");
+    /* without a TTL nothing expires, but the thread runs (it probes) */
+    housekeep *hk = housekeep_new(registry_get(reg, "h"), 0, 1000, 10);
+    ck_assert_ptr_nonnull(hk);
+    ck_assert_int_eq(housekeep_run_once(hk), 0);
+    ck_assert_int_eq(count(registry_get(reg, "h"), "old"), 1);
+    /* a plugin without the probe slot: the mark stays until a write works */
+    atomic_store(&registry_get(reg, "h")->write_failing, 1);
+    ck_assert_int_eq(housekeep_probe(hk), RK_ERR_UNSUPPORTED);
+    ck_assert_int_eq(atomic_load(&registry_get(reg, "h")->write_failing), 1);
+    housekeep_free(hk);
     housekeep_free(NULL);
 }
 END_TEST

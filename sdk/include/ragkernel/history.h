@@ -39,6 +39,12 @@ typedef struct rk_history_vtable {
      * ms), at most batch of them; returns the number deleted or <0. */
     int64_t (*expire)(void *ctx, int64_t idle_before_ms, size_t batch,
                       rk_err *err);
+    /* since 1.1, optional (check RK_HAS_FIELD, may be NULL): a small write
+     * that fails when append would (full disk, read-only or damaged store),
+     * leaving no conversation behind. While appends fail the host calls it
+     * every few seconds on a background thread, to learn when writes work
+     * again. RK_OK, or an error with a message. */
+    int (*probe)(void *ctx, rk_err *err);
 } rk_history_vtable;
 
 #ifdef __cplusplus
