@@ -106,7 +106,7 @@ START_TEST(wal_bounded_under_load)
     for (int i = 0; i < 4; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, i < 2 ? writer : reader, &ld), 0);
     int64_t peak = 0, t0 = clock_now_ms();
-    while (atomic_load(&ld.written) < WRITE_GOAL && clock_now_ms() - t0 < 40000) {
+    while (atomic_load(&ld.written) < WRITE_GOAL && clock_now_ms() - t0 < 60000) {
         int64_t w = file_size("-wal");
         if (w > peak) peak = w;
         usleep(10000);
