@@ -22,9 +22,11 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RET_BATCH 200    /* conversations deleted per transaction */
 #define RET_ROUNDS 5000  /* batches per pass: bounds one pass */
+#define MIN_GAP_US 20000 /* between two checkpoints */
 
 struct maint {
     dbpool *pool;
@@ -52,18 +54,37 @@ static int64_t wal_bytes(const dbpool *p)
     return stat(wal, &st) == 0 ? (int64_t)st.st_size : 0;
 }
 
+/* The truncate waits for readers of older snapshots, which finish within
+ * microseconds; SQLite's own busy handler would sleep 1, 2, 5, 10... ms
+ * between tries while every writer waits behind the gate. */
+#define SPIN_US 50
+static int spin(void *ud, int tries)
+{
+    (void)tries;
+    int64_t *left = ud;
+    if ((*left)-- <= 0)
+        return 0;
+    usleep(SPIN_US);
+    return 1;
+}
+
 int64_t maint_checkpoint(dbpool *p, const maint_cfg *cfg, rk_err *err)
 {
     dbconn *c = dbpool_acquire(p, err);
     if (!c)
         return RK_ERR_UNAVAILABLE;
-    int mode = wal_bytes(p) > cfg->wal_max / 4 ? SQLITE_CHECKPOINT_TRUNCATE
-                                               : SQLITE_CHECKPOINT_PASSIVE;
-    if (mode == SQLITE_CHECKPOINT_TRUNCATE)
+    /* PASSIVE first, beside the writers: it copies the bulk of the log (and
+     * waits for its fsync) so that what the truncate has to do while the
+     * writers wait is only what they added meanwhile */
+    int rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if ((rc == SQLITE_OK || rc == SQLITE_BUSY) && wal_bytes(p) > cfg->wal_max / 4) {
+        int64_t polls = (int64_t)p->busy_ms * 1000 / SPIN_US;
+        sqlite3_busy_handler(c->db, spin, &polls);
         dbpool_exclusive_begin(p);
-    int rc = sqlite3_wal_checkpoint_v2(c->db, "main", mode, NULL, NULL);
-    if (mode == SQLITE_CHECKPOINT_TRUNCATE)
+        rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         dbpool_exclusive_end(p);
+        sqlite3_busy_timeout(c->db, p->busy_ms); /* the pool's handler again */
+    }
     int status = rc == SQLITE_OK || rc == SQLITE_BUSY ? RK_OK : db_fail(c, rc, err);
     dbpool_release(p, c);
     return status;
@@ -209,6 +230,7 @@ static void *run(void *arg)
         int64_t rc = maint_checkpoint(m->pool, &m->cfg, &err);
         if (rc < 0)
             report(m, rc, "WAL checkpoint", &err);
+        usleep(MIN_GAP_US); /* under load every commit kicks: a pass at most this often */
         if (mono_ms() - last_retention < m->cfg.retention_ms)
             continue;
         last_retention = mono_ms();

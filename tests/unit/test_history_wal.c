@@ -51,8 +51,8 @@ static int64_t file_size(const char *suffix)
 
 /* ---- WAL bound under load ------------------------------------------------ */
 
-#define WAL_MAX (16 << 20)
-#define WRITE_GOAL ((int64_t)96 << 20) /* 6x wal_max */
+#define WAL_MAX (32 << 20)
+#define WRITE_GOAL ((int64_t)96 << 20) /* 3x wal_max; 269 MB of log before the fix */
 
 typedef struct load {
     ph *h;
@@ -99,7 +99,7 @@ static void *reader(void *p)
 START_TEST(wal_bounded_under_load)
 {
     ph h;
-    h_open_with(&h, "wal_max: 16MB, checkpoint_interval: 100ms");
+    h_open_with(&h, "wal_max: 32MB, checkpoint_interval: 100ms");
     ph_start(&h);
     load ld = {.h = &h};
     pthread_t th[4];
