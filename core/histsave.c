@@ -33,6 +33,8 @@ static rk_metric *write_errors(void)
                        "Conversation turns that could not be stored", NULL);
 }
 
+void histsave_metrics(void) { (void)write_errors(); }
+
 /* Loop: the outcome is known; answer. */
 static void deliver(void *ud)
 {

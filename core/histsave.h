@@ -16,5 +16,7 @@
  * by the rest of the after-answer work. Returns 0 when the chat has no
  * conversation to store (the caller sends on_done itself). */
 int histsave_start(rk_chat *ch, const rk_chat_result *res);
+/* Registers ragkernel_history_write_errors_total (idempotent). */
+void histsave_metrics(void);
 
 #endif

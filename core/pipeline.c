@@ -178,6 +178,7 @@ static void pipeline_metrics(pl_metrics *m)
                                       "retrievals that failed", NULL);
     m->history_errors = metrics_get(RK_METRIC_COUNTER, "ragkernel_history_errors_total",
                                     "history loads, appends and compactions that failed", NULL);
+    histsave_metrics(); /* its counter shows 0 before the first failure */
     m->stage_retrieve = labelled(RK_METRIC_HISTOGRAM, "ragkernel_stage_seconds", st, "stage", "retrieve");
     m->stage_llm = labelled(RK_METRIC_HISTOGRAM, "ragkernel_stage_seconds", st, "stage", "llm");
     m->stage_total = labelled(RK_METRIC_HISTOGRAM, "ragkernel_stage_seconds", st, "stage", "total");

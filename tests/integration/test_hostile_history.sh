@@ -38,6 +38,8 @@ if MNT=$(mktemp -d /tmp/rkfull.XXXXXX) && mount -t tmpfs -o size=3m tmpfs "$MNT"
     export RAGKERNEL_DATA=$MNT
     rk_start "$CFG" || exit 1
     conv=hostile-full-1
+    check "ragkernel_history_write_errors_total exposed at 0" \
+        bash -c 'curl -s --max-time 5 "$1/metrics" | grep -qx "ragkernel_history_write_errors_total 0"' _ "$RK_URL"
     code=$(chat "$conv" "first")
     check "a turn with room on the disk: 200" test "$code" = 200
     check "  X-History-Saved: true" test "$(hdr X-History-Saved)" = true
