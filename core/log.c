@@ -111,12 +111,25 @@ static size_t put_raw(char *buf, size_t pos, size_t cap, const char *s)
 
 #define LOG_TAIL 16 /* room kept for "...\"}\n" after the message */
 
+/* vsnprintf cuts at a byte count: drop a last character left incomplete,
+ * so a valid message does not end in U+FFFD. */
+static void trim_partial(char *msg)
+{
+    size_t n = strlen(msg), k = n;
+    while (k > 0 && n - k < 3 && ((unsigned char)msg[k - 1] & 0xC0) == 0x80) k--;
+    if (k == 0) return;
+    unsigned char lead = (unsigned char)msg[k - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (k - 1 + need > n) msg[k - 1] = '\0';
+}
+
 void log_emitv(rk_log_level level, const char *component, const char *fmt,
                va_list ap)
 {
     if (!log_enabled(level)) return;
     char msg[2048], ts[40], line[4096];
     int cut = vsnprintf(msg, sizeof msg, fmt, ap) >= (int)sizeof msg;
+    if (cut) trim_partial(msg);
 
     struct timespec now;
     struct tm tm;

@@ -130,6 +130,8 @@ START_TEST(long_messages_cut_anywhere)
                 char *line = capture(LOG_JSON, msg);
                 ck_assert_uint_le(strlen(line), 4096);
                 char *m = check_json_line(line);
+                /* valid input stays valid: cut between characters */
+                ck_assert_msg(!strstr(m, "\xEF\xBF\xBD"), "U+FFFD in a cut valid message");
                 free(m);
                 free(line);
             }
