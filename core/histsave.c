@@ -51,6 +51,8 @@ static void record(rk_instance *h, int rc)
 {
     if (rc != RK_OK) {
         metrics_add(write_errors(), 1);
+        /* a turn the store refuses as such says nothing about the store */
+        if (rc == RK_ERR_INVALID || rc == RK_ERR_TOO_LARGE) return;
         if (!atomic_exchange(&h->write_failing, 1))
             log_error(h->name, "storing conversation turns fails; /ready reports it "
                       "until a write succeeds again");
