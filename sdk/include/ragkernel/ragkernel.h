@@ -80,7 +80,8 @@
  *        minor needed" (RK_PLUGIN_HEADER_NEEDS); rk_plugin.requirements and
  *        .caps; RK_PLUGIN_NONBLOCKING; FROZEN arrays asserted;
  *        rk_status_name(); rk_host.lock_path; the "listen" service;
- *        retriever index_versioned and doc_version (optional).
+ *        retriever index_versioned and doc_version (optional);
+ *        rk_chat_result.history_saved; history probe (optional).
  */
 #ifndef RAGKERNEL_H
 #define RAGKERNEL_H
