@@ -405,12 +405,14 @@ static enum MHD_Result chat_begin(http_req *r, const char *body, size_t len,
     r->ops = &chat_ops; /* from here on req_free frees the job */
     r->job = j;
     r->sse = &j->sse;
-    parse_err pe = {{0}, {0}};
-    int rc = chat_parse(body, len, d != SSE_OPENAI, &j->req, &pe);
+    parse_err pe = {{0}, {0}, 0};
+    int rc = chat_parse(body, len, d != SSE_OPENAI, &r->srv->chat_limits,
+                        &j->req, &pe);
     if (rc == -2)
         return hr_fail(r, 503, NULL, "out of memory");
     if (rc < 0)
-        return hr_fail(r, 400, pe.param[0] ? pe.param : NULL, "%s", pe.msg);
+        return hr_fail(r, pe.status ? pe.status : 400,
+                       pe.param[0] ? pe.param : NULL, "%s", pe.msg);
     /* the tenant scopes history, cache and retrieval in the core */
     j->req.in.tenant = r->authed ? r->who.tenant : NULL;
     enum MHD_Result lrc = MHD_YES;

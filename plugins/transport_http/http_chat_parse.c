@@ -7,7 +7,11 @@
  * (tool messages, non-text parts, n > 1) rather than answering wrongly.
  * Every chat request passes here, so the body is read with the flat JSON
  * reader (oj.h) and the strings kept are decoded into one arena the size
- * of the body: no tree, one allocation for all of them.
+ * of the body: no tree, one allocation for all of them. Multi-part
+ * contents are joined in that arena too. Everything here runs on a loop
+ * thread, so every step is linear in the body: arrays are walked token by
+ * token (never by index), and the limits on messages, parts and text are
+ * checked while walking, before anything is copied for them.
  */
 #include "http_chat_parse.h"
 
@@ -16,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_buf.h"
 
 #define TOKS 64 /* tokens on the stack: a short conversation needs no more */
 
@@ -26,10 +29,22 @@ static int bad(parse_err *e, const char *param, const char *fmt, ...)
 static int bad(parse_err *e, const char *param, const char *fmt, ...)
 {
     va_list ap;
+    e->status = 400;
     snprintf(e->param, sizeof e->param, "%s", param ? param : "");
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+    return -1;
+}
+
+/* Message text past lim->max_text: 413, naming the limit. */
+static int too_much_text(const chat_req *c, parse_err *e, const char *param)
+{
+    bad(e, param,
+        "The messages hold more than %zu bytes of text (the limit, "
+        "max_text_bytes); send a shorter conversation",
+        c->lim->max_text);
+    e->status = 413;
     return -1;
 }
 
@@ -80,41 +95,71 @@ static int str_is(const oj_doc *d, int i, const char *lit)
     return n != SIZE_MAX && strcmp(buf, lit) == 0;
 }
 
-/* [{type:"text", text:"..."}, ...] -> one string, parts joined by "\n". */
+/* Message text at string token i, kept like keep_str and counted against
+ * lim->max_text; param names the field for the 413. */
+static int keep_text(chat_req *c, const oj_doc *d, int i, const char **out,
+                     const char *param, parse_err *e)
+{
+    const char *s = keep_str(c, d, i);
+    if (!s)
+        return -2;
+    c->text += strlen(s);
+    *out = s;
+    /* counted once decoded (escapes shrink): the copy went to the arena,
+     * which is already allocated, so checking after it costs nothing */
+    return c->lim->max_text && c->text > c->lim->max_text
+               ? too_much_text(c, e, param)
+               : 0;
+}
+
+/* Part `part` is {type:"text", text:"..."}: its text token, else -1. */
+static int text_of_part(const oj_doc *d, int part)
+{
+    int type = oj_get(d, part, "type"), text = oj_get(d, part, "text");
+    if (oj_kind(d, type) != OJ_STR || !str_is(d, type, "text") ||
+        oj_kind(d, text) != OJ_STR)
+        return -1;
+    return text;
+}
+
+/* [{type:"text", text:"..."}, ...] -> one string, parts joined by "\n",
+ * decoded straight into the arena: each part's raw text plus its quotes
+ * is longer than its decoded text plus the "\n" or NUL after it, so the
+ * joined string fits where its parts would have. */
 static int join_parts(chat_req *c, const oj_doc *d, int parts, size_t i,
                       const char **out, parse_err *e)
 {
     char param[64];
-    hbuf b = {0};
     size_t n = oj_count(d, parts);
-    for (size_t k = 0; k < n; k++) {
-        int part = oj_at(d, parts, k), text = oj_get(d, part, "text");
-        int type = oj_get(d, part, "type");
-        if (oj_kind(d, type) != OJ_STR || !str_is(d, type, "text") ||
-            oj_kind(d, text) != OJ_STR) {
-            hbuf_free(&b);
+    snprintf(param, sizeof param, "messages[%zu].content", i);
+    if (c->lim->max_parts && n > c->lim->max_parts)
+        return bad(e, param,
+                   "%s has %zu parts: the limit is %zu (max_content_parts)",
+                   param, n, c->lim->max_parts);
+    char *s = c->arena + c->arena_len, *o = s;
+    int part = parts + 1; /* elements in order, each ends where the next starts */
+    for (size_t k = 0; k < n; k++, part = (int)d->t[part].end) {
+        int text = text_of_part(d, part);
+        if (text < 0) {
             snprintf(param, sizeof param, "messages[%zu].content[%zu]", i, k);
             return bad(e, param, "Only text content parts are supported "
                                  "(type \"text\" with a string \"text\")");
         }
-        const char *s = keep_str(c, d, text);
-        if (!s) {
-            hbuf_free(&b);
-            return -2;
-        }
+        size_t raw = d->t[text].len;
+        if ((size_t)(c->arena + c->arena_cap - o) < raw + 2)
+            return -2; /* cannot happen: see above */
         if (k > 0)
-            hbuf_append(&b, "\n", 1);
-        hbuf_puts(&b, s);
+            *o++ = '\n';
+        size_t got = oj_copy(d, text, o, raw + 1);
+        o += got;
+        c->text += got + (k > 0);
+        if (c->lim->max_text && c->text > c->lim->max_text)
+            return too_much_text(c, e, param);
     }
-    if (b.oom) {
-        hbuf_free(&b);
-        return -2;
-    }
-    char *s = b.data ? hbuf_take(&b, NULL) : strdup("");
-    if (!s)
-        return -2;
+    *o = '\0';
+    c->arena_len = (size_t)(o + 1 - c->arena);
     *out = s;
-    return own(c, s);
+    return 0;
 }
 
 static int role_of(const oj_doc *d, int i, const char **out)
@@ -160,7 +205,8 @@ static int parse_message(chat_req *c, const oj_doc *d, int m, size_t i,
     }
     int content = oj_get(d, m, "content");
     if (oj_kind(d, content) == OJ_STR)
-        return (c->msgs[i].content = keep_str(c, d, content)) ? 0 : -2;
+        return keep_text(c, d, content, &c->msgs[i].content,
+                         msg_param(param, sizeof param, i, ".content"), e);
     if (oj_kind(d, content) == OJ_ARR)
         return join_parts(c, d, content, i, &c->msgs[i].content, e);
     if ((content < 0 || oj_kind(d, content) == OJ_NULL) &&
@@ -179,6 +225,11 @@ static int parse_messages(chat_req *c, const oj_doc *d, int msgs, parse_err *e)
     size_t n = oj_count(d, msgs);
     if (n == 0)
         return bad(e, "messages", "'messages' must not be empty");
+    if (c->lim->max_messages && n > c->lim->max_messages)
+        return bad(e, "messages",
+                   "'messages' holds %zu messages: the limit is %zu "
+                   "(max_messages)",
+                   n, c->lim->max_messages);
     c->msgs = calloc(n, sizeof *c->msgs);
     if (!c->msgs)
         return -2;
@@ -328,20 +379,24 @@ static int parse_legacy(chat_req *c, const oj_doc *d, parse_err *e)
     if (!c->msgs)
         return -2;
     c->msgs[0].role = "user";
-    if (!(c->msgs[0].content = keep_str(c, d, m)))
-        return -2;
+    int rc = keep_text(c, d, m, &c->msgs[0].content, "message", e);
+    if (rc < 0)
+        return rc;
     c->in.messages = c->msgs;
     c->in.n_messages = 1;
     return opt_bool(d, oj_get(d, 0, "stream"), "stream", &c->in.stream, e);
 }
 
-int chat_parse(const char *body, size_t len, int legacy, chat_req *c,
-               parse_err *e)
+int chat_parse(const char *body, size_t len, int legacy,
+               const chat_limits *lim, chat_req *c, parse_err *e)
 {
+    static const chat_limits defaults = {CHAT_MAX_MESSAGES, CHAT_MAX_PARTS,
+                                         CHAT_MAX_TEXT};
     oj_tok toks[TOKS];
     oj_doc d;
     oj_init_with(&d, toks, TOKS);
     int rc = begin(c, &d, body ? body : "", body ? len : 0, e);
+    c->lim = lim ? lim : &defaults;
     if (rc == 0)
         rc = legacy ? parse_legacy(c, &d, e) : parse_openai(c, &d, e);
     oj_free(&d);

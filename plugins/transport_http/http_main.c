@@ -19,6 +19,13 @@ static const rk_config_key http_config[] = {
      "split evenly across the loops"},
     {"max_body", RK_CFG_SIZE, "1MB", 0,
      "largest request body, document uploads included; larger ones get 413"},
+    {"max_messages", RK_CFG_INT, "1000", 0,
+     "messages in one chat request; more get 400"},
+    {"max_content_parts", RK_CFG_INT, "256", 0,
+     "content parts in one chat message; more get 400"},
+    {"max_text_bytes", RK_CFG_SIZE, "1MB", 0,
+     "text of all the messages of one chat request, decoded; more gets "
+     "413"},
     {"connection_timeout", RK_CFG_DURATION, "120s", 0,
      "idle connection timeout (not applied while an answer is pending)"},
     {"connection_memory", RK_CFG_SIZE, "32k", 0,

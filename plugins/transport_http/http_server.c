@@ -71,6 +71,33 @@ static int parse_listen(http_server *s, const char *spec, rk_err *err)
     return RK_OK;
 }
 
+/* cfg_int of key within lo..hi, else a config error naming it. */
+static int cfg_range(http_server *s, const char *key, int64_t lo, int64_t hi,
+                     int64_t *out, rk_err *err)
+{
+    char where[160];
+    *out = s->host->cfg_int(s->self, key);
+    if (*out >= lo && *out <= hi)
+        return RK_OK;
+    return rk_fail(err, RK_ERR_CONFIG, "%s: %s must be %lld..%lld",
+                   s->host->cfg_where(s->self, key, where, sizeof where), key,
+                   (long long)lo, (long long)hi);
+}
+
+static int read_limits(http_server *s, rk_err *err)
+{
+    int64_t msgs, parts, text;
+    int rc = cfg_range(s, "max_messages", 1, 1000000, &msgs, err);
+    if (rc == RK_OK)
+        rc = cfg_range(s, "max_content_parts", 1, 1000000, &parts, err);
+    if (rc == RK_OK)
+        rc = cfg_range(s, "max_text_bytes", 1, (int64_t)1 << 32, &text, err);
+    if (rc != RK_OK)
+        return rc;
+    s->chat_limits = (chat_limits){(size_t)msgs, (size_t)parts, (size_t)text};
+    return RK_OK;
+}
+
 static int read_config(http_server *s, rk_err *err)
 {
     const rk_host *h = s->host;
@@ -118,7 +145,7 @@ static int read_config(http_server *s, rk_err *err)
     s->public_health = h->cfg_bool(s->self, "public_health");
     s->public_ready = h->cfg_bool(s->self, "public_ready");
     s->public_metrics = h->cfg_bool(s->self, "public_metrics");
-    return RK_OK;
+    return read_limits(s, err);
 }
 
 int server_create(const rk_host *host, rk_instance *self, http_server **out,

@@ -14,6 +14,7 @@
 
 #include <ragkernel/ragkernel.h>
 
+#include "http_chat_parse.h"
 #include "http_metrics.h"
 #include "http_req.h"
 
@@ -40,6 +41,7 @@ struct http_server {
     int public_health;   /* /health answers without a key */
     int public_ready;    /* /ready answers without a key (else admin) */
     int public_metrics;  /* /metrics answers without a key (else admin) */
+    chat_limits chat_limits; /* what one chat request may hold */
 
     struct MHD_Daemon *daemon; /* the (first) daemon: bound address */
     struct http_loops *loops;  /* one daemon per host loop, or NULL */

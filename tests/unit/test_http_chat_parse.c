@@ -11,6 +11,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../plugins/transport_http/http_buf.c"
 #include "../../plugins/transport_http/http_chat_parse.c"
@@ -34,7 +35,7 @@ static int parse(const char *body, int legacy)
 {
     chat_req_free(&R); /* a test may parse more than once */
     memset(&E, 0, sizeof E);
-    return chat_parse(body, strlen(body), legacy, &R, &E);
+    return chat_parse(body, strlen(body), legacy, NULL, &R, &E);
 }
 
 #define USER_HI "{\"role\":\"user\",\"content\":\"hi\"}"
@@ -221,7 +222,7 @@ START_TEST(long_conversation)
                     i ? "," : "", i % 2 ? "user" : "assistant", i);
     hbuf_puts(&b, "],\"temperature\":0.5}");
     ck_assert_int_eq(b.oom, 0);
-    int rc = chat_parse(b.data, b.len, 0, &R, &E);
+    int rc = chat_parse(b.data, b.len, 0, NULL, &R, &E);
     hbuf_free(&b);
     ck_assert_msg(rc == 0, "%s", E.msg);
     ck_assert_uint_eq(R.in.n_messages, 200);
@@ -306,7 +307,7 @@ START_TEST(body_freed_after_parse)
         ck_assert_ptr_nonnull(body);
         memcpy(body, src[legacy], n); /* no NUL: the parser must not need one */
         chat_req_free(&R);
-        int rc = chat_parse(body, n, legacy, &R, &E);
+        int rc = chat_parse(body, n, legacy, NULL, &R, &E);
         memset(body, 'X', n);
         free(body);
         ck_assert_msg(rc == 0, "%s", E.msg);
@@ -437,18 +438,151 @@ START_TEST(refused_raw_bytes)
 {
     static const char nul_in_str[] = "{\"message\":\"a\0b\"}";
     static const char nul_after[] = "{\"message\":\"ab\"}\0";
-    ck_assert_int_eq(chat_parse(nul_in_str, sizeof nul_in_str - 1, 1, &R, &E), -1);
+    ck_assert_int_eq(chat_parse(nul_in_str, sizeof nul_in_str - 1, 1, NULL, &R, &E), -1);
     ck_assert_ptr_nonnull(strstr(E.msg, "control character"));
     chat_req_free(&R);
-    ck_assert_int_eq(chat_parse(nul_after, sizeof nul_after - 1, 1, &R, &E), -1);
+    ck_assert_int_eq(chat_parse(nul_after, sizeof nul_after - 1, 1, NULL, &R, &E), -1);
     ck_assert_ptr_nonnull(strstr(E.msg, "trailing characters"));
     chat_req_free(&R);
-    ck_assert_int_eq(chat_parse(nul_after, sizeof nul_after - 2, 1, &R, &E), 0);
+    ck_assert_int_eq(chat_parse(nul_after, sizeof nul_after - 2, 1, NULL, &R, &E), 0);
     ck_assert_str_eq(R.in.messages[0].content, "ab");
     chat_req_free(&R);
-    ck_assert_int_eq(chat_parse(NULL, 5, 0, &R, &E), -1);
+    ck_assert_int_eq(chat_parse(NULL, 5, 0, NULL, &R, &E), -1);
     ck_assert_str_eq(E.param, "");
     ck_assert_ptr_nonnull(strstr(E.msg, NOT_JSON));
+}
+END_TEST
+
+/* ------------------------------------------------------------ limits */
+
+/* {"messages":[...]}: a user message of `parts` parts "ab" (none if 0),
+ * then `msgs` user messages "ab". */
+static void hostile(hbuf *b, size_t msgs, size_t parts)
+{
+    hbuf_puts(b, "{\"messages\":[");
+    if (parts) {
+        hbuf_puts(b, "{\"role\":\"user\",\"content\":[");
+        for (size_t k = 0; k < parts; k++)
+            hbuf_puts(b, k ? ",{\"type\":\"text\",\"text\":\"ab\"}"
+                           : "{\"type\":\"text\",\"text\":\"ab\"}");
+        hbuf_puts(b, "]}");
+    }
+    for (size_t i = 0; i < msgs; i++)
+        hbuf_puts(b, i || parts ? ",{\"role\":\"user\",\"content\":\"ab\"}"
+                       : "{\"role\":\"user\",\"content\":\"ab\"}");
+    hbuf_puts(b, "]}");
+    ck_assert_int_eq(b->oom, 0);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 150,000 parts (4 MB) took minutes when each part was found by index and
+ * the joined text regrown: now one pass, well under a second even on a
+ * loaded machine. Limits off, so the walk itself is what is timed. */
+START_TEST(many_parts_linear)
+{
+    static const chat_limits off = {0, 0, 0};
+    hbuf b = {0};
+    hostile(&b, 0, 150000);
+    double t0 = now_s();
+    int rc = chat_parse(b.data, b.len, 0, &off, &R, &E);
+    double secs = now_s() - t0;
+    hbuf_free(&b);
+    ck_assert_msg(rc == 0, "%s", E.msg);
+    ck_assert_msg(secs < 2.0, "150,000 parts took %.2f s", secs);
+    const char *t = R.in.messages[0].content;
+    ck_assert_uint_eq(strlen(t), 150000 * 3 - 1);
+    ck_assert(strncmp(t, "ab\nab\n", 6) == 0);
+    ck_assert(strcmp(t + strlen(t) - 5, "ab\nab") == 0);
+
+    chat_req_free(&R);
+    hostile(&b, 150000, 0);
+    t0 = now_s();
+    rc = chat_parse(b.data, b.len, 0, &off, &R, &E);
+    secs = now_s() - t0;
+    hbuf_free(&b);
+    ck_assert_msg(rc == 0, "%s", E.msg);
+    ck_assert_msg(secs < 2.0, "150,000 messages took %.2f s", secs);
+    ck_assert_uint_eq(R.in.n_messages, 150000);
+}
+END_TEST
+
+/* Each limit: the request at it passes, one more is refused naming it. */
+START_TEST(limits)
+{
+    static const chat_limits lim = {3, 4, 20};
+    hbuf b = {0};
+    hostile(&b, 3, 0);
+    ck_assert_int_eq(chat_parse(b.data, b.len, 0, &lim, &R, &E), 0);
+    hbuf_reset(&b);
+    chat_req_free(&R);
+    hostile(&b, 4, 0);
+    ck_assert_int_eq(chat_parse(b.data, b.len, 0, &lim, &R, &E), -1);
+    ck_assert_int_eq(E.status, 400);
+    ck_assert_str_eq(E.param, "messages");
+    ck_assert_ptr_nonnull(strstr(E.msg, "holds 4 messages: the limit is 3 (max_messages)"));
+
+    hbuf_reset(&b);
+    chat_req_free(&R);
+    hostile(&b, 0, 4); /* "ab\nab\nab\nab": 11 bytes */
+    ck_assert_int_eq(chat_parse(b.data, b.len, 0, &lim, &R, &E), 0);
+    ck_assert_str_eq(R.in.messages[0].content, "ab\nab\nab\nab");
+    hbuf_reset(&b);
+    chat_req_free(&R);
+    hostile(&b, 0, 5);
+    ck_assert_int_eq(chat_parse(b.data, b.len, 0, &lim, &R, &E), -1);
+    ck_assert_int_eq(E.status, 400);
+    ck_assert_str_eq(E.param, "messages[0].content");
+    ck_assert_ptr_nonnull(strstr(E.msg, "has 5 parts: the limit is 4 (max_content_parts)"));
+
+    /* 11 bytes of parts + 3 x "ab" = 17 fit in 18; a fourth "ab"
+     * (messages[4]) makes 19 */
+    hbuf_reset(&b);
+    chat_req_free(&R);
+    static const chat_limits text = {10, 10, 18};
+    hostile(&b, 3, 4);
+    ck_assert_int_eq(chat_parse(b.data, b.len, 0, &text, &R, &E), 0);
+    hbuf_reset(&b);
+    chat_req_free(&R);
+    hostile(&b, 4, 4);
+    ck_assert_int_eq(chat_parse(b.data, b.len, 0, &text, &R, &E), -1);
+    ck_assert_int_eq(E.status, 413);
+    ck_assert_str_eq(E.param, "messages[4].content");
+    ck_assert_ptr_nonnull(strstr(E.msg, "more than 18 bytes of text"));
+    ck_assert_ptr_nonnull(strstr(E.msg, "max_text_bytes"));
+    hbuf_free(&b);
+
+    /* the legacy message counts too; escapes count decoded */
+    chat_req_free(&R);
+    static const chat_limits two = {1, 1, 2};
+    const char *ok = "{\"message\":\"\\u00e9\"}"; /* 2 bytes */
+    ck_assert_int_eq(chat_parse(ok, strlen(ok), 1, &two, &R, &E), 0);
+    chat_req_free(&R);
+    const char *over = "{\"message\":\"abc\"}";
+    ck_assert_int_eq(chat_parse(over, strlen(over), 1, &two, &R, &E), -1);
+    ck_assert_int_eq(E.status, 413);
+    ck_assert_str_eq(E.param, "message");
+}
+END_TEST
+
+/* The defaults apply without limits of the caller's. */
+START_TEST(default_limits)
+{
+    hbuf b = {0};
+    hostile(&b, CHAT_MAX_MESSAGES + 1, 0);
+    ck_assert_int_eq(chat_parse(b.data, b.len, 0, NULL, &R, &E), -1);
+    ck_assert_ptr_nonnull(strstr(E.msg, "(max_messages)"));
+    hbuf_reset(&b);
+    chat_req_free(&R);
+    hostile(&b, 0, CHAT_MAX_PARTS + 1);
+    ck_assert_int_eq(chat_parse(b.data, b.len, 0, NULL, &R, &E), -1);
+    ck_assert_ptr_nonnull(strstr(E.msg, "(max_content_parts)"));
+    hbuf_free(&b);
 }
 END_TEST
 
@@ -475,6 +609,13 @@ static Suite *suite(void)
     tcase_add_loop_test(no, refused, 0, (int)(sizeof BAD / sizeof BAD[0]));
     tcase_add_test(no, refused_raw_bytes);
     suite_add_tcase(s, no);
+    TCase *lim = tcase_create("limits");
+    tcase_add_checked_fixture(lim, setup, teardown);
+    tcase_set_timeout(lim, 30);
+    tcase_add_test(lim, many_parts_linear);
+    tcase_add_test(lim, limits);
+    tcase_add_test(lim, default_limits);
+    suite_add_tcase(s, lim);
     return s;
 }
 
