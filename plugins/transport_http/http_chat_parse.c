@@ -37,15 +37,28 @@ static int bad(parse_err *e, const char *param, const char *fmt, ...)
     return -1;
 }
 
-/* Message text past lim->max_text: 413, naming the limit. */
+/* Past one of the limits: 413 (as the pipeline answers for its own
+ * input limits), the message naming the limit's config key. */
+static int too_large(parse_err *e, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int too_large(parse_err *e, const char *param, const char *fmt, ...)
+{
+    va_list ap;
+    e->status = 413;
+    snprintf(e->param, sizeof e->param, "%s", param);
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 static int too_much_text(const chat_req *c, parse_err *e, const char *param)
 {
-    bad(e, param,
-        "The messages hold more than %zu bytes of text (the limit, "
-        "max_text_bytes); send a shorter conversation",
-        c->lim->max_text);
-    e->status = 413;
-    return -1;
+    return too_large(e, param,
+                     "The messages hold more than %zu bytes of text (the "
+                     "limit, max_text_bytes); send a shorter conversation",
+                     c->lim->max_text);
 }
 
 void chat_req_free(chat_req *c)
@@ -133,9 +146,10 @@ static int join_parts(chat_req *c, const oj_doc *d, int parts, size_t i,
     size_t n = oj_count(d, parts);
     snprintf(param, sizeof param, "messages[%zu].content", i);
     if (c->lim->max_parts && n > c->lim->max_parts)
-        return bad(e, param,
-                   "%s has %zu parts: the limit is %zu (max_content_parts)",
-                   param, n, c->lim->max_parts);
+        return too_large(e, param,
+                         "%s has %zu parts: the limit is %zu "
+                         "(max_content_parts)",
+                         param, n, c->lim->max_parts);
     char *s = c->arena + c->arena_len, *o = s;
     int part = parts + 1; /* elements in order, each ends where the next starts */
     for (size_t k = 0; k < n; k++, part = (int)d->t[part].end) {
@@ -226,10 +240,10 @@ static int parse_messages(chat_req *c, const oj_doc *d, int msgs, parse_err *e)
     if (n == 0)
         return bad(e, "messages", "'messages' must not be empty");
     if (c->lim->max_messages && n > c->lim->max_messages)
-        return bad(e, "messages",
-                   "'messages' holds %zu messages: the limit is %zu "
-                   "(max_messages)",
-                   n, c->lim->max_messages);
+        return too_large(e, "messages",
+                         "'messages' holds %zu messages: the limit is %zu "
+                         "(max_messages)",
+                         n, c->lim->max_messages);
     c->msgs = calloc(n, sizeof *c->msgs);
     if (!c->msgs)
         return -2;

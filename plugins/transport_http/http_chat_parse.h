@@ -43,7 +43,7 @@ typedef struct chat_req {
 typedef struct parse_err {
     char param[64];   /* the offending field, "" if none */
     char msg[256];
-    int status;       /* HTTP status: 400, or 413 past a size limit */
+    int status;       /* HTTP status: 400, or 413 past a chat_limits one */
 } parse_err;
 
 /* Parse a request body of either dialect (legacy: the original /chat)

@@ -20,9 +20,10 @@ static const rk_config_key http_config[] = {
     {"max_body", RK_CFG_SIZE, "1MB", 0,
      "largest request body, document uploads included; larger ones get 413"},
     {"max_messages", RK_CFG_INT, "1000", 0,
-     "messages in one chat request; more get 400"},
+     "messages in one chat request, checked while the body is parsed; "
+     "more get 413 (pipeline.max_messages then applies to what passes)"},
     {"max_content_parts", RK_CFG_INT, "256", 0,
-     "content parts in one chat message; more get 400"},
+     "content parts in one chat message; more get 413"},
     {"max_text_bytes", RK_CFG_SIZE, "1MB", 0,
      "text of all the messages of one chat request, decoded; more gets "
      "413"},

@@ -523,7 +523,7 @@ START_TEST(limits)
     chat_req_free(&R);
     hostile(&b, 4, 0);
     ck_assert_int_eq(chat_parse(b.data, b.len, 0, &lim, &R, &E), -1);
-    ck_assert_int_eq(E.status, 400);
+    ck_assert_int_eq(E.status, 413);
     ck_assert_str_eq(E.param, "messages");
     ck_assert_ptr_nonnull(strstr(E.msg, "holds 4 messages: the limit is 3 (max_messages)"));
 
@@ -536,7 +536,7 @@ START_TEST(limits)
     chat_req_free(&R);
     hostile(&b, 0, 5);
     ck_assert_int_eq(chat_parse(b.data, b.len, 0, &lim, &R, &E), -1);
-    ck_assert_int_eq(E.status, 400);
+    ck_assert_int_eq(E.status, 413);
     ck_assert_str_eq(E.param, "messages[0].content");
     ck_assert_ptr_nonnull(strstr(E.msg, "has 5 parts: the limit is 4 (max_content_parts)"));
 
