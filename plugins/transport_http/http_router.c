@@ -1,9 +1,11 @@
 /*
  * http_router — owns the first steps of every request, where MHD calls the
- * access handler repeatedly: route and method checks, authentication,
+ * access handler repeatedly: the framing check (http_frame), route and
+ * method checks, a body on a route that takes none, authentication,
  * scopes, the request budget and the cheap rejections (415, 413 from
  * Content-Length) happen on the first call so the body is never read for
- * them; the body is then accumulated up to max_body; the final call parses
+ * them (no client can make us buffer a body before it has been let in);
+ * the body is then accumulated up to max_body; the final call parses
  * JSON (reporting jansson's line and column) or hands the raw bytes to an
  * upload. A request that suspended itself comes back here on resume and is
  * passed to its job.
@@ -22,6 +24,7 @@
 #include "http_docs.h"
 #include "http_download.h"
 #include "http_embed.h"
+#include "http_frame.h"
 #include "http_info.h"
 #include "http_req.h"
 #include "http_resp.h"
@@ -160,16 +163,14 @@ static int json_content_type(struct MHD_Connection *c)
     return next == '\0' || next == ';' || next == ' ' || next == '\t';
 }
 
-/* Content-Length over the limit: refuse before reading a byte of it. */
-static int declared_too_large(http_server *s, struct MHD_Connection *c)
+/* A 400 after which the connection is closed: what follows the headers
+ * cannot be trusted to be where the client says. */
+static enum MHD_Result refuse_close(http_req *r, const char *msg)
 {
-    const char *cl = MHD_lookup_connection_value(
-        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (!cl)
-        return 0;
-    char *end;
-    unsigned long long n = strtoull(cl, &end, 10);
-    return end != cl && n > s->max_body;
+    static const char *const close_hdr[] = {MHD_HTTP_HEADER_CONNECTION,
+                                            "close", NULL};
+    hr_error e = {.status = 400, .message = msg, .headers = close_hdr};
+    return hr_send_error(r, &e);
 }
 
 static enum MHD_Result too_large(http_req *r)
@@ -224,14 +225,25 @@ static enum MHD_Result begin(http_server *s, http_req *r, const char *url,
                              const char *method)
 {
     const char *id = NULL;
+    char msg[160];
+    frame_info f;
     const route *rt = route_by_path(url, &id);
     r->route = rt ? rt->id : ROUTE_OTHER;
     r->method = method_of(method);
+    if (frame_check(r->conn, &f, msg, sizeof msg) < 0)
+        return refuse_close(r, msg);
+    if (frame_check_query(r->conn, msg, sizeof msg) < 0)
+        return hr_fail(r, 400, NULL, "%s", msg);
     if (!rt)
         return hr_fail(r, 404, NULL, "Unknown request URL: %.16s %.200s",
                        method, url);
     if (!has_handler(rt, r->method))
         return not_allowed(r, rt);
+    if (r->method != METHOD_POST && frame_has_body(&f)) {
+        snprintf(msg, sizeof msg, "%.16s %.100s takes no request body",
+                 method, url);
+        return refuse_close(r, msg);
+    }
     enum MHD_Result rc = MHD_YES;
     if (admit(r, rt, id, &rc) < 0)
         return rc;
@@ -239,7 +251,7 @@ static enum MHD_Result begin(http_server *s, http_req *r, const char *url,
         if (json_body(rt) && !rt->json_any_type && !json_content_type(r->conn))
             return hr_fail(r, 415, NULL,
                            "Unsupported Content-Type: send application/json");
-        if (declared_too_large(s, r->conn))
+        if (f.length > s->max_body)
             return too_large(r);
     }
     /* everything else is answered on the final call: MHD closes a
