@@ -27,8 +27,18 @@ static const rk_config_key http_config[] = {
     {"max_text_bytes", RK_CFG_SIZE, "1MB", 0,
      "text of all the messages of one chat request, decoded; more gets "
      "413"},
+    {"max_connections_per_ip", RK_CFG_INT, "0", 0,
+     "connections one client address may hold "
+     "(MHD_OPTION_PER_IP_CONNECTION_LIMIT, split across the loops like "
+     "max_connections); 0 = half of max_connections, so one address never "
+     "takes every slot. Behind a proxy every client has the proxy's "
+     "address: set it to max_connections there"},
     {"connection_timeout", RK_CFG_DURATION, "120s", 0,
      "idle connection timeout (not applied while an answer is pending)"},
+    {"header_timeout", RK_CFG_DURATION, "10s", 0,
+     "a new connection that sends no complete request headers within "
+     "this (counted from its last byte) is closed; after its first "
+     "request it has connection_timeout"},
     {"connection_memory", RK_CFG_SIZE, "32k", 0,
      "per-connection memory pool (headers and I/O buffers)"},
     {"request_id_header", RK_CFG_STRING, "X-Request-Id", 0,

@@ -26,6 +26,7 @@
 #include "http_embed.h"
 #include "http_frame.h"
 #include "http_info.h"
+#include "http_limits.h"
 #include "http_req.h"
 #include "http_resp.h"
 #include "http_server.h"
@@ -327,6 +328,7 @@ enum MHD_Result router_access(void *cls, struct MHD_Connection *conn,
     http_server *s = cls;
     http_req *r = *con_cls;
     if (!r) {
+        limits_headers_in(s, conn);
         r = req_new(s, conn);
         if (!r)
             return MHD_NO;

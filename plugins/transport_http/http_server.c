@@ -3,7 +3,8 @@
  * and checking the instance config, binding (one external-epoll daemon per
  * host loop through http_loops when the host offers loops, else MHD's own
  * epoll thread pool; suspend/resume; an explicit connection limit because
- * MHD's default is FD_SETSIZE-4 even with epoll), reporting the bound
+ * MHD's default is FD_SETSIZE-4 even with epoll; the per-client limits of
+ * http_limits), reporting the bound
  * address, and draining on stop. Draining matters because MHD aborts the
  * process if it is stopped while a connection is suspended, so every
  * request we suspended must be resumed (and every host call it started must
@@ -27,6 +28,7 @@
 #include <microhttpd.h>
 
 #include "http_drain.h"
+#include "http_limits.h"
 #include "http_loops.h"
 #include "http_router.h"
 
@@ -68,33 +70,6 @@ static int parse_listen(http_server *s, const char *spec, rk_err *err)
     memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
     s->addrlen = ai->ai_addrlen;
     freeaddrinfo(ai);
-    return RK_OK;
-}
-
-/* cfg_int of key within lo..hi, else a config error naming it. */
-static int cfg_range(http_server *s, const char *key, int64_t lo, int64_t hi,
-                     int64_t *out, rk_err *err)
-{
-    char where[160];
-    *out = s->host->cfg_int(s->self, key);
-    if (*out >= lo && *out <= hi)
-        return RK_OK;
-    return rk_fail(err, RK_ERR_CONFIG, "%s: %s must be %lld..%lld",
-                   s->host->cfg_where(s->self, key, where, sizeof where), key,
-                   (long long)lo, (long long)hi);
-}
-
-static int read_limits(http_server *s, rk_err *err)
-{
-    int64_t msgs, parts, text;
-    int rc = cfg_range(s, "max_messages", 1, 1000000, &msgs, err);
-    if (rc == RK_OK)
-        rc = cfg_range(s, "max_content_parts", 1, 1000000, &parts, err);
-    if (rc == RK_OK)
-        rc = cfg_range(s, "max_text_bytes", 1, (int64_t)1 << 32, &text, err);
-    if (rc != RK_OK)
-        return rc;
-    s->chat_limits = (chat_limits){(size_t)msgs, (size_t)parts, (size_t)text};
     return RK_OK;
 }
 
@@ -145,7 +120,7 @@ static int read_config(http_server *s, rk_err *err)
     s->public_health = h->cfg_bool(s->self, "public_health");
     s->public_ready = h->cfg_bool(s->self, "public_ready");
     s->public_metrics = h->cfg_bool(s->self, "public_metrics");
-    return read_limits(s, err);
+    return limits_read_config(s, err);
 }
 
 int server_create(const rk_host *host, rk_instance *self, http_server **out,
@@ -211,13 +186,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *c, void **sctx,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)c;
-    (void)sctx;
     http_server *s = cls;
     int opened = code == MHD_CONNECTION_NOTIFY_STARTED;
     atomic_fetch_add(&s->n_conns, opened ? 1 : -1);
     if (opened)
         atomic_store(&s->last_active_ms, s->host->now_ms());
+    limits_on_connection(cls, c, sctx, code); /* the header timeout */
 }
 
 /* "a.b.c.d:port" or "[v6]:port". */
@@ -324,6 +298,7 @@ struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n,
         if (flags & MHD_USE_INTERNAL_POLLING_THREAD)
             flags |= MHD_USE_ITC;
     }
+    unsigned per_ip = limits_per_ip(s, n);
     /* one epoll loop per pool thread; a single thread needs no pool */
     struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL},
                                      {MHD_OPTION_END, 0, NULL}};
@@ -339,8 +314,9 @@ struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n,
         MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->conn_memory,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, backlog, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-        MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+        on_completed, s, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_ARRAY,
+        pool, MHD_OPTION_END);
 }
 
 int server_start(http_server *s, rk_err *err)
@@ -373,8 +349,9 @@ int server_start(http_server *s, rk_err *err)
     if (s->loops)
         s->host->log(s->self, RK_LOG_INFO,
                      "listening on %s (one daemon on each of %u loops, "
-                     "max_connections=%u)",
-                     s->listening, s->n_daemons, s->max_connections);
+                     "max_connections=%u, per address %u)",
+                     s->listening, s->n_daemons, s->max_connections,
+                     s->max_per_ip);
     else
         s->host->log(s->self, RK_LOG_INFO,
                      "listening on %s (threads=%u max_connections=%u)",

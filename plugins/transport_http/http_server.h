@@ -34,7 +34,9 @@ struct http_server {
     socklen_t addrlen;
     unsigned threads;
     unsigned max_connections;
-    unsigned timeout_s;
+    unsigned timeout_s;        /* idle; 0 = none */
+    unsigned header_timeout_s; /* until a request's headers are in */
+    unsigned max_per_ip;       /* connections from one address */
     size_t max_body;
     size_t conn_memory;
     const char *request_id_header; /* host-owned */

@@ -9,7 +9,10 @@
 #     both headers, "xchunked"): one clean 400 with Connection: close and
 #     nothing smuggled behind it;
 #   a body on a route that takes none: refused before it is read, RSS flat
-#     with 100 such 3.9 MB uploads.
+#     with 100 such 3.9 MB uploads;
+#   300 sockets that never send a request (from 127.0.0.2) against
+#     max_connections 200: /health from 127.0.0.1 still answers and the
+#     server closes them after header_timeout.
 # Loopback only; every wait is bounded.
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
@@ -181,5 +184,76 @@ check "1,200,000 unknown keys: /health under 2 s" fast keys16m
 post deep
 check "nesting 100,000 deep: 400 at once" \
     bash -c '[ "$(cat "$1.code")" = 400 ] && grep -q "nested too deeply" "$1.b"' _ "$T/deep"
+
+echo "== sockets that never send a request"
+rk_stop
+RK_LOG_LEVEL=warn rk_start "$CFG" || exit 1
+python3 - "$RK_PORT" >"$T/slow.out" <<'EOF'
+import socket, subprocess, sys, time
+port = int(sys.argv[1])
+socks = []
+for i in range(300):
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.setblocking(False)
+    try:
+        s.connect(("127.0.0.1", port))
+    except BlockingIOError:
+        pass
+    socks.append(s)
+time.sleep(0.3)
+t0 = time.time()
+r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}",
+                    "--max-time", "20", f"http://127.0.0.1:{port}/health"],
+                   capture_output=True, text=True)
+code, secs = r.stdout.split()
+def closed(s):
+    try:
+        return s.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+done, first_open, all_closed = set(), None, None
+while time.time() - t0 < 15:
+    for i, s in enumerate(socks):
+        if i not in done and closed(s):
+            done.add(i)
+    if first_open is None:
+        first_open = 300 - len(done)  # held after the per-address limit
+    if len(done) == 300:
+        all_closed = time.time() - t0
+        break
+    time.sleep(0.2)
+print(code, int(float(secs) * 1000), first_open,
+      int(all_closed * 1000) if all_closed is not None else -1)
+EOF
+read -r HCODE HMS HELD CLOSED_MS <"$T/slow.out"
+echo "  300 idle sockets from 127.0.0.2: /health $HCODE in $HMS ms; $HELD held past the per-address limit, all closed after $CLOSED_MS ms"
+check "300 idle sockets: /health from 127.0.0.1 answers 200 within 5 s" \
+    bash -c '[ "$1" = 200 ] && [ "$2" -lt 5000 ]' _ "$HCODE" "$HMS"
+check "300 idle sockets: one address holds at most half of max_connections" \
+    bash -c '[ "$1" -gt 0 ] && [ "$1" -le 100 ]' _ "$HELD"
+check "300 idle sockets: all closed by the server within header_timeout + 8 s" \
+    bash -c '[ "$1" -ge 0 ] && [ "$1" -lt 10000 ]' _ "$CLOSED_MS"
+# after a request, a kept-alive connection has the idle timeout, not the
+# header timeout
+python3 - "$RK_PORT" >"$T/ka.out" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+req = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+s.sendall(req)
+a = s.recv(4096)
+time.sleep(4)  # twice header_timeout
+try:
+    s.sendall(req)
+    b = s.recv(4096)
+except OSError:
+    b = b""
+print("ok" if a.startswith(b"HTTP/1.1 200") and b.startswith(b"HTTP/1.1 200") else "closed")
+EOF
+check "a kept-alive connection outlives header_timeout once it sent a request" grep -q '^ok$' "$T/ka.out"
+check "the server is still up" kill -0 "$RK_PID"
 
 rk_summary
