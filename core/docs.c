@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "chatobj.h"
+#include "docname.h"
 #include "docs_prev.h"
 #include "docver.h"
 #include "extract.h"
@@ -95,11 +96,8 @@ static int filename_of(const char *given, const char *id, const char **out, rk_e
     size_t n = strlen(base);
     if (n == 0 || n > DOCS_FILENAME_MAX)
         return rk_fail(err, RK_ERR_INVALID, "filename must be 1..%d bytes", DOCS_FILENAME_MAX);
-    for (const unsigned char *p = (const unsigned char *)base; *p; p++)
-        if (*p < 0x20 || *p == 0x7F)
-            return rk_fail(err, RK_ERR_INVALID, "filename contains control characters");
-    if (!extract_utf8_valid(base, n))
-        return rk_fail(err, RK_ERR_INVALID, "filename is not UTF-8");
+    int rc = docname_chars_ok(base, n, err);
+    if (rc != RK_OK) return rc;
     *out = base;
     return RK_OK;
 }

@@ -297,11 +297,17 @@ static int upload_raw(http_req *r, upload *u, enum MHD_Result *rc)
     const char *q = query(r, "filename");
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                 HDR_FILENAME);
-    if (q) {
+    int dec = 0;
+    if (q)
         snprintf(u->filename, sizeof u->filename, "%s", q);
-    } else if (h && *h &&
-               mp_pct_decode(h, strlen(h), u->filename, sizeof u->filename) <
-                   0) {
+    else if (h && *h)
+        dec = mp_pct_decode(h, strlen(h), u->filename, sizeof u->filename);
+    if (dec == MP_NUL) {
+        *rc = hr_fail(r, 400, "filename",
+                      "X-Filename contains a NUL byte (%%00)");
+        return -1;
+    }
+    if (dec < 0) {
         *rc = hr_fail(r, 400, "filename",
                       "X-Filename must be a percent-encoded UTF-8 name of at "
                       "most %d bytes",

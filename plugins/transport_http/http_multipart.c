@@ -7,7 +7,10 @@
  * Python requests and the OpenAI SDKs send (CRLF line ends, quoted or
  * token parameters, backslash escapes, RFC 5987 filename*=) and refuses
  * anything ambiguous with a message, because a wrong guess would store a
- * different file than the one the client meant.
+ * different file than the one the client meant. That includes a NUL in a
+ * parameter (raw or %00): as a C string the name would silently end there
+ * ("a%00.txt" stored as "a"). Which other characters a filename may hold
+ * is the host's rule (its document service), not this parser's.
  */
 #define _GNU_SOURCE
 #include "http_multipart.h"
@@ -51,6 +54,8 @@ int mp_pct_decode(const char *s, size_t n, char *out, size_t cap)
             c = (char)(hi * 16 + lo);
             i += 2;
         }
+        if (c == '\0')
+            return MP_NUL;
         if (o + 1 >= cap)
             return -1;
         out[o++] = c;
@@ -61,7 +66,7 @@ int mp_pct_decode(const char *s, size_t n, char *out, size_t cap)
 
 /* One parameter value at *p (a token or a quoted-string with backslash
  * escapes) into out; advances *p past it. -1 if it does not fit or a
- * quote is not closed. */
+ * quote is not closed; MP_NUL if it holds a NUL byte. */
 static int param_value(const char **p, const char *end, char *out, size_t cap)
 {
     const char *s = *p;
@@ -72,6 +77,8 @@ static int param_value(const char **p, const char *end, char *out, size_t cap)
                 s++;
             if (o + 1 >= cap)
                 return -1;
+            if (!*s)
+                return MP_NUL;
             out[o++] = *s;
         }
         if (s >= end)
@@ -81,6 +88,8 @@ static int param_value(const char **p, const char *end, char *out, size_t cap)
         for (; s < end && *s != ';' && *s != ' ' && *s != '\t'; s++) {
             if (o + 1 >= cap)
                 return -1;
+            if (!*s)
+                return MP_NUL;
             out[o++] = *s;
         }
     }
@@ -155,8 +164,9 @@ static int disposition(const char *p, const char *end, part_hdr *h)
         size_t kl = (size_t)(eq - p);
         const char *v = eq + 1;
         char val[MP_FILENAME_MAX * 3];
-        if (param_value(&v, end, val, sizeof val) < 0)
-            return -1;
+        int rc = param_value(&v, end, val, sizeof val);
+        if (rc < 0)
+            return rc;
         size_t vl = strlen(val);
         if (kl == 4 && strncasecmp(p, "name", 4) == 0) {
             if (vl >= sizeof h->name)
@@ -175,14 +185,16 @@ static int disposition(const char *p, const char *end, part_hdr *h)
     }
     /* filename* carries the exact UTF-8 name: it wins when both are sent */
     if (has_ext) {
-        if (ext_filename(ext, h->filename, sizeof h->filename) < 0)
-            return -1;
+        int rc = ext_filename(ext, h->filename, sizeof h->filename);
+        if (rc < 0)
+            return rc;
         h->has_filename = 1;
     }
     return 0;
 }
 
-/* The header block [p, end) of one part: CRLF-separated lines. */
+/* The header block [p, end) of one part: CRLF-separated lines. 0, -1
+ * (unreadable) or MP_NUL. */
 static int part_headers(const char *p, const char *end, part_hdr *h)
 {
     memset(h, 0, sizeof *h);
@@ -197,8 +209,9 @@ static int part_headers(const char *p, const char *end, part_hdr *h)
             while (v < eol && (*v == ' ' || *v == '\t'))
                 v++;
             if (nl == 19 && strncasecmp(p, "Content-Disposition", 19) == 0) {
-                if (disposition(v, eol, h) < 0)
-                    return -1;
+                int rc = disposition(v, eol, h);
+                if (rc < 0)
+                    return rc;
             } else if (nl == 12 && strncasecmp(p, "Content-Type", 12) == 0) {
                 size_t vl = (size_t)(eol - v);
                 if (vl >= sizeof h->content_type)
@@ -240,6 +253,8 @@ static int take_part(const part_hdr *h, const char *data, size_t len,
     } else if (strcmp(h->name, "id") == 0) {
         if (len >= sizeof out->id)
             return fail(err, cap, "the 'id' field is too long");
+        if (memchr(data, '\0', len))
+            return fail(err, cap, "the 'id' field contains a NUL byte");
         out->has_id = 1;
         trim_copy(out->id, sizeof out->id, data, len);
     }
@@ -274,7 +289,11 @@ int mp_parse(const char *body, size_t len, const char *boundary,
         if (!hdr_end)
             return fail(err, errcap, "a part's headers do not end");
         part_hdr h;
-        if (part_headers(p + 2, hdr_end, &h) < 0)
+        int rc = part_headers(p + 2, hdr_end, &h);
+        if (rc == MP_NUL)
+            return fail(err, errcap, "a part's name or filename contains a "
+                                     "NUL byte (%00)");
+        if (rc < 0)
             return fail(err, errcap, "unreadable part headers");
         const char *data = hdr_end + 4;
         const char *next = memmem(data, (size_t)(end - data), delim, (size_t)dl);

@@ -35,7 +35,9 @@ int mp_parse(const char *body, size_t len, const char *boundary,
              mp_form *out, char *err, size_t errcap);
 
 /* Percent-decode s[0..n) into out (NUL-terminated). -1 when out is too
- * small or a '%' is not followed by two hex digits. */
+ * small or a '%' is not followed by two hex digits; MP_NUL when it
+ * decodes to a NUL byte (%00), which a C string would silently end at. */
+#define MP_NUL (-2)
 int mp_pct_decode(const char *s, size_t n, char *out, size_t cap);
 
 #endif

@@ -12,7 +12,8 @@
 #     with 100 such 3.9 MB uploads;
 #   300 sockets that never send a request (from 127.0.0.2) against
 #     max_connections 200: /health from 127.0.0.1 still answers and the
-#     server closes them after header_timeout.
+#     server closes them after header_timeout;
+#   filenames with %00 or bidi controls: 400, nothing stored.
 # Loopback only; every wait is bounded.
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
@@ -184,6 +185,37 @@ check "1,200,000 unknown keys: /health under 2 s" fast keys16m
 post deep
 check "nesting 100,000 deep: 400 at once" \
     bash -c '[ "$(cat "$1.code")" = 400 ] && grep -q "nested too deeply" "$1.b"' _ "$T/deep"
+
+echo "== filenames"
+# up NAME QUERY CURL-ARGS...: POST /documents?QUERY, $T/NAME.{code,b}
+up() {
+    local name=$1 q=$2; shift 2
+    curl -s -g --max-time 15 -o "$T/$name.b" -w '%{http_code}' "$@" "$RK_URL/documents$q" >"$T/$name.code"
+}
+code400() { [ "$(cat "$T/$1.code")" = 400 ] && grep -q "$2" "$T/$1.b"; }
+up nulq '?filename=a%00.txt' --data-binary 'Some words.'
+check "?filename=a%00.txt: 400 naming the NUL" code400 nulq 'NUL byte'
+up nulh '' --data-binary 'Some words.' -H 'X-Filename: a%00.txt'
+check "X-Filename: a%00.txt: 400 naming the NUL" code400 nulh 'NUL byte'
+printf -- '--B\r\nContent-Disposition: form-data; name="file"; filename*=UTF-8'"''"'a%%00.txt\r\n\r\nSome words.\r\n--B--\r\n' >"$T/mp1"
+up nulmp '' -H 'Content-Type: multipart/form-data; boundary=B' --data-binary "@$T/mp1"
+check "multipart filename*=UTF-8''a%00.txt: 400 naming the NUL" code400 nulmp 'NUL byte'
+printf -- '--B\r\nContent-Disposition: form-data; name="file"; filename="a\0.txt"\r\n\r\nSome words.\r\n--B--\r\n' >"$T/mp2"
+up nulraw '' -H 'Content-Type: multipart/form-data; boundary=B' --data-binary "@$T/mp2"
+check "multipart filename with a raw NUL byte: 400" code400 nulraw 'NUL byte'
+up bidi '' --data-binary 'Some words.' -H 'X-Filename: report%E2%80%AEfdp.exe'
+check "U+202E in X-Filename: 400 naming it" code400 bidi 'bidirectional control character (U+202E)'
+up bidi2 '?filename=a%E2%81%A7b.txt' --data-binary 'Some words.'
+check "U+2067 in ?filename=: 400" code400 bidi2 'U+2067'
+printf -- '--B\r\nContent-Disposition: form-data; name="file"; filename="a\xe2\x80\xabb.txt"\r\n\r\nSome words.\r\n--B--\r\n' >"$T/mp3"
+up bidimp '' -H 'Content-Type: multipart/form-data; boundary=B' --data-binary "@$T/mp3"
+check "U+202B in a multipart filename: 400" code400 bidimp 'U+202B'
+up c1 '' --data-binary 'Some words.' -H 'X-Filename: a%C2%9B.txt'
+check "a C1 control (U+009B) in a filename: 400" code400 c1 'control characters (U+009B)'
+curl -s --max-time 10 -o "$T/list.b" "$RK_URL/documents"
+check "nothing of the above was stored" bash -c 'python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))[\"data\"]==[] else 1)" "$1"' _ "$T/list.b"
+up fine '' --data-binary 'Some words.' -H 'X-Filename: caf%C3%A9 notes.txt'
+check "an ordinary UTF-8 name is stored (201)" test "$(cat "$T/fine.code")" = 201
 
 echo "== sockets that never send a request"
 rk_stop

@@ -435,6 +435,31 @@ START_TEST(input_errors)
     ck_assert_int_eq(put_http(&e, NULL, "../etc", "a.txt", NULL, "Words."), 400);
     ck_assert_int_eq(put_http(&e, NULL, NULL, NULL, NULL, "Words."), 400);
     ck_assert_int_eq(put_http(&e, NULL, NULL, "a\tb.txt", NULL, "Words."), 400);
+    /* bidi controls reorder how a name is shown ("Trojan Source"); C1
+     * controls are as invisible as C0 ones */
+    static const char *const shown_as_other[] = {
+        "report\xE2\x80\xAE" "fdp.exe", "a\xE2\x80\xAA.txt", "a\xE2\x80\xAB.txt",
+        "a\xE2\x80\xAC.txt", "a\xE2\x80\xAD.txt", "a\xE2\x81\xA6.txt",
+        "a\xE2\x81\xA7.txt", "a\xE2\x81\xA8.txt", "a\xE2\x81\xA9.txt",
+    };
+    for (size_t i = 0; i < sizeof shown_as_other / sizeof *shown_as_other; i++) {
+        put(&e, NULL, NULL, shown_as_other[i], NULL, "Words.", 6, &r);
+        ck_assert_msg(r.http == 400, "%s: %d", shown_as_other[i], r.http);
+        ck_assert_msg(strstr(r.msg, "bidirectional control character (U+20"), "%s", r.msg);
+        res_free(&r);
+    }
+    put(&e, NULL, NULL, "report\xE2\x80\xAE" "fdp.exe", NULL, "Words.", 6, &r);
+    ck_assert_str_eq(r.msg, "filename contains a bidirectional control character (U+202E), "
+                            "which would make it display as another name");
+    res_free(&r);
+    put(&e, NULL, NULL, "a\xC2\x85.txt", NULL, "Words.", 6, &r);
+    ck_assert_int_eq(r.http, 400);
+    ck_assert_str_eq(r.msg, "filename contains control characters (U+0085)");
+    res_free(&r);
+    /* neighbours of the refused ranges are ordinary text */
+    ck_assert_int_eq(put_http(&e, NULL, NULL, "a\xE2\x80\xA9" "b\xE2\x81\xA5.txt", NULL,
+                              "Words."), 201);
+    ck_assert_int_eq(put_http(&e, NULL, NULL, "caf\xC3\xA9 \xC2\xA0" ".txt", NULL, "Words."), 201);
     put(&e, NULL, NULL, "photo.png", "image/png", "\x89PNG\r\n\x1a\n", 8, &r);
     ck_assert_int_eq(r.status, RK_ERR_UNSUPPORTED);
     ck_assert_int_eq(r.http, 415);
@@ -448,7 +473,7 @@ START_TEST(input_errors)
     list(&e, NULL, "bad cursor", 0, &r);
     ck_assert_int_eq(r.http, 400);
     res_free(&r);
-    ck_assert_uint_eq(list_count(&e, NULL), 0); /* nothing of the above was stored */
+    ck_assert_uint_eq(list_count(&e, NULL), 2); /* the two ordinary names, nothing else */
     /* misuse is refused at once, with no callback */
     rk_err err = {{0}};
     rk_doc_upload up = {sizeof up, NULL, NULL, "a.txt", NULL, "Words.", 6};
