@@ -11,7 +11,8 @@
  * contents are joined in that arena too. Everything here runs on a loop
  * thread, so every step is linear in the body: arrays are walked token by
  * token (never by index), and the limits on messages, parts and text are
- * checked while walking, before anything is copied for them.
+ * checked while walking, before anything is allocated for them (text is
+ * counted as it is decoded into the arena, which exists already).
  */
 #include "http_chat_parse.h"
 
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 
 #define TOKS 64 /* tokens on the stack: a short conversation needs no more */
 
