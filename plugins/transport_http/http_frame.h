@@ -2,7 +2,7 @@
  * http_frame — checks a request's framing headers on the first access
  * handler call, before MHD reads a byte of the body: exactly one way to
  * tell where the body ends, spelled the one way every HTTP parser reads
- * the same.
+ * the same; and query arguments a C string would cut short.
  */
 #ifndef RK_HTTP_FRAME_H
 #define RK_HTTP_FRAME_H
@@ -22,13 +22,10 @@ typedef struct frame_info {
  * connection. Refused: a header name that is not a token (whitespace
  * before the colon: "Transfer-Encoding : chunked"), more than one
  * Content-Length or Transfer-Encoding, a Content-Length that is not
- * digits, a Transfer-Encoding other than "chunked", and both at once. */
+ * digits, a Transfer-Encoding other than "chunked", both at once, and a
+ * query parameter whose name or value holds a NUL byte (%00). */
 int frame_check(struct MHD_Connection *c, frame_info *out, char *msg,
                 size_t cap);
-
-/* MHD thread. 0, or -1 with msg naming the query parameter whose name or
- * value holds a NUL byte (%00), for a 400. */
-int frame_check_query(struct MHD_Connection *c, char *msg, size_t cap);
 
 /* The request carries a body (a positive length, or chunks). */
 static inline int frame_has_body(const frame_info *f)

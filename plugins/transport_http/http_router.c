@@ -165,7 +165,7 @@ static int json_content_type(struct MHD_Connection *c)
 }
 
 /* A 400 after which the connection is closed: what follows the headers
- * cannot be trusted to be where the client says. */
+ * cannot be trusted to be where the client says it is. */
 static enum MHD_Result refuse_close(http_req *r, const char *msg)
 {
     static const char *const close_hdr[] = {MHD_HTTP_HEADER_CONNECTION,
@@ -233,8 +233,6 @@ static enum MHD_Result begin(http_server *s, http_req *r, const char *url,
     r->method = method_of(method);
     if (frame_check(r->conn, &f, msg, sizeof msg) < 0)
         return refuse_close(r, msg);
-    if (frame_check_query(r->conn, msg, sizeof msg) < 0)
-        return hr_fail(r, 400, NULL, "%s", msg);
     if (!rt)
         return hr_fail(r, 404, NULL, "Unknown request URL: %.16s %.200s",
                        method, url);
