@@ -51,6 +51,9 @@ upstream *upstream_new(loop *l, rk_err *err);
 void upstream_io(upstream *u, int fd, uint32_t events);
 /* any: see loop_set_builtin_http. */
 void upstream_set_builtin(upstream *u, int on);
+/* libcurl's socket callback (CURLMOPT_SOCKETFUNCTION; what is a
+ * CURL_POLL_* value), callable by tests to replay a late remove. */
+int upstream_curl_socket(upstream *u, int fd, int what);
 /* Stopping: refuse new calls, end live ones with RK_ERR_CANCELLED. */
 void upstream_close(upstream *u);
 /* Needs the epoll set still open: libcurl unregisters its sockets. */

@@ -21,7 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "curlfd.h"
 #include "httpc.h"
 #include "loop.h"
 #include "loop_internal.h"
@@ -60,6 +63,7 @@ struct upstream {
     atomic_int inflight;
     CURL *easy_cache[EASY_CACHE_MAX];
     int n_easy;
+    curlfd fds; /* libcurl's sockets and which of them are watched */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -352,21 +356,54 @@ static int on_curl_timer(CURLM *m, long ms, void *ud)
     return u->curl_timer ? 0 : -1;
 }
 
-static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sp)
+/* libcurl's socket callback. A remove for a socket that is not watched
+ * for libcurl is stale (sent after libcurl closed it; the number may be a
+ * live socket of someone else by now) and is ignored. */
+int upstream_curl_socket(upstream *u, int s, int what)
 {
-    upstream *u = ud;
-    (void)e;
     if (what == CURL_POLL_REMOVE) {
-        loop_fd_unwatch(u->l, s);
+        if (curlfd_remove(&u->fds, s)) loop_fd_unwatch(u->l, s);
         return 0;
     }
     uint32_t events = 0;
     if (what & CURL_POLL_IN) events |= EPOLLIN;
     if (what & CURL_POLL_OUT) events |= EPOLLOUT;
-    /* sp is what curl_multi_assign stored: set once the fd is watched */
-    if (loop_fd_watch(u->l, s, events, sp != NULL) < 0) return -1;
-    if (!sp) curl_multi_assign(u->multi, s, u);
+    int known = curlfd_watch(&u->fds, s);
+    if (known < 0) return -1;
+    if (loop_fd_watch(u->l, s, events, known) < 0) {
+        curlfd_remove(&u->fds, s);
+        return -1;
+    }
     return 0;
+}
+
+static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sp)
+{
+    (void)e;
+    (void)sp;
+    return upstream_curl_socket(ud, s, what);
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: the socket libcurl would make, recorded. */
+static curl_socket_t sock_open(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    upstream *u = ud;
+    (void)purpose;
+    int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd < 0) return CURL_SOCKET_BAD;
+    if (curlfd_opened(&u->fds, fd) < 0) {
+        close(fd);
+        return CURL_SOCKET_BAD;
+    }
+    return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: unwatch while the number is still ours. */
+static int sock_close(void *ud, curl_socket_t s)
+{
+    upstream *u = ud;
+    if (curlfd_closing(&u->fds, s)) loop_fd_unwatch(u->l, s);
+    return close(s);
 }
 
 /* ---- http calls: start --------------------------------------------------- */
@@ -422,6 +459,10 @@ static CURLcode call_setup(rk_http_call *c, const rk_http_request *req)
     SET(CURLOPT_HEADERDATA, c);
     SET(CURLOPT_WRITEFUNCTION, on_write);
     SET(CURLOPT_WRITEDATA, c);
+    SET(CURLOPT_OPENSOCKETFUNCTION, sock_open);
+    SET(CURLOPT_OPENSOCKETDATA, c->u);
+    SET(CURLOPT_CLOSESOCKETFUNCTION, sock_close);
+    SET(CURLOPT_CLOSESOCKETDATA, c->u);
     if (!env_proxy) {
         SET(CURLOPT_PROXY, "");
     }
@@ -676,5 +717,6 @@ void upstream_free(upstream *u)
     httpc_free(u->hc);
     curl_multi_cleanup(u->multi);
     while (u->n_easy > 0) curl_easy_cleanup(u->easy_cache[--u->n_easy]);
+    curlfd_free(&u->fds);
     free(u);
 }

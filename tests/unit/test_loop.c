@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -903,6 +904,40 @@ START_TEST(unwatch_within_one_batch)
 }
 END_TEST
 
+/* libcurl may ask to stop watching a socket it closed long ago; by then
+ * the number can be a live socket of someone else on the loop (here a
+ * plugin's watched pipe). The late remove must leave that watch alone. */
+static void on_pipe_stale(void *ud, uint32_t rev)
+{
+    char c;
+    (void)ud;
+    (void)rev;
+    while (read(pa[0], &c, 1) == 1) {
+    }
+    atomic_fetch_add(&fired_a, 1);
+    signal_one();
+}
+
+static void watch_then_stale_remove(void *ud)
+{
+    (void)ud;
+    rk_err err;
+    wa = loop_watch(A, pa[0], RK_WATCH_READ, on_pipe_stale, NULL, &err);
+    upstream_curl_socket(loop_upstream(A), pa[0], CURL_POLL_REMOVE);
+    signal_one();
+}
+
+START_TEST(stale_curl_remove_keeps_live_watch)
+{
+    ck_assert_int_eq(loop_post(A, watch_then_stale_remove, NULL), RK_OK);
+    ck_assert(wait_for(1, 2000));
+    ck_assert_ptr_nonnull(wa);
+    ck_assert_int_eq(write(pa[1], "x", 1), 1);
+    ck_assert_msg(wait_for(2, 5000), "the watch was dropped by a stale libcurl remove");
+    ck_assert_int_eq(atomic_load(&fired_a), 1);
+}
+END_TEST
+
 /* A timer handle names its loop: cancelling it on another loop is refused
  * and the timer still fires where it was made. */
 static rk_timer *tb;
@@ -976,6 +1011,7 @@ static TCase *multi_tcase(void)
     tcase_add_test(tc, own_posts_run_without_wakeup);
     tcase_add_test(tc, fd_watch_fires_until_unwatched);
     tcase_add_test(tc, unwatch_within_one_batch);
+    tcase_add_test(tc, stale_curl_remove_keeps_live_watch);
     tcase_add_test(tc, timer_cancel_on_wrong_loop_refused);
     tcase_add_test(tc, host_loop_slots);
     return tc;
