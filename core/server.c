@@ -75,6 +75,9 @@ static void apply_http_client(server *s, const rk_conf *c)
     const char *v = cfg_values_string(c->server, "http_client");
     int builtin = !v || strcmp(v, "libcurl") != 0;
     for (int i = 0; i < s->nloops; i++) loop_set_builtin_http(s->loops[i], builtin);
+    log_info("core", "upstream http client: %s",
+             builtin ? "builtin for plain http at an address, libcurl for the rest"
+                     : "libcurl for every call");
 }
 
 /* The limits document uploads run under from now on (conf.c checked them). */

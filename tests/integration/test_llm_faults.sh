@@ -58,6 +58,9 @@ not() { ! "$@"; }
 
 start_mock --api-key "$MOCK_KEY" || exit 1
 rk_start tests/integration/configs/llm_faults.yaml MOCK_PORT="$MOCK_PORT" MOCK_KEY="$MOCK_KEY" || exit 1
+if [ "${RK_HTTP_CLIENT:-}" = libcurl ]; then
+    check "every upstream call goes through libcurl" grep -q "upstream http client: libcurl for every call" "$RK_LOG"
+fi
 
 echo "== plain answer"
 chat "What is the capital of Peru"
