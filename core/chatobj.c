@@ -25,6 +25,7 @@ rk_chat *chat_new(pipeline *pl, chat_kind kind)
     *ch = (rk_chat){0};
     ch->kind = kind;
     atomic_init(&ch->refs, 1);
+    atomic_init(&ch->flow_gen, 0);
     atomic_init(&ch->abandoned, 0);
     ch->pl = pl;
     /* the caller's loop when it is one: a transport on the loops keeps the

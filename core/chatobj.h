@@ -53,7 +53,7 @@ struct pipeline {
     int64_t llm_timeout, total_timeout, retrieval_timeout;
     int64_t fast_retrieval_timeout, first_token_timeout, inter_chunk_timeout;
     int64_t cache_ttl, top_k, fast_top_k, fast_max_words, history_max;
-    int64_t max_messages, max_input_bytes;
+    int64_t max_messages, max_input_bytes, max_answer_bytes;
     char *system_prompt; /* owned */
     pl_metrics m;
     atomic_int cache_quiet; /* a cache error was logged at warn already */
@@ -100,6 +100,7 @@ struct rk_chat {
     chat_kind kind;
     atomic_int refs;      /* 1 for the loop-side state machine + 1 per job/post */
     atomic_int abandoned; /* finished: queued stage jobs skip their work */
+    atomic_uint flow_gen; /* chat_flow calls so far: only the latest applies */
     pipeline *pl;
     loop *loop;           /* the loop the chat runs on (its "loop" fields
                              belong to that thread); fixed before it is posted */
@@ -121,6 +122,7 @@ struct rk_chat {
     chat_stage stage;
     unsigned stage_seq;   /* bumped when a stage ends: late pool results are dropped */
     int finished, meta_sent, cache_hit, cancel_pending;
+    int flow_paused;      /* the client's transport asked to stop reading */
     int conv_fresh;       /* conv_id was generated here: nothing to load */
     char *finish_reason;  /* owned, set on success */
     int64_t t_start, deadline, t_stage;

@@ -69,6 +69,8 @@ const rk_config_key conf_pipeline_schema[] = {
     {"pdftotext_max_parallel", RK_CFG_INT, "2", 0, "pdftotext processes running at once"},
     {"pdftotext_queue_timeout", RK_CFG_DURATION, "5s", 0,
      "how long a PDF upload waits for one of them to finish, then 503 (retry later)"},
+    {"max_answer_bytes", RK_CFG_SIZE, "4m", 0,
+     "longest answer; an upstream that writes more is cut off with an error"},
     {"system_prompt", RK_CFG_STRING,
      "You are a helpful assistant. Answer from the numbered context passages "
      "when they are relevant and cite them as [n].",

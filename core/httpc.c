@@ -69,7 +69,9 @@ struct httpc_req {
     int64_t connect_us;
     int64_t remaining;
     int phase, head_only, close_after, got_bytes, retried, in_cb, dead, starting;
+    int paused;              /* the reader is full: leave the socket unread */
     rk_timer *etimer;        /* a failure found while starting */
+    rk_timer *rtimer;        /* resuming: hand on buffered bytes next turn */
     int estatus;
     char emsg[160];
 };
@@ -90,6 +92,7 @@ static void req_connect(httpc_req *r);
 static void req_free(httpc_req *r)
 {
     loop_timer_cancel(r->hc->l, r->etimer);
+    loop_timer_cancel(r->hc->l, r->rtimer);
     free(r->out);
     free(r);
 }
@@ -180,9 +183,17 @@ static void conn_close(hc_conn *c)
     free(c);
 }
 
+static void on_io(void *ud, uint32_t ev);
+
+/* Watch for ev; a connection unwatched by a pause is watched anew. */
 static void watch_set(hc_conn *c, uint32_t ev)
 {
-    if (c->wev != ev && loop_watch_events(c->hc->l, c->w, ev) == 0) c->wev = ev;
+    if (!c->w) {
+        c->w = loop_watch(c->hc->l, c->fd, ev, on_io, c, NULL);
+        c->wev = c->w ? ev : 0;
+    } else if (c->wev != ev && loop_watch_events(c->hc->l, c->w, ev) == 0) {
+        c->wev = ev;
+    }
 }
 
 static void conn_idle(hc_conn *c)
@@ -374,7 +385,7 @@ static int process(hc_conn *c)
         case P_HEAD: s = step_head(c, r); break;
         case P_LEN:
         case P_CHUNK_DATA:
-        case P_EOF: s = step_data(c, r); break;
+        case P_EOF: s = r->paused ? S_MORE : step_data(c, r); break;
         case P_DONE: conn_complete(c); return 0;
         default: s = step_line(c, r); break;
         }
@@ -429,7 +440,7 @@ static void conn_read(hc_conn *c)
         if (n > 0) {
             c->rlen += (size_t)n;
             c->req->got_bytes = 1;
-            if (!process(c) || (size_t)n < room) return;
+            if (!process(c) || (size_t)n < room || c->req->paused) return;
         } else if (n == 0) {
             conn_eof(c);
             return;
@@ -482,9 +493,22 @@ static void connect_done(hc_conn *c)
     conn_send(c);
 }
 
+/* A paused request's socket is not watched: level-triggered readiness
+ * would wake the loop for bytes nobody may read yet. */
+static void conn_unwatch(hc_conn *c)
+{
+    loop_unwatch(c->hc->l, c->w);
+    c->w = NULL;
+    c->wev = 0;
+}
+
 static void on_io(void *ud, uint32_t ev)
 {
     hc_conn *c = ud;
+    if (c->req && c->req->paused && !c->connecting) {
+        conn_unwatch(c);
+        return;
+    }
     if (c->idle) { /* the peer closed it, or sent bytes nobody asked for */
         char b;
         ssize_t n = recv(c->fd, &b, 1, MSG_PEEK);
@@ -604,6 +628,36 @@ httpc_req *httpc_start(httpc *hc, const httpmsg_target *t, const rk_http_request
         return NULL;
     }
     return r;
+}
+
+/* Resuming runs from a timer, never inside the caller's callback: the
+ * bytes already buffered are handed on first, then the socket is read. */
+static void resume_fire(void *ud)
+{
+    httpc_req *r = ud;
+    r->rtimer = NULL;
+    hc_conn *c = r->conn;
+    if (r->paused || !c || c->connecting) return;
+    watch_set(c, RK_WATCH_READ | (r->outoff < r->outlen ? RK_WATCH_WRITE : 0));
+    if (!c->w) {
+        conn_fail(c, RK_ERR_NOMEM, "out of memory");
+        return;
+    }
+    if (process(c)) conn_read(c);
+}
+
+void httpc_pause(httpc_req *r, int pause)
+{
+    if (!r || r->dead || !pause == !r->paused) return;
+    r->paused = pause != 0;
+    hc_conn *c = r->conn;
+    if (pause) {
+        loop_timer_cancel(r->hc->l, r->rtimer);
+        r->rtimer = NULL;
+        if (c && !c->connecting) conn_unwatch(c);
+        return;
+    }
+    if (!r->rtimer) r->rtimer = loop_timer_at(r->hc->l, loop_clock_us(), resume_fire, r);
 }
 
 void httpc_cancel(httpc_req *r)

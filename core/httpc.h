@@ -27,6 +27,10 @@ void httpc_free(httpc *hc);
  * NULL + err for a request that cannot be sent (a CR/LF in a header). */
 httpc_req *httpc_start(httpc *hc, const httpmsg_target *t, const rk_http_request *req,
                        const rk_http_handler *h, void *ud, rk_err *err);
+/* Stop (pause != 0) or go on reading r's response: a paused request's
+ * socket is not watched, so the peer's bytes wait in the kernel. Bytes
+ * already read are handed on after resuming, on a later turn. */
+void httpc_pause(httpc_req *r, int pause);
 /* No callback after this. Safe inside this request's own callbacks. */
 void httpc_cancel(httpc_req *r);
 

@@ -209,11 +209,43 @@ static void guard_fired(void *ud)
     attempt_next(ch);
 }
 
+/* The answer passed pipeline.max_answer_bytes: a hostile or runaway
+ * upstream. Stop it (from inside its own callback: the contract allows
+ * cancel there) and end the chat with an error, not a truncated answer. */
+static void answer_too_large(rk_chat *ch)
+{
+    llm_chain *c = &ch->llm;
+    pl_llm *l = c->cur;
+    long long cap = (long long)ch->pl->max_answer_bytes;
+    stop_running(ch, 1);
+    metrics_add(l->m_error, 1);
+    observe_stage(ch);
+    log_warn(l->inst->name, "answer passed pipeline.max_answer_bytes (%lld bytes); cut off "
+             "(request %s)", cap, ch->request_id ? ch->request_id : "-");
+    pipeline__fail(ch, RK_ERR_TOO_LARGE, 502, "upstream_error", "answer_too_large", 0,
+                   "the answer passed pipeline.max_answer_bytes (%lld bytes) and was cut off",
+                   cap);
+}
+
 static void on_delta(void *ud, const char *text, size_t len)
 {
     rk_chat *ch = ud;
     if (!ch->llm.running || ch->finished) return; /* after cancel: a plugin bug */
+    int64_t cap = ch->pl->max_answer_bytes;
+    if (cap > 0 && len > (size_t)cap - ch->answer.len) {
+        answer_too_large(ch);
+        return;
+    }
     chat_emit_delta(ch, text, len);
+}
+
+void llmchain_flow(rk_chat *ch)
+{
+    llm_chain *c = &ch->llm;
+    if (!c->running || !c->call || ch->finished) return;
+    const rk_llm_vtable *vt = c->cur->vt;
+    if (RK_HAS_FIELD(vt, rk_llm_vtable, pause) && vt->pause)
+        vt->pause(c->cur->inst->ctx, c->call, ch->flow_paused);
 }
 
 static void on_done(void *ud, int status, const rk_llm_result *res, const char *msg)
@@ -296,6 +328,7 @@ static int attempt_start(rk_chat *ch, pl_llm *l, const char *model_arg)
     if (c->seq != seq || !c->running) return 0; /* answered inside complete() */
     c->call = call;
     c->guard = loop_timer_start(ch->loop, dl > now ? dl - now : 0, guard_fired, ch);
+    if (ch->flow_paused) llmchain_flow(ch); /* the client is still full */
     return 0;
 }
 

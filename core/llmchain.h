@@ -15,5 +15,8 @@ void llmchain_start(rk_chat *ch);
 void llmchain_abort(rk_chat *ch);
 /* The request's total deadline passed while the chain runs. */
 void llmchain_deadline(rk_chat *ch);
+/* ch->flow_paused changed: tell the running attempt's provider (one
+ * without a pause slot just keeps reading; max_answer_bytes bounds it). */
+void llmchain_flow(rk_chat *ch);
 
 #endif

@@ -43,6 +43,9 @@ void loop_timer_cancel(loop *l, rk_timer *t);
 rk_http_call *loop_http_start(loop *l, const rk_http_request *req,
                               const rk_http_handler *h, void *ud, rk_err *err);
 void loop_http_cancel(loop *l, rk_http_call *c);
+/* loop: stop (pause != 0) or go on reading c's response (see
+ * rk_host.http_pause); idle and first-byte timeouts wait meanwhile. */
+void loop_http_pause(loop *l, rk_http_call *c, int pause);
 
 /* any: number of http calls in flight (for metrics and tests). */
 int loop_http_inflight(loop *l);

@@ -42,11 +42,15 @@ struct rk_http_call {
     rk_timer *timer;
     int64_t start_us, last_us, deadline_us, first_byte_us, idle_us;
     int added, responded, got_body, zombie, done;
+    int paused;              /* asked to stop reading (loop_http_pause) */
+    int curl_paused;         /* what libcurl was last told */
     int fail_status;         /* set by a callback that aborted the transfer */
     char *hbuf;              /* "name\0value\0" pairs of the current block */
     size_t hlen, hcap, nh;
     rk_http_call *prev, *next; /* live list */
     rk_http_call *dnext;       /* pending-add or zombie list */
+    rk_http_call *pnext;       /* pause-change list */
+    int pqueued;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -60,6 +64,8 @@ struct upstream {
     int defer;   /* cancellations must not free right now */
     int closing; /* the loop is stopping: no new calls */
     rk_http_call *calls, *pending, *zombies;
+    rk_http_call *pchanges; /* calls whose pause libcurl has not been told */
+    int pausing;            /* pause_apply is running */
     atomic_int inflight;
     CURL *easy_cache[EASY_CACHE_MAX];
     int n_easy;
@@ -110,6 +116,14 @@ static void call_unlink(upstream *u, rk_http_call *c)
     atomic_fetch_sub(&u->inflight, 1);
     loop_timer_cancel(u->l, c->timer);
     c->timer = NULL;
+    if (c->pqueued) {
+        for (rk_http_call **pp = &u->pchanges; *pp; pp = &(*pp)->pnext)
+            if (*pp == c) {
+                *pp = c->pnext;
+                break;
+            }
+        c->pqueued = 0;
+    }
 }
 
 static void call_free(upstream *u, rk_http_call *c)
@@ -150,6 +164,34 @@ void loop_http_cancel(loop *l, rk_http_call *c)
         return;
     }
     call_free(u, c);
+}
+
+static void call_rearm(rk_http_call *c);
+static void pause_apply(upstream *u);
+
+void loop_http_pause(loop *l, rk_http_call *c, int pause)
+{
+    (void)l;
+    if (!c || c->done || c->zombie || !pause == !c->paused ||
+        !loop_on_thread(c->u->l, "http_pause"))
+        return;
+    upstream *u = c->u;
+    c->paused = pause != 0;
+    if (!pause) { /* the idle and first-byte clocks restart now */
+        c->last_us = loop_clock_us();
+        if (!c->got_body) c->start_us = c->last_us;
+        call_rearm(c);
+    }
+    if (c->lean) {
+        httpc_pause(c->lean, pause);
+        return;
+    }
+    if (!c->pqueued) {
+        c->pqueued = 1;
+        c->pnext = u->pchanges;
+        u->pchanges = c;
+    }
+    if (!u->defer) pause_apply(u);
 }
 
 int loop_http_inflight(loop *l)
@@ -242,6 +284,10 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
     rk_http_call *c = ud;
     size_t len = size * n;
     if (c->zombie || c->fail_status) return 0;
+    if (c->paused && c->responded) { /* libcurl keeps these bytes for the resume */
+        c->curl_paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
     if (!c->responded && !deliver_response(c)) return 0;
     c->got_body = 1;
     c->last_us = loop_clock_us();
@@ -291,6 +337,30 @@ static void call_complete(upstream *u, rk_http_call *c, CURLcode rc)
 
 /* ---- driving libcurl ----------------------------------------------------- */
 
+static void read_done(upstream *u);
+static void flush_deferred(upstream *u);
+
+/* Tell libcurl about pause changes, outside its callbacks (a resume may
+ * deliver the body it kept at once: our write callback runs inside). */
+static void pause_apply(upstream *u)
+{
+    if (u->pausing) return;
+    u->pausing = 1;
+    while (u->pchanges && !u->in_curl) {
+        rk_http_call *c = u->pchanges;
+        u->pchanges = c->pnext;
+        c->pqueued = 0;
+        if (!c->added || c->paused == c->curl_paused) continue;
+        c->curl_paused = c->paused;
+        u->in_curl++;
+        curl_easy_pause(c->easy, c->paused ? CURLPAUSE_RECV : CURLPAUSE_CONT);
+        u->in_curl--;
+        flush_deferred(u);
+        read_done(u);
+    }
+    u->pausing = 0;
+}
+
 static void flush_deferred(upstream *u)
 {
     while (u->pending) {
@@ -300,6 +370,11 @@ static void flush_deferred(upstream *u)
         CURLMcode mc = curl_multi_add_handle(u->multi, c->easy);
         if (mc == CURLM_OK) {
             c->added = 1;
+            if (c->paused && !c->pqueued) { /* paused before it was added */
+                c->pqueued = 1;
+                c->pnext = u->pchanges;
+                u->pchanges = c;
+            }
             continue;
         }
         u->defer++; /* on_done may cancel calls still on this list */
@@ -311,6 +386,7 @@ static void flush_deferred(upstream *u)
         u->zombies = c->dnext;
         call_free(u, c);
     }
+    pause_apply(u);
 }
 
 static void read_done(upstream *u)
@@ -418,6 +494,7 @@ static int64_t call_check(const rk_http_call *c, int64_t now, char *msg,
         return -1;
     }
     int64_t next = c->deadline_us, lim = c->idle_us, from = c->last_us;
+    if (c->paused) return next; /* a full reader is not a silent upstream */
     int first = !c->got_body && c->first_byte_us;
     if (!c->got_body) from = c->start_us;
     if (first) lim = c->first_byte_us;
@@ -440,6 +517,17 @@ static void call_timer_fire(void *ud)
     int64_t next = call_check(c, loop_clock_us(), msg, sizeof msg);
     if (next < 0) call_finish(c->u, c, RK_ERR_TIMEOUT, msg);
     else if (next > 0) c->timer = loop_timer_at(c->u->l, next, call_timer_fire, c);
+}
+
+/* The deadlines changed (a resume): arm the timer for the new expiry. */
+static void call_rearm(rk_http_call *c)
+{
+    char msg[96];
+    loop_timer_cancel(c->u->l, c->timer);
+    c->timer = NULL;
+    int64_t next = call_check(c, loop_clock_us(), msg, sizeof msg);
+    if (next < 0) next = loop_clock_us(); /* report from the timer */
+    if (next > 0) c->timer = loop_timer_at(c->u->l, next, call_timer_fire, c);
 }
 
 static CURLcode call_setup(rk_http_call *c, const rk_http_request *req)

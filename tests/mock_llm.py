@@ -25,6 +25,11 @@ or any marker text):
     [cut:3]                         close the connection after 3 chunks, no end
     [malformed]                     invalid JSON body / SSE data (the first
                                     content chunk: nothing usable arrives)
+    [big:N]                         a fast answer of N bytes (64 KiB pieces when
+                                    streamed), for size caps and backpressure
+    [echo]                          a hostile upstream: answer 400 with the
+                                    request's headers and body in the message
+                                    (API keys included), as some proxies do
     [fail-first:N]                  the first N requests carrying this exact
                                     marker get 500 (or :status=529, and
                                     :retry-after=S), later ones succeed
@@ -49,7 +54,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MARKER_RE = re.compile(
-    r"\[(status|latency|gap|cut|malformed|fail-first)(?::([^\]@]*))?(?:@([A-Za-z0-9_.-]+))?\]")
+    r"\[(status|latency|gap|cut|malformed|fail-first|big|echo)(?::([^\]@]*))?(?:@([A-Za-z0-9_.-]+))?\]")
 MODES = {
     "ok": "",
     "error": "[status:500]",
@@ -121,10 +126,12 @@ def parse_markers(text, label):
             if kind == "status":
                 beh["status"] = int(parts[0])
                 parse_kv(parts[1:], beh)
-            elif kind in ("latency", "gap", "cut"):
+            elif kind in ("latency", "gap", "cut", "big"):
                 beh[kind] = int(parts[0])
             elif kind == "malformed":
                 beh["malformed"] = True
+            elif kind == "echo":
+                beh["echo"] = True
             elif kind == "fail-first":
                 beh["fail_first"] = (int(parts[0]), m.group(0))
                 parse_kv(parts[1:], beh)
@@ -314,6 +321,11 @@ class Handler(BaseHTTPRequestHandler):
         self.log_request_line(label, beh)
         if beh["latency"] > 0:
             time.sleep(beh["latency"] / 1000.0)
+        if beh.get("echo"):
+            seen = "; ".join("%s: %s" % kv for kv in self.headers.items())
+            return self.send_json(400, self.error_body(
+                style, 400, "cannot parse request (headers: %s) body: %s"
+                % (seen, json.dumps(body)[:2000])))
         if not self.auth_ok(style):
             return self.send_json(401, self.error_body(style, 401, "invalid api key"))
         why = self.invalid(style, body)
@@ -335,6 +347,11 @@ class Handler(BaseHTTPRequestHandler):
         if style == "embeddings":
             return self.embeddings(body, beh)
         answer = "%s: %s" % (label, strip_markers(text))
+        if beh.get("big"):
+            answer = (answer + " ") + "lorem ipsum " * (beh["big"] // 12 + 1)
+            answer = answer[: beh["big"]]
+            if body.get("stream"):
+                return self.stream_big(style, body, answer)
         if body.get("stream"):
             return self.stream(style, body, answer, beh)
         return self.whole(style, body, answer, beh)
@@ -383,6 +400,26 @@ class Handler(BaseHTTPRequestHandler):
             self.chunk(ev)
         self.end_stream()
 
+    def stream_big(self, style, body, answer):
+        """As fast as the client takes it: the whole event stream is built
+        once per (style, size) and written in large pieces."""
+        key = (style, len(answer), bool((body.get("stream_options") or {}).get("include_usage")))
+        data = self.server.big.get(key)
+        if data is None:
+            events = (anthropic_events if style == "anthropic" else openai_events)(
+                body, body.get("model"), answer, 65536)
+            data = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in
+                            (ev.encode() for _, ev in events)) + b"0\r\n\r\n"
+            self.server.big[key] = data
+        self.start_stream()
+        try:
+            view = memoryview(data)
+            for i in range(0, len(data), 1 << 20):
+                self.wfile.write(view[i:i + (1 << 20)])
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+
     def embeddings(self, body, beh):
         inp = body.get("input")
         inputs = inp if isinstance(inp, list) else [inp]
@@ -404,7 +441,7 @@ def sse(data, event=None):
     return head + "data: %s\n\n" % (data if isinstance(data, str) else json.dumps(data))
 
 
-def openai_events(body, model, answer):
+def openai_events(body, model, answer, piece=None):
     base = {"id": "chatcmpl-mock", "object": "chat.completion.chunk",
             "created": int(time.time()), "model": model}
 
@@ -412,8 +449,10 @@ def openai_events(body, model, answer):
         return sse(dict(base, choices=[{"index": 0, "delta": delta, "finish_reason": finish}]))
 
     yield "meta", ": mock keep-alive\n\n" + chunk({"role": "assistant", "content": ""})
-    for piece in split_chunks(answer):
-        yield "chunk", chunk({"content": piece})
+    pieces = ([answer[i:i + piece] for i in range(0, len(answer), piece)]
+              if piece else split_chunks(answer))
+    for p in pieces:
+        yield "chunk", chunk({"content": p})
     yield "meta", chunk({}, "stop")
     if (body.get("stream_options") or {}).get("include_usage"):
         n_in = sum(words(content_text(m.get("content"))) for m in body["messages"])
@@ -423,7 +462,7 @@ def openai_events(body, model, answer):
     yield "meta", sse("[DONE]")
 
 
-def anthropic_events(body, model, answer):
+def anthropic_events(body, model, answer, piece=None):
     n_in = sum(words(content_text(m.get("content"))) for m in body["messages"])
     yield "meta", sse({"type": "message_start", "message": {
         "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
@@ -432,9 +471,11 @@ def anthropic_events(body, model, answer):
     yield "meta", sse({"type": "content_block_start", "index": 0,
                        "content_block": {"type": "text", "text": ""}}, "content_block_start")
     yield "meta", sse({"type": "ping"}, "ping")
-    for piece in split_chunks(answer):
+    pieces = ([answer[i:i + piece] for i in range(0, len(answer), piece)]
+              if piece else split_chunks(answer))
+    for p in pieces:
         yield "chunk", sse({"type": "content_block_delta", "index": 0,
-                            "delta": {"type": "text_delta", "text": piece}}, "content_block_delta")
+                            "delta": {"type": "text_delta", "text": p}}, "content_block_delta")
     yield "meta", sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
     yield "meta", sse({"type": "message_delta", "delta": {"stop_reason": "end_turn",
                        "stop_sequence": None}, "usage": {"output_tokens": words(answer)}},
@@ -445,6 +486,7 @@ def anthropic_events(body, model, answer):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # hostile tests open a hundred streams at once
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
@@ -465,6 +507,7 @@ def main():
     srv = Server(("127.0.0.1", opts.port), Handler)
     srv.opts = opts
     srv.stats = Stats()
+    srv.big = {}  # [big:N] event streams, built once
     print("PORT=%d" % srv.server_address[1], flush=True)
 
     def stop(signum, frame):

@@ -411,6 +411,12 @@ static void anth_cancel(void *ctx, rk_llm_call *call)
     llm_call_cancel(call);
 }
 
+static void anth_pause(void *ctx, rk_llm_call *call, int pause)
+{
+    (void)ctx;
+    llm_call_pause(call, pause);
+}
+
 static void anth_models(void *ctx, void (*fn)(void *ud, const char *model_id), void *ud)
 {
     anth *a = ctx;
@@ -438,7 +444,7 @@ static const rk_config_key anth_schema[] = {
     {NULL, 0, NULL, 0, NULL}};
 
 static const rk_llm_vtable anth_vtable = {
-    sizeof(rk_llm_vtable), anth_complete, anth_cancel, anth_models, NULL};
+    sizeof(rk_llm_vtable), anth_complete, anth_cancel, anth_models, NULL, anth_pause};
 
 static const rk_plugin anth_plugin = {
     RK_PLUGIN_HEADER, .kind = RK_KIND_LLM, .name = "llm_anthropic", .version = "1.0.0",

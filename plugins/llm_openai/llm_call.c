@@ -40,6 +40,7 @@ struct rk_llm_call {
     int attempt;     /* 0 = first try */
     int delivered;   /* a delta reached the caller: no more retries */
     int cancelled, finished;
+    int paused;      /* the client is full: keep the upstream unread */
     int depth;       /* our callbacks on the stack */
     int in_transfer; /* inside on_response/on_body: abort by returning 1 */
     int fail_status; /* failure recorded by the provider in this attempt */
@@ -168,6 +169,15 @@ static void h_done(void *ud, int status, const char *message);
 static const rk_http_handler handler = {
     sizeof(rk_http_handler), h_response, h_body, h_done};
 
+/* host->http_pause where the host has it (1.1); an older host keeps
+ * reading and its own answer cap bounds the buffers. */
+static void http_pause(rk_llm_call *c, int pause)
+{
+    const rk_host *h = c->cl->host;
+    if (c->http && RK_HAS_FIELD(h, rk_host, http_pause) && h->http_pause)
+        h->http_pause(c->http, pause);
+}
+
 static int attempt_start(rk_llm_call *c, rk_err *err)
 {
     const rk_host *h = c->cl->host;
@@ -203,6 +213,8 @@ static int attempt_start(rk_llm_call *c, rk_err *err)
     c->t_attempt = now;
     rk_fail(err, RK_ERR_UNAVAILABLE, "could not start the upstream request");
     c->http = h->http_start(&r, &handler, c, err);
+    if (c->http && c->paused) /* a retry while the client is still full */
+        http_pause(c, 1);
     return c->http ? RK_OK : RK_ERR_UNAVAILABLE;
 }
 
@@ -423,6 +435,14 @@ void llm_call_cancel(rk_llm_call *c)
     /* inside a transfer callback the host still owes us on_done: free there */
     if (c->depth == 0 && !c->http)
         call_free(c);
+}
+
+void llm_call_pause(rk_llm_call *c, int pause)
+{
+    if (!c || c->cancelled || c->finished || !pause == !c->paused)
+        return;
+    c->paused = pause != 0;
+    http_pause(c, c->paused);
 }
 
 void *llm_call_state(rk_llm_call *c) { return c->state; }

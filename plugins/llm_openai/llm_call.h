@@ -92,6 +92,9 @@ int llm_call_start(const llm_client *cl, const llm_call_spec *spec,
                    rk_llm_call **out, rk_err *err);
 /* No callback after this returns (see rk_llm_vtable.cancel). */
 void llm_call_cancel(rk_llm_call *c);
+/* rk_llm_vtable.pause: stop or resume reading the upstream (this attempt
+ * and any retry). */
+void llm_call_pause(rk_llm_call *c, int pause);
 
 /* ---- for llm_proto callbacks ---- */
 void *llm_call_state(rk_llm_call *c);

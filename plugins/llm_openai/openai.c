@@ -284,6 +284,12 @@ static void oai_cancel(void *ctx, rk_llm_call *call)
     llm_call_cancel(call);
 }
 
+static void oai_pause(void *ctx, rk_llm_call *call, int pause)
+{
+    (void)ctx;
+    llm_call_pause(call, pause);
+}
+
 static void oai_models(void *ctx, void (*fn)(void *ud, const char *model_id), void *ud)
 {
     oai *o = ctx;
@@ -380,7 +386,7 @@ static const rk_config_key oai_schema[] = {
     {NULL, 0, NULL, 0, NULL}};
 
 static const rk_llm_vtable oai_vtable = {
-    sizeof(rk_llm_vtable), oai_complete, oai_cancel, oai_models, oai_embed};
+    sizeof(rk_llm_vtable), oai_complete, oai_cancel, oai_models, oai_embed, oai_pause};
 
 static const rk_plugin oai_plugin = {
     RK_PLUGIN_HEADER, .kind = RK_KIND_LLM, .name = "llm_openai", .version = "1.0.0",

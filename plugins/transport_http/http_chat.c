@@ -32,8 +32,6 @@ typedef struct chat_job {
     char *conv_id;
     int cache_hit;
     json_t *sources;
-    /* non-streamed deltas, in case the result carries no answer */
-    hbuf text;
     /* from on_done */
     int done;
     int status, http_status;
@@ -54,7 +52,6 @@ static void job_free(void *p)
     free(j->model);
     free(j->conv_id);
     json_decref(j->sources);
-    hbuf_free(&j->text);
     free(j->err_type);
     free(j->err_code);
     free(j->err_msg);
@@ -83,6 +80,7 @@ static const char *answer_model(const chat_job *j)
 /* ---- host callbacks (core loop thread) ---------------------------------- */
 
 static void chat_cancel_op(http_req *r);
+static void chat_flow_op(http_req *r, int pause);
 
 static json_t *sources_json(const rk_chat_meta *m)
 {
@@ -137,12 +135,14 @@ static void on_delta(void *ud, const char *text, size_t len)
     if (req_client_gone_locked(r))
         chat_cancel_op(r); /* on_done follows; the deltas go nowhere */
     if (!r->completed) { /* nobody to send to once MHD is done */
+        /* a whole answer comes in on_done's result (rk_chat_result.answer
+         * is the whole text): no second copy of it here */
         if (j->req.in.stream) {
             open_stream(j);
             sse_delta(&j->sse, text, len);
+            if (sse_should_pause(&j->sse))
+                chat_flow_op(r, 1);
             req_wake_locked(r);
-        } else {
-            hbuf_append(&j->text, text, len);
         }
     }
     pthread_mutex_unlock(&r->mu);
@@ -237,7 +237,7 @@ static json_t *sources_ref(const chat_job *j)
 
 static json_t *legacy_json(const chat_job *j)
 {
-    const char *answer = j->answer ? j->answer : j->text.data;
+    const char *answer = j->answer;
     const char *conv = j->res_conv ? j->res_conv : j->conv_id;
     json_t *o = json_pack("{s:o,s:o,s:o}", "answer", hj_str(answer ? answer : ""),
                           "sources", sources_ref(j), "conversation_id", hj_str(conv));
@@ -265,7 +265,7 @@ static void put_sources(hbuf *b, const chat_job *j)
  * order as before; NULL when out of memory. */
 static char *completion_body(const chat_job *j, size_t *len)
 {
-    const char *answer = j->answer ? j->answer : j->text.data;
+    const char *answer = j->answer;
     const char *model = answer_model(j), *fr = j->finish ? j->finish : "stop";
     hbuf b = {0};
     hbuf_puts(&b, "{\"id\":");
@@ -344,10 +344,23 @@ static void chat_cancel_op(http_req *r)
     }
 }
 
+/* Backpressure: the host stops reading this chat's upstream while the
+ * client's unsent events pass the high-water mark (host 1.1; an older
+ * host keeps reading and only its answer cap bounds the buffer). */
+static void chat_flow_op(http_req *r, int pause)
+{
+    chat_job *j = r->job;
+    const rk_host *h = r->srv->host;
+    if (j->chat && !j->cancelled && !j->done && RK_HAS_FIELD(h, rk_host, chat_flow) &&
+        h->chat_flow)
+        h->chat_flow(j->chat, pause);
+}
+
 static const http_job_ops chat_ops = {
     .resume = chat_resume,
     .cancel = chat_cancel_op,
     .free = job_free,
+    .flow = chat_flow_op,
 };
 
 /* ---- start (MHD thread) -------------------------------------------------- */
@@ -378,6 +391,8 @@ static enum MHD_Result start_chat(http_req *r, chat_job *j)
         j->chat = chat;
         if (r->stopping) /* an abort ran while chat_start did */
             chat_cancel_op(r);
+        else if (j->sse.paused) /* the client filled up before we knew the chat */
+            chat_flow_op(r, 1);
     }
     pthread_mutex_unlock(&r->mu);
     return MHD_YES;

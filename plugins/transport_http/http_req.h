@@ -62,6 +62,10 @@ typedef struct http_job_ops {
      * host to cancel. Must not wait: on_done still follows. */
     void (*cancel)(http_req *r);
     void (*free)(void *job);
+    /* r->mu held, any thread; may be NULL: the client's unsent output
+     * passed the high-water mark (pause != 0) or drained (0). Must not
+     * wait (the host only records it). */
+    void (*flow)(http_req *r, int pause);
 } http_job_ops;
 
 #define HTTP_REQ_ID_MAX 129

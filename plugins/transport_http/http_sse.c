@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "http_resp.h"
 #include "http_server.h"
@@ -117,6 +118,14 @@ int sse_delta(sse_stream *s, const char *text, size_t len)
     return s->out.oom || s->carry.oom ? -1 : 0;
 }
 
+int sse_should_pause(sse_stream *s)
+{
+    if (s->paused || s->ended || s->out.len < SSE_HIGH_WATER)
+        return 0;
+    s->paused = 1;
+    return 1;
+}
+
 /* Whatever is left in carry can never complete: emit it (repaired). */
 static void flush_carry(sse_stream *s)
 {
@@ -200,6 +209,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         memcpy(buf, s->out.data, n);
         hbuf_consume(&s->out, n);
         rc = (ssize_t)n;
+        if (s->paused && s->out.len <= SSE_LOW_WATER) { /* drained: go on */
+            s->paused = 0;
+            if (r->ops && r->ops->flow)
+                r->ops->flow(r, 0);
+        }
     } else if (s->ended) {
         rc = MHD_CONTENT_READER_END_OF_STREAM;
     } else if (req_suspend_locked(r) == 0) {
@@ -213,6 +227,9 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 enum MHD_Result sse_queue(http_req *r, const char *const *extra)
 {
+    int sndbuf = SSE_SNDBUF; /* see http_sse.h; failure only costs memory */
+    if (r->fd >= 0)
+        (void)setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     struct MHD_Response *resp = MHD_create_response_from_callback(
         MHD_SIZE_UNKNOWN, SSE_BLOCK, sse_read, r, NULL);
     if (!resp)

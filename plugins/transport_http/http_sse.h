@@ -32,7 +32,21 @@ typedef struct sse_stream {
     int queued;    /* the MHD response exists */
     int ended;     /* the last event is written: end after out drains */
     size_t text_bytes; /* delta text received so far */
+    int paused;    /* the host was asked to stop reading the upstream */
 } sse_stream;
+
+/* Flow control: past SSE_HIGH_WATER unsent bytes the host is asked to stop
+ * reading the chat's upstream (http_job_ops.flow), below SSE_LOW_WATER to
+ * go on. The stream's socket gets a send buffer of SSE_SNDBUF (the kernel
+ * doubles it) instead of one that grows to megabytes, since everything the
+ * kernel holds for a client that does not read is also held, as answer
+ * text, by the host: a stalled stream costs about the sum of the three. */
+#define SSE_HIGH_WATER (64u * 1024)
+#define SSE_LOW_WATER (16u * 1024)
+#define SSE_SNDBUF (64 * 1024)
+
+/* r->mu held, after appending: 1 when the host must be told to pause. */
+int sse_should_pause(sse_stream *s);
 
 void sse_init(sse_stream *s, sse_dialect d);
 void sse_free(sse_stream *s);

@@ -6,7 +6,7 @@
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
 cd "$RK_ROOT"
-for t in test_llm_faults test_llm_anthropic; do
+for t in test_llm_faults test_llm_anthropic test_hostile_upstream; do
     echo "== $t with http_client: libcurl"
     RK_HTTP_CLIENT=libcurl bash "tests/integration/$t.sh" >"/tmp/rk-libcurl.$$.$t.log" 2>&1
     rc=$?

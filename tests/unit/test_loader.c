@@ -16,6 +16,13 @@
 
 #include "loader.h"
 
+/* The versions in messages, from the headers this test is built with. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define HOST_ABI "host ABI " STR(RK_ABI_MAJOR) "." STR(RK_ABI_MINOR)
+#define PLUGIN_ABI "plugin ABI " STR(RK_ABI_MAJOR) "." STR(RK_ABI_MINOR)
+#define MAJOR2_ABI "plugin ABI 2.0" /* bad_abi_major is pinned to 2.0 */
+
 #include <ragkernel/ragkernel.h>
 
 static char g_dir[512];
@@ -45,7 +52,7 @@ static void refused(const char *name, rk_kind expect, rk_err *err)
     ck_assert_msg(p == NULL, "%s was accepted", path);
     ck_assert_msg(strstr(err->msg, path) != NULL, "no file name in: %s", err->msg);
     ck_assert_msg(strchr(err->msg, '\n') == NULL, "not one line: %s", err->msg);
-    ck_assert_msg(strstr(err->msg, "host ABI 1.1") != NULL, "no host ABI in: %s", err->msg);
+    ck_assert_msg(strstr(err->msg, HOST_ABI) != NULL, "no host ABI in: %s", err->msg);
 }
 
 #define ck_has(msg, s) ck_assert_msg(strstr((msg), (s)) != NULL, "'%s' not in: %s", (s), (msg))
@@ -64,7 +71,7 @@ START_TEST(refuses_dlopen_failure)
     ck_assert_ptr_null(loader_open(path, 0, &err));
     ck_has(err.msg, path);
     ck_has(err.msg, "plugin ?:");
-    ck_has(err.msg, "(host ABI 1.1, plugin ABI ?)");
+    ck_has(err.msg, "(" HOST_ABI ", plugin ABI ?)");
     unlink(path);
     rmdir(tmpl);
 }
@@ -100,7 +107,7 @@ START_TEST(refuses_abi_major)
     rk_err err;
     refused("bad_abi_major", 0, &err);
     ck_has(err.msg, "plugin bad_abi_major:");
-    ck_has(err.msg, "(host ABI 1.1, plugin ABI 2.0)");
+    ck_has(err.msg, "(" HOST_ABI ", " MAJOR2_ABI ")");
     ck_has(err.msg, "major");
 }
 END_TEST
@@ -110,7 +117,11 @@ START_TEST(refuses_abi_minor)
     rk_err err;
     refused("bad_abi_minor", 0, &err);
     ck_has(err.msg, "plugin bad_abi_minor:");
-    ck_has(err.msg, "needs ABI 1.2, newer than the host's (host ABI 1.1, plugin ABI 1.2)");
+    char want[64];
+    snprintf(want, sizeof want, "(%s, plugin ABI %d.%d)", HOST_ABI, RK_ABI_MAJOR,
+             RK_ABI_MINOR + 1);
+    ck_has(err.msg, want);
+    ck_has(err.msg, "newer");
 }
 END_TEST
 
@@ -120,7 +131,7 @@ START_TEST(refuses_short_desc)
     refused("bad_short_desc", 0, &err);
     ck_has(err.msg, "plugin bad_short_desc:");
     ck_has(err.msg, "descriptor struct_size");
-    ck_has(err.msg, "plugin ABI 1.1)");
+    ck_has(err.msg, PLUGIN_ABI ")");
 }
 END_TEST
 
@@ -138,7 +149,7 @@ START_TEST(refuses_kind_mismatch)
     rk_err err;
     refused("bad_kind", RK_KIND_LLM, &err);
     ck_has(err.msg, "plugin bad_kind: is a cache plugin, expected llm");
-    ck_has(err.msg, "plugin ABI 1.1)");
+    ck_has(err.msg, PLUGIN_ABI ")");
 }
 END_TEST
 
@@ -249,9 +260,9 @@ START_TEST(validate_in_memory)
                    .name = "mem", .vtable = &vt};
     rk_err err = {{0}};
     ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "mem.so: plugin mem: create is NULL (host ABI 1.1, plugin ABI 1.1)");
+    ck_has(err.msg, "mem.so: plugin mem: create is NULL (" HOST_ABI ", " PLUGIN_ABI ")");
     ck_assert_int_eq(loader_validate(NULL, "x.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "x.so: plugin ?: entry returned NULL (host ABI 1.1, plugin ABI ?)");
+    ck_has(err.msg, "x.so: plugin ?: entry returned NULL (" HOST_ABI ", plugin ABI ?)");
     ck_assert_str_eq(loader_kind_name(RK_KIND_HISTORY), "history");
     ck_assert_str_eq(loader_kind_name((rk_kind)99), "?");
 }
@@ -370,7 +381,7 @@ START_TEST(find_in_path)
     ck_assert_ptr_null(loader_find(dirs, 2, "../good_llm", 0, &err));
     ck_has(err.msg, "bad name");
     ck_assert_ptr_null(loader_find(dirs, 2, "bad_abi_major", 0, &err));
-    ck_has(err.msg, "plugin ABI 2.0");
+    ck_has(err.msg, MAJOR2_ABI);
 }
 END_TEST
 
@@ -385,7 +396,7 @@ static void on_scan(void *ud, const char *path, const loader_plugin *p, const ch
     ck_assert_msg((p == NULL) != (error == NULL), "exactly one of plugin/error for %s", path);
     if (p) s->ok++; else s->bad++;
     if (p && strcmp(p->desc->name, "good_cache") == 0) s->good_cache_ok++;
-    if (error && strstr(path, "bad_abi_major.so") && strstr(error, "plugin ABI 2.0"))
+    if (error && strstr(path, "bad_abi_major.so") && strstr(error, MAJOR2_ABI))
         s->abi_major_refused++;
 }
 

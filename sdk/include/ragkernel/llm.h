@@ -96,6 +96,11 @@ typedef struct rk_llm_vtable {
     int (*embed)(void *ctx, const char *model, const char *const *inputs,
                  size_t n, int64_t deadline_ms, const rk_embed_sink *sink,
                  void *ud, rk_llm_call **call, rk_err *err);
+    /* Optional (since 1.1; NULL = cannot pause). Stop (pause != 0) or
+     * resume reading the upstream of a running call (host->http_pause on
+     * its http call, also on retries started while paused): the client is
+     * not taking the answer as fast as it comes. Loop thread, as complete(). */
+    void (*pause)(void *ctx, rk_llm_call *call, int pause);
 } rk_llm_vtable;
 
 #ifdef __cplusplus
