@@ -180,6 +180,35 @@ void chat_serial_unlock(rk_instance *inst)
     if (inst->plugin->flags & RK_PLUGIN_SERIALIZE) pthread_mutex_unlock(&inst->serial);
 }
 
+const char *chat_reason(int status, int http_status, char *buf, size_t cap)
+{
+    switch (status) {
+    case RK_ERR_TIMEOUT: snprintf(buf, cap, "timed out"); break;
+    case RK_ERR_UNAVAILABLE:
+        if (http_status >= 400) snprintf(buf, cap, "unavailable (upstream HTTP %d)", http_status);
+        else snprintf(buf, cap, "unreachable");
+        break;
+    case RK_ERR_UPSTREAM:
+    case RK_ERR_INVALID: /* the upstream refused our request: its HTTP status says why */
+        if (http_status >= 400) snprintf(buf, cap, "upstream HTTP %d", http_status);
+        else snprintf(buf, cap, "%s", status == RK_ERR_INVALID ? rk_strerror(status)
+                                                               : "malformed upstream response");
+        break;
+    case RK_ERR_RATE_LIMITED:
+        snprintf(buf, cap, "rate limited (upstream HTTP %d)", http_status ? http_status : 429);
+        break;
+    case RK_ERR_AUTH:
+        snprintf(buf, cap, "upstream refused the credentials (HTTP %d)", http_status);
+        break;
+    default:
+        if (http_status >= 400)
+            snprintf(buf, cap, "%s (upstream HTTP %d)", rk_strerror(status), http_status);
+        else
+            snprintf(buf, cap, "%s", rk_strerror(status));
+    }
+    return buf;
+}
+
 const char *chat_label_escape(const char *s, char *buf, size_t cap)
 {
     size_t o = 0;

@@ -168,6 +168,12 @@ void chat_emit_delta(rk_chat *ch, const char *text, size_t len);
 void chat_serial_lock(rk_instance *inst);
 void chat_serial_unlock(rk_instance *inst);
 
+/* What a client is told about a failed upstream call: words of the host's
+ * own ("timed out", "upstream HTTP 500", "malformed upstream response"),
+ * never the upstream's or the plugin's text, which may echo credentials,
+ * hosts or signed strings (those go to the log, redacted). */
+const char *chat_reason(int status, int http_status, char *buf, size_t cap);
+
 /* Prometheus label value escaping ("\\", "\"", "\n"); writes into buf. */
 const char *chat_label_escape(const char *s, char *buf, size_t cap);
 

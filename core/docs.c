@@ -173,13 +173,13 @@ static void put_undo(docs *d, const docs_put_req *req, const char *id, docs_prev
     rk_err e2 = {{0}};
     if (prev->have) {
         if (docs__prev_restore(d, prev, &e2) == RK_OK) {
-            rk_fail(err, rc, "index unavailable: %s; the previous version is kept", why);
+            rk_fail(err, rc, "index unavailable; the previous version is kept: %s", why);
             return;
         }
         log_warn("documents", "tenant=%s id=%s: restoring the previous version: %s",
                  req->tenant, id, e2.msg);
-        rk_fail(err, rc, "index unavailable: %s; the previous version is stored but "
-                "not searchable until the index is back (it is re-indexed at start)", why);
+        rk_fail(err, rc, "index unavailable; the previous version is stored but not "
+                "searchable until the index is back (it is re-indexed at start): %s", why);
         return;
     }
     /* nothing was there: no chunk may stay pointing at a missing document.
@@ -312,9 +312,20 @@ __attribute__((format(printf, 5, 6))) static void fail(doc_job *j, int status, i
     snprintf(labels, sizeof labels, "op=\"%s\"", op_names[j->op]);
     metrics_add(metrics_get(RK_METRIC_COUNTER, "ragkernel_document_errors_total",
                             "document operations that failed", labels), 1);
-    if (http >= 500)
+    char pub[256];
+    if (http >= 500) {
         log_warn("documents", "op=%s tenant=%s id=%s: %s", op_names[j->op], j->tenant,
                  j->id ? j->id : "-", msg);
+        /* "storage unavailable: <the backend's text>": a tenant gets the
+         * host's words only; the backend's (S3 shows bucket, key, host and
+         * what it signed) went to the log above, redacted */
+        const char *colon = strstr(msg, ": ");
+        int n = colon ? (int)(colon - msg) : (int)strlen(msg);
+        snprintf(pub, sizeof pub, "%.*s (%s; details in the server log)", n > 160 ? 160 : n,
+                 msg, rk_strerror(status));
+        j->sink.on_done(j->ud, status, http, pub, next);
+        return;
+    }
     j->sink.on_done(j->ud, status, http, msg, next);
 }
 

@@ -42,11 +42,23 @@ static void e_on_vector(void *ud, const rk_embedding *e)
     if (!ch->finished && ch->esink.on_vector) ch->esink.on_vector(ch->ud, e);
 }
 
+/* A provider's failure: the client gets the host's words; the plugin's
+ * text, which may echo what the upstream said, goes to the log (redacted
+ * there). */
+static const char *provider_reason(rk_chat *ch, int status, const rk_llm_result *res,
+                                   const char *msg, char *buf, size_t cap)
+{
+    if (status == RK_OK) return msg;
+    log_info(ch->einst->inst->name, "embeddings failed: %s", msg ? msg : rk_strerror(status));
+    return chat_reason(status, res ? res->http_status : 0, buf, cap);
+}
+
 static void e_on_done(void *ud, int status, const rk_llm_result *res, const char *msg)
 {
     rk_chat *ch = ud;
+    char why[96];
     ch->ecall = NULL; /* the plugin is done with it: no cancel */
-    embed_finish(ch, status, res, msg);
+    embed_finish(ch, status, res, provider_reason(ch, status, res, msg, why, sizeof why));
 }
 
 static const rk_embed_sink ESINK = {sizeof(rk_embed_sink), e_on_vector, e_on_done};

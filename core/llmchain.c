@@ -117,11 +117,8 @@ static void attempt_failed(rk_chat *ch, pl_llm *l, int status,
     if (counts_for_breaker(status) && breaker_failure(&l->br, now))
         log_warn(l->inst->name, "circuit open for %lld ms after %d consecutive failures",
                  (long long)l->br.cooldown_ms, l->br.threshold);
-    char http[32];
-    snprintf(http, sizeof http, "HTTP %d", res ? res->http_status : 0);
-    add_error(c, l->inst->name, msg && *msg                    ? msg
-                                : res && res->http_status > 0 ? http
-                                                              : rk_strerror(status));
+    char why[96]; /* the client's version; the log has the plugin's */
+    add_error(c, l->inst->name, chat_reason(status, res ? res->http_status : 0, why, sizeof why));
     log_info(l->inst->name, "LLM call failed (%s) after %lld ms%s (request %s)",
              msg && *msg ? msg : rk_strerror(status), (long long)(now - c->t_attempt),
              ch->answer.len ? ", mid-stream" : "", ch->request_id ? ch->request_id : "-");
@@ -159,22 +156,24 @@ static void chain_failed(rk_chat *ch)
     llm_chain *c = &ch->llm;
     int late = clock_now_ms() >= ch->deadline;
     const char *errs = c->errors.len ? sb_str(&c->errors) : "no time left in the request's budget";
+    const char *rid = ch->request_id ? ch->request_id : "-";
     observe_stage(ch);
     if (ch->answer.len > 0) {
         int timeout = c->last_status == RK_ERR_TIMEOUT || late;
         pipeline__fail(ch, timeout ? RK_ERR_TIMEOUT : RK_ERR_UPSTREAM, timeout ? 504 : 502,
                        timeout ? "timeout" : "upstream_error", NULL, 0,
-                       "the answer was cut off after %zu bytes: %s", ch->answer.len, errs);
+                       "the answer was cut off after %zu bytes: %s (request %s)", ch->answer.len,
+                       errs, rid);
     } else if (c->n_failed > 0 && c->n_ratelimited == c->n_failed && !late) {
         pipeline__fail(ch, RK_ERR_RATE_LIMITED, 429, "rate_limit_error",
                        "rate_limit_exceeded", c->retry_after_ms,
-                       "all LLM providers are rate limited: %s", errs);
+                       "all LLM providers are rate limited: %s (request %s)", errs, rid);
     } else if (c->n_timeout > 0 || late) {
         pipeline__fail(ch, RK_ERR_TIMEOUT, 504, "upstream_timeout", NULL, 0,
-                       "all LLM providers failed: %s", errs);
+                       "all LLM providers failed: %s (request %s)", errs, rid);
     } else {
         pipeline__fail(ch, RK_ERR_UPSTREAM, 502, "upstream_error", NULL, 0,
-                       "all LLM providers failed: %s", errs);
+                       "all LLM providers failed: %s (request %s)", errs, rid);
     }
 }
 

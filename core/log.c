@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "log.h"
+#include "secrets.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -127,9 +128,10 @@ void log_emitv(rk_log_level level, const char *component, const char *fmt,
                va_list ap)
 {
     if (!log_enabled(level)) return;
-    char msg[2048], ts[40], line[4096];
-    int cut = vsnprintf(msg, sizeof msg, fmt, ap) >= (int)sizeof msg;
-    if (cut) trim_partial(msg);
+    char raw[2048], msg[2048], ts[40], line[4096];
+    int cut = vsnprintf(raw, sizeof raw, fmt, ap) >= (int)sizeof raw;
+    if (cut) trim_partial(raw);
+    secrets_redact(raw, msg, sizeof msg); /* upstream text may echo credentials */
 
     struct timespec now;
     struct tm tm;

@@ -30,6 +30,7 @@
 #include "pipeline.h"
 #include "pool.h"
 #include "registry.h"
+#include "secrets.h"
 
 struct server {
     char *path;
@@ -66,6 +67,7 @@ static void apply_logging(const rk_conf *c)
     int fm = log_format_parse(cfg_values_string(c->server, "log_format"));
     log_configure(lv < 0 ? RK_LOG_INFO : (rk_log_level)lv,
                   fm < 0 ? LOG_LOGFMT : (log_format)fm);
+    secrets_from_config(cfg_root(c->doc)); /* masked in every log line */
 }
 
 /* Which client plain-http upstream calls use from now on (at start and on

@@ -7,7 +7,8 @@
 #    several MB: the server stops reading those upstreams (backpressure), its
 #    RSS stays flat, and a normal client still gets its answer;
 #  - an upstream whose error body echoes the request (API key included):
-#    the key reaches neither the client nor the server log.
+#    the key reaches neither the client nor the server log; the client gets
+#    the host's words ("upstream HTTP 400") and the request id.
 # RK_HTTP_CLIENT=libcurl runs it with libcurl taking every upstream call.
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"; . "$RK_ROOT/tests/lib/mock.sh"
@@ -121,6 +122,25 @@ check "cap/whole x100: a normal client still gets its answer" test "$CODE" = 200
 check "cap/whole x100: within 20 s" lt "$ELAPSED" 20000
 kill_hogs
 
+echo "== an upstream whose error echoes the request, API key included"
+mock_reset() { curl -s -X POST "$MOCK_URL/__reset" >/dev/null; }
+mock_reset
+chat "Repeat after me [echo]" 0
+check "echo: the upstream did echo the key (the test can fail)" \
+    grep -q "$MOCK_KEY" <<<"$(curl -s "$MOCK_URL/__stats")"
+check "echo/whole: HTTP 502" test "$CODE" = 502
+check "echo/whole: the client's message says what failed" contains "$OUT" 'primary: upstream HTTP 400'
+check "echo/whole: and names the request" contains "$OUT" '(request '
+check "echo/whole: not the key" not contains "$OUT" "$MOCK_KEY"
+check "echo/whole: nor any header the upstream echoed" not grep -qi 'authorization\|cannot parse request' <<<"$OUT"
+chat "Repeat after me [echo]" 1
+check "echo/stream: not the key" not contains "$OUT" "$MOCK_KEY"
+check "echo: the failure is in the log" grep -q 'upstream HTTP 400: cannot parse request' "$RK_LOG"
+check "echo: the key is in no log line" not grep -q "$MOCK_KEY" "$RK_LOG"
+check "echo: the upstream's Authorization value is masked in the log" \
+    grep -q 'Authorization: \[redacted\]' "$RK_LOG"
+
 rk_stop
+check "the key is in no log line after shutdown either" not grep -q "$MOCK_KEY" "$RK_LOG"
 check "no crash or sanitizer report in the server log" not grep -Eq "AddressSanitizer|runtime error" "$RK_LOG"
 rk_summary
