@@ -330,9 +330,10 @@ static enum MHD_Result answer_locked(http_req *r, chat_job *j)
 static enum MHD_Result chat_resume(http_req *r)
 {
     pthread_mutex_lock(&r->mu);
+    hr_hold_locked(r); /* queued below, after r->mu (see http_resp.h) */
     enum MHD_Result rc = answer_locked(r, r->job);
     pthread_mutex_unlock(&r->mu);
-    return rc;
+    return hr_release(r, rc);
 }
 
 static void chat_cancel_op(http_req *r)

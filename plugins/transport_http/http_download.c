@@ -456,6 +456,7 @@ static enum MHD_Result dl_resume(http_req *r)
 {
     enum MHD_Result rc = MHD_YES;
     pthread_mutex_lock(&r->mu);
+    hr_hold_locked(r); /* queued below, after r->mu (see http_resp.h) */
     dl_job *j = r->job;
     if (j->decided && !j->fail_status) {
         rc = send_decided(r, j);
@@ -475,7 +476,7 @@ static enum MHD_Result dl_resume(http_req *r)
         req_suspend_locked(r); /* woken early: wait for the host */
     }
     pthread_mutex_unlock(&r->mu);
-    return rc;
+    return hr_release(r, rc);
 }
 
 /* r->mu held: the client went away or the server aborts. */

@@ -88,6 +88,9 @@ struct http_req {
     int64_t peeked_ms;/* last disconnect check */
     int stream;       /* an SSE response was queued (active-streams gauge) */
     int authed;       /* who was established by host->authenticate */
+    int holding;      /* hr_queue keeps the response for hr_release */
+    struct MHD_Response *held;
+    int held_status;
     rk_principal who; /* tenant and scopes; never the key */
     char doc_id[HTTP_DOC_ID_MAX + 1]; /* ROUTE_DOCUMENT: the checked id */
 

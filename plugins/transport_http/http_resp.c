@@ -53,7 +53,9 @@ int hr_headers_add(http_req *r, struct MHD_Response *resp, const char *ctype,
     return ok ? 0 : -1;
 }
 
-enum MHD_Result hr_queue(http_req *r, int status, struct MHD_Response *resp)
+void hr_hold_locked(http_req *r) { r->holding = 1; }
+
+static enum MHD_Result queue_now(http_req *r, int status, struct MHD_Response *resp)
 {
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -62,6 +64,33 @@ enum MHD_Result hr_queue(http_req *r, int status, struct MHD_Response *resp)
         r->phase = PHASE_ANSWERED;
     }
     return rc;
+}
+
+enum MHD_Result hr_queue(http_req *r, int status, struct MHD_Response *resp)
+{
+    if (!r->holding)
+        return queue_now(r, status, resp);
+    if (r->held) /* one response per request: the first one stands */
+        MHD_destroy_response(resp);
+    else {
+        r->held = resp;
+        r->held_status = status;
+    }
+    return MHD_YES;
+}
+
+enum MHD_Result hr_release(http_req *r, enum MHD_Result rc)
+{
+    struct MHD_Response *resp = r->held;
+    r->holding = 0;
+    r->held = NULL;
+    if (!resp)
+        return rc;
+    if (rc != MHD_YES) {
+        MHD_destroy_response(resp);
+        return rc;
+    }
+    return queue_now(r, r->held_status, resp);
 }
 
 enum MHD_Result hr_send_buf(http_req *r, int status, const char *ctype,

@@ -24,6 +24,14 @@
 /* Optional extra headers: name/value pairs, NULL-terminated. */
 typedef const char *const hr_headers[];
 
+/* Lock order: MHD takes a response's own mutex around a content reader
+ * (which takes r->mu), and MHD_queue_response takes it too; so no response
+ * is queued while r->mu is held. A resume handler brackets its locked part
+ * with these: hr_hold_locked (r->mu held) makes hr_queue keep the response;
+ * hr_release (r->mu released) queues it. MHD thread. */
+void hr_hold_locked(http_req *r);
+enum MHD_Result hr_release(http_req *r, enum MHD_Result rc);
+
 /* Add the request id and Content-Type (and extra) headers. */
 int hr_headers_add(http_req *r, struct MHD_Response *resp, const char *ctype,
                    const char *const *extra);
