@@ -36,6 +36,11 @@ or any marker text):
     [...@label]                     a marker with @label applies only to
                                     requests answered under that label
 
+With --s3-bucket NAME every request under /NAME (path-style S3) gets a
+hostile S3 error: 403 SignatureDoesNotMatch whose Message repeats the
+request's Authorization header, the bucket, an internal host name and the
+string to sign, as some S3-compatible servers do.
+
 Test helpers: GET /__stats -> {"total", "requests": {path: n},
 "statuses": {code: n}, "last": {path: {"headers", "body"}}};
 POST /__reset clears every counter; GET /health -> "ok".
@@ -232,7 +237,46 @@ class Handler(BaseHTTPRequestHandler):
         return {"error": {"message": message, "type": kind, "code": str(code)}}
 
     # ---------------------------------------------------------------- routing
+    def s3_hostile(self):
+        """403 SignatureDoesNotMatch echoing what a tenant must never see."""
+        auth = self.headers.get("Authorization", "")
+        sts = "AWS4-HMAC-SHA256\n%s\n20260101/us-east-1/s3/aws4_request\n%s" % (
+            self.headers.get("x-amz-date", ""), hashlib.sha256(auth.encode()).hexdigest())
+        msg = ("The request signature we calculated does not match the signature you "
+               "provided. Check your key and signing method. Authorization: %s; "
+               "Host: s3-internal.corp.example:9000; Bucket: %s; StringToSign: %s"
+               % (auth, self.opts().s3_bucket, sts.replace("\n", " ")))
+        xml = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SignatureDoesNotMatch"
+               "</Code><Message>%s</Message><StringToSign>%s</StringToSign>"
+               "<HostId>s3-internal.corp.example</HostId></Error>" % (msg, sts)).encode()
+        self.server.stats.count("s3", {"authorization": auth}, None)
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > 0:
+            self.rfile.read(n)
+        self.send_response(403)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", "0" if self.command == "HEAD" else str(len(xml)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(xml)
+
+    def is_s3(self):
+        b = self.opts().s3_bucket
+        return bool(b) and (self.path == "/" + b or self.path.startswith("/" + b + "/")
+                            or self.path.startswith("/" + b + "?"))
+
+    def do_PUT(self):
+        return self.s3_hostile() if self.is_s3() else self.send_json(404, {})
+
+    def do_DELETE(self):
+        return self.s3_hostile() if self.is_s3() else self.send_json(404, {})
+
+    def do_HEAD(self):
+        return self.s3_hostile() if self.is_s3() else self.send_json(404, {})
+
     def do_GET(self):
+        if self.is_s3():
+            return self.s3_hostile()
         path = self.path.split("?")[0]
         if path == "/__stats":
             return self.send_json(200, self.server.stats.snapshot())
@@ -244,6 +288,8 @@ class Handler(BaseHTTPRequestHandler):
         return self.send_json(404, {"error": {"message": "no route " + path}})
 
     def do_POST(self):
+        if self.is_s3():
+            return self.s3_hostile()
         path = self.path.split("?")[0]
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n > 0 else b""
@@ -503,6 +549,7 @@ def main():
     ap.add_argument("--chunk-gap-ms", type=int, default=0)
     ap.add_argument("--label", default="mock")
     ap.add_argument("--api-key", default="")
+    ap.add_argument("--s3-bucket", default="")
     opts = ap.parse_args()
     srv = Server(("127.0.0.1", opts.port), Handler)
     srv.opts = opts

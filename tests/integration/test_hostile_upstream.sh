@@ -143,4 +143,31 @@ check "echo: the upstream's Authorization value is masked in the log" \
 rk_stop
 check "the key is in no log line after shutdown either" not grep -q "$MOCK_KEY" "$RK_LOG"
 check "no crash or sanitizer report in the server log" not grep -Eq "AddressSanitizer|runtime error" "$RK_LOG"
+
+echo "== documents in an S3 whose errors show bucket, host and the signed string"
+export S3_BUCKET=tenant-docs-internal S3_ACCESS_KEY=AKIAHOSTILE0123456789 \
+    S3_SECRET_KEY=hostile/secret/KEY0123456789abcdef
+start_mock --s3-bucket "$S3_BUCKET" || exit 1
+rk_start tests/integration/configs/hostile_s3.yaml MOCK_PORT="$MOCK_PORT" || exit 1
+printf 'The quokka is a small marsupial.\n' >"$SVC_TMP/quokka.txt"
+CODE=$(curl -s -o "$SVC_TMP/up.json" -w '%{http_code}' --max-time 30 \
+       "$RK_URL/documents?filename=quokka.txt" -H 'Content-Type: text/plain' \
+       --data-binary @"$SVC_TMP/quokka.txt")
+OUT=$(cat "$SVC_TMP/up.json"); echo "  -> upload: HTTP $CODE: $OUT"
+check "s3: the mock answered with its hostile error (the test can fail)" \
+    grep -q '"s3": [1-9]' <<<"$(curl -s "$MOCK_URL/__stats")"
+check "s3/upload: HTTP 503" test "$CODE" = 503
+check "s3/upload: says the storage failed" contains "$OUT" 'storage unavailable'
+for secret in "$S3_BUCKET" s3-internal.corp.example StringToSign AWS4-HMAC-SHA256 \
+              SignatureDoesNotMatch "$S3_ACCESS_KEY" "127.0.0.1:$MOCK_PORT"; do
+    check "s3/upload: the client does not see '$secret'" not contains "$OUT" "$secret"
+done
+CODE=$(curl -s -o "$SVC_TMP/list.json" -w '%{http_code}' --max-time 30 "$RK_URL/documents")
+OUT=$(cat "$SVC_TMP/list.json"); echo "  -> list: HTTP $CODE: $OUT"
+check "s3/list: the client does not see the bucket" not contains "$OUT" "$S3_BUCKET"
+check "s3/list: nor the signed string" not contains "$OUT" 'StringToSign'
+check "s3: the failure is in the log" grep -q 'SignatureDoesNotMatch' "$RK_LOG"
+check "s3: the access key is in no log line" not grep -q "$S3_ACCESS_KEY" "$RK_LOG"
+check "s3: the signature is in no log line" not grep -q 'Signature=[0-9a-f]' "$RK_LOG"
+rk_stop
 rk_summary
