@@ -48,6 +48,12 @@ for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
 print(n)' "$SVC_TMP/out"
 }
 contains() { grep -qF -- "$2" <<<"$1"; }
+# RSS bounds hold for release builds; ASan's quarantine and redzones make
+# a sanitizer build's RSS meaningless, so there the numbers are only shown.
+rss_check() { # WHAT GROWTH_MB LIMIT_MB
+    if [ "${SAN:-0}" = 1 ]; then echo "  (SAN=1: not checked) $1: +$2 MB"; return; fi
+    check "$1" lt "$2" "$3"
+}
 lt() { [ "$1" -lt "$2" ]; }
 le() { [ "$1" -le "$2" ]; }
 not() { ! "$@"; }
@@ -103,7 +109,7 @@ start_hogs 100 1 "Flood me [big:3500000]"
 peak=$base
 for i in $(seq 16); do sleep 0.5; r=$(rss_mb); [ "$r" -gt "$peak" ] && peak=$r; done
 echo "  RSS: ${base} MB before, peak ${peak} MB over 8 s with 100 stalled streams"
-check "backpressure/stream: RSS grew less than 100 MB" lt $((peak - base)) 100
+rss_check "backpressure/stream: RSS grew less than 100 MB" $((peak - base)) 100
 chat "Still there? [big:20000]" 0
 check "backpressure: a normal client still gets its answer" test "$CODE" = 200
 check "backpressure: within 5 s" lt "$ELAPSED" 5000
@@ -116,7 +122,7 @@ start_hogs 100 0 "Flood me whole [big:9000000]"
 peak=$base
 for i in $(seq 16); do sleep 0.5; r=$(rss_mb); [ "$r" -gt "$peak" ] && peak=$r; done
 echo "  RSS: ${base} MB before, peak ${peak} MB over 8 s with 100 stalled whole answers"
-check "cap/whole x100: RSS grew less than 100 x 4 MiB" lt $((peak - base)) 400
+rss_check "cap/whole x100: RSS bounded by 100 answers of max_answer_bytes (+50%)" $((peak - base)) 600
 chat "Still there? [big:20000]" 0
 check "cap/whole x100: a normal client still gets its answer" test "$CODE" = 200
 check "cap/whole x100: within 20 s" lt "$ELAPSED" 20000
