@@ -431,6 +431,7 @@ static void conn_eof(hc_conn *c)
 static void conn_read(hc_conn *c)
 {
     for (int round = 0; round < 16; round++) {
+        if (c->req->paused) return; /* the buffer may be full of unread body */
         if (c->rlen == c->rcap && buf_grow(c) < 0) {
             conn_fail(c, RK_ERR_NOMEM, "out of memory");
             return;

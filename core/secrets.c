@@ -43,7 +43,9 @@ static void add(const char *v)
     if (d) g_list[g_n++] = d;
 }
 
-/* g_lock held for writing. secret: under a key named like a credential. */
+/* g_lock held for writing. secret: the nearest key is named like a
+ * credential (a list inherits it, a map does not: under `keys:` the tenant
+ * names and scopes are not secrets, each `key:` is). */
 static void walk(const cfg_node *n, int secret)
 {
     if (!n) return;
@@ -52,8 +54,7 @@ static void walk(const cfg_node *n, int secret)
         return;
     }
     for (size_t i = 0; i < n->n; i++) {
-        int s = secret;
-        if (n->kind == CFG_MAP && n->keys[i]) s = s || secret_name(n->keys[i]->str);
+        int s = n->kind == CFG_SEQ ? secret : n->keys[i] && secret_name(n->keys[i]->str);
         walk(n->items[i], s);
     }
 }

@@ -102,7 +102,9 @@ END_TEST
 START_TEST(log_lines_masked)
 {
     const char *yaml = "instances:\n  a:\n    config:\n      api_key: sk-from-config-QQQQ\n"
-                       "      model: gpt-quiet\n  s3:\n    config: {secret_key: RRRRRRRR}\n";
+                       "      model: gpt-quiet\n  s3:\n    config: {secret_key: RRRRRRRR}\n"
+                       "auth:\n  keys:\n    acme:\n      key: SSSSSSSS\n      tenant: acme-corp\n"
+                       "      scopes: [documents:read]\n";
     cfg_diag d = {0};
     cfg_doc *doc = cfg_load_string(yaml, strlen(yaml), "t.yaml", &d);
     ck_assert_ptr_nonnull(doc);
@@ -112,15 +114,19 @@ START_TEST(log_lines_masked)
     ck_assert_int_ge(fd, 0);
     int saved = dup(STDERR_FILENO);
     dup2(fd, STDERR_FILENO);
-    log_emit(RK_LOG_ERROR, "t", "upstream said: key sk-from-config-QQQQ and RRRRRRRR, model gpt-quiet");
+    log_emit(RK_LOG_ERROR, "t", "upstream said: key sk-from-config-QQQQ and RRRRRRRR, model "
+                                "gpt-quiet, SSSSSSSS for acme-corp with documents:read");
     dup2(saved, STDERR_FILENO);
     close(saved);
     char buf[1024] = {0};
     ck_assert_int_gt(pread(fd, buf, sizeof buf - 1, 0), 0);
     close(fd);
     unlink(path);
-    ck_assert_msg(!strstr(buf, "QQQQ") && !strstr(buf, "RRRRRRRR"), "%s", buf);
-    ck_assert_msg(strstr(buf, "model gpt-quiet"), "%s", buf); /* not a credential key */
+    ck_assert_msg(!strstr(buf, "QQQQ") && !strstr(buf, "RRRRRRRR") && !strstr(buf, "SSSSSSSS"),
+                  "%s", buf);
+    /* not under a credential key: kept */
+    ck_assert_msg(strstr(buf, "model gpt-quiet") && strstr(buf, "acme-corp with documents:read"),
+                  "%s", buf);
     secrets_clear();
     cfg_free(doc);
     cfg_diag_free(&d);
