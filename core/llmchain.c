@@ -21,6 +21,13 @@
  * back without counting, and neither does a cancel. When every circuit is
  * open the chain tries them all anyway: refusing without trying would turn
  * a partial outage into a total one.
+ *
+ * Upstreams are not trusted: an answer past pipeline.max_answer_bytes ends
+ * the chat with an error, and what a client is told about a failure is
+ * the host's words per provider (chat_reason), never the provider's text,
+ * which goes to the log. Flow control: while the transport says its client
+ * is full (rk_host.chat_flow), the running attempt's provider is asked to
+ * stop reading its upstream (rk_llm_vtable.pause), and so is each new one.
  */
 #include "llmchain.h"
 
@@ -238,14 +245,6 @@ static void on_delta(void *ud, const char *text, size_t len)
     chat_emit_delta(ch, text, len);
 }
 
-void llmchain_flow(rk_chat *ch)
-{
-    llm_chain *c = &ch->llm;
-    if (!c->running || !c->call || ch->finished) return;
-    const rk_llm_vtable *vt = c->cur->vt;
-    if (RK_HAS_FIELD(vt, rk_llm_vtable, pause) && vt->pause)
-        vt->pause(c->cur->inst->ctx, c->call, ch->flow_paused);
-}
 
 static void on_done(void *ud, int status, const rk_llm_result *res, const char *msg)
 {
@@ -376,4 +375,59 @@ void llmchain_deadline(rk_chat *ch)
     }
     c->pos = c->n_order;
     chain_failed(ch);
+}
+
+/* ---- flow control (rk_host.chat_flow) ---------------------------------- */
+
+void llmchain_flow(rk_chat *ch)
+{
+    llm_chain *c = &ch->llm;
+    if (!c->running || !c->call || ch->finished) return;
+    const rk_llm_vtable *vt = c->cur->vt;
+    if (RK_HAS_FIELD(vt, rk_llm_vtable, pause) && vt->pause)
+        vt->pause(c->cur->inst->ctx, c->call, ch->flow_paused);
+}
+
+typedef struct flow_job {
+    rk_chat *ch;
+    int pause;
+    unsigned gen;
+} flow_job;
+
+static void flow_apply(rk_chat *ch, int pause)
+{
+    if (ch->finished || !pause == !ch->flow_paused) return;
+    ch->flow_paused = pause != 0;
+    llmchain_flow(ch);
+}
+
+static void flow_cb(void *ud)
+{
+    flow_job *f = ud;
+    /* a later call overtook this one (applied inline): it decides */
+    if (f->gen == atomic_load(&f->ch->flow_gen)) flow_apply(f->ch, f->pause);
+    chat_unref(f->ch);
+    free(f);
+}
+
+/* A pause on the chat's own loop (the transport's on_delta) applies at
+ * once, before the upstream client reads on; a resume is always posted,
+ * because resuming may deliver buffered bytes to the transport at once,
+ * and the transport calls this holding the lock its on_delta takes. */
+void pipeline_chat_flow(rk_chat *ch, int pause)
+{
+    if (!ch || ch->kind != CHAT_KIND_CHAT) return;
+    unsigned gen = atomic_fetch_add(&ch->flow_gen, 1) + 1;
+    if (pause && loop_current() == ch->loop) {
+        flow_apply(ch, 1);
+        return;
+    }
+    flow_job *f = malloc(sizeof *f);
+    if (!f) return; /* advisory: the answer cap still bounds the buffers */
+    *f = (flow_job){ch, pause, gen};
+    chat_ref(ch);
+    if (loop_post(ch->loop, flow_cb, f) != RK_OK) {
+        chat_unref(ch);
+        free(f);
+    }
 }

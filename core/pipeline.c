@@ -533,50 +533,6 @@ void pipeline_chat_cancel(rk_chat *ch)
     if (loop_post(ch->loop, cancel_cb, ch) != RK_OK) chat_unref(ch);
 }
 
-typedef struct flow_job {
-    rk_chat *ch;
-    int pause;
-    unsigned gen;
-} flow_job;
-
-static void flow_apply(rk_chat *ch, int pause)
-{
-    if (ch->finished || !pause == !ch->flow_paused) return;
-    ch->flow_paused = pause != 0;
-    llmchain_flow(ch);
-}
-
-static void flow_cb(void *ud)
-{
-    flow_job *f = ud;
-    /* a later call overtook this one (applied inline): it decides */
-    if (f->gen == atomic_load(&f->ch->flow_gen)) flow_apply(f->ch, f->pause);
-    chat_unref(f->ch);
-    free(f);
-}
-
-/* A pause on the chat's own loop (the transport's on_delta) applies at
- * once, before the upstream client reads on; a resume is always posted,
- * because resuming may deliver buffered bytes to the transport at once,
- * and the transport calls this holding the lock its on_delta takes. */
-void pipeline_chat_flow(rk_chat *ch, int pause)
-{
-    if (!ch || ch->kind != CHAT_KIND_CHAT) return;
-    unsigned gen = atomic_fetch_add(&ch->flow_gen, 1) + 1;
-    if (pause && loop_current() == ch->loop) {
-        flow_apply(ch, 1);
-        return;
-    }
-    flow_job *f = malloc(sizeof *f);
-    if (!f) return; /* advisory: the answer cap still bounds the buffers */
-    *f = (flow_job){ch, pause, gen};
-    chat_ref(ch);
-    if (loop_post(ch->loop, flow_cb, f) != RK_OK) {
-        chat_unref(ch);
-        free(f);
-    }
-}
-
 /* ---- models, embeddings, fast mode ------------------------------------------- */
 
 typedef struct models_ctx {
