@@ -77,6 +77,10 @@ typedef struct hctx {
     char url[256];
     int64_t deadline_rel; /* > 0: deadline this many ms after start */
     int abort_in_body;    /* on_body returns nonzero */
+    int pause_in_body;    /* the first on_body pauses the call (loop_http_pause) */
+    int64_t idle_ms;      /* > 0: req.idle_ms */
+    rk_http_call *call;
+    int snap_body_calls;  /* body_calls as seen on the loop by snapshot() */
     int start_failed, responses, body_calls, dones, http_status, done_status;
     size_t n_headers;
     char hdrs[4096]; /* "name: value\n" of the delivered block, truncated */
@@ -127,6 +131,7 @@ static int h_body(void *ud, const char *data, size_t len)
     memcpy(x->body + x->blen, data, len);
     x->blen += len;
     x->body[x->blen] = '\0';
+    if (x->pause_in_body && x->body_calls == 1) loop_http_pause(loop_current(), x->call, 1);
     return x->abort_in_body;
 }
 
@@ -148,7 +153,8 @@ static void h_start(void *ud)
     rk_err err = {{0}};
     x->t_start = clock_now_ms();
     if (x->deadline_rel > 0) x->req.deadline_ms = x->t_start + x->deadline_rel;
-    if (!loop_http_start(loop_current(), &x->req, &H, x, &err)) {
+    if (x->idle_ms > 0) x->req.idle_ms = x->idle_ms;
+    if (!(x->call = loop_http_start(loop_current(), &x->req, &H, x, &err))) {
         x->start_failed = 1;
         snprintf(x->start_err, sizeof x->start_err, "%s", err.msg);
         signal_one();
@@ -637,6 +643,49 @@ START_TEST(abort_from_body_callback)
 }
 END_TEST
 
+/* Backpressure: a call paused from its own on_body gets no more body (the
+ * rest of the response waits in the socket, past its idle timeout too)
+ * until it is resumed; then the rest comes, in order, and it ends well. */
+static void snapshot(void *ud)
+{
+    hctx *x = ud;
+    x->snap_body_calls = x->body_calls;
+    signal_one();
+}
+
+static void resume(void *ud)
+{
+    hctx *x = ud;
+    loop_http_pause(loop_current(), x->call, 0);
+}
+
+START_TEST(pause_holds_body_until_resumed)
+{
+    static const rs_step st[] = {
+        {.resp = AB_HEAD "1234567890", .piece = sizeof AB_HEAD - 1 + 3, .gap_ms = 50},
+        KEEP(OK2)};
+    hctx x;
+    serve(st, 2);
+    hctx_init(&x, "GET", "/paused");
+    x.pause_in_body = 1;
+    x.idle_ms = 200; /* a paused call is not an idle upstream */
+    wait_reset();
+    ck_assert_int_eq(loop_post(L, h_start, &x), RK_OK);
+    ph_sleep_ms(600); /* the server has written everything by now */
+    ck_assert_int_eq(loop_post(L, snapshot, &x), RK_OK);
+    ck_assert(wait_for(1, 5000));
+    ck_assert_int_eq(x.snap_body_calls, 1);
+    ck_assert_int_eq(x.dones, 0);
+    ck_assert_int_eq(loop_post(L, resume, &x), RK_OK);
+    ck_assert_msg(wait_for(2, 5000), "no on_done after the resume");
+    expect_ok(&x, 200, "1234567890");
+    ck_assert_int_gt(x.body_calls, 1);
+    hctx_free(&x);
+    get_ok("/next", 200, "ok"); /* the connection went back to the pool in step */
+    ck_assert_int_eq(atomic_load(&S.accepted), 1);
+}
+END_TEST
+
 /* ---- connection pool ----------------------------------------------------- */
 
 START_TEST(sequential_calls_reuse_one_connection)
@@ -749,7 +798,8 @@ static Suite *suite(void)
     ph_add_tcase(s, "errors", 60, setup, teardown,
                  PH_TESTS(connect_refused, connect_timeout, closed_before_complete,
                           garbage_status_line, bad_chunk_size, response_headers_limit,
-                          deadline_then_fresh_connection, abort_from_body_callback));
+                          deadline_then_fresh_connection, abort_from_body_callback,
+                          pause_holds_body_until_resumed));
     ph_add_tcase(s, "pool", 60, setup, teardown,
                  PH_TESTS(sequential_calls_reuse_one_connection,
                           concurrent_calls_use_own_connections, idle_close_detected,
