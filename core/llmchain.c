@@ -229,8 +229,8 @@ static void answer_too_large(rk_chat *ch)
     log_warn(l->inst->name, "answer passed pipeline.max_answer_bytes (%lld bytes); cut off "
              "(request %s)", cap, ch->request_id ? ch->request_id : "-");
     pipeline__fail(ch, RK_ERR_TOO_LARGE, 502, "upstream_error", "answer_too_large", 0,
-                   "the answer passed pipeline.max_answer_bytes (%lld bytes) and was cut off",
-                   cap);
+                   "the answer passed pipeline.max_answer_bytes (%lld bytes) and was cut off "
+                   "(request %s)", cap, ch->request_id ? ch->request_id : "-");
 }
 
 static void on_delta(void *ud, const char *text, size_t len)
@@ -244,7 +244,6 @@ static void on_delta(void *ud, const char *text, size_t len)
     }
     chat_emit_delta(ch, text, len);
 }
-
 
 static void on_done(void *ud, int status, const rk_llm_result *res, const char *msg)
 {
