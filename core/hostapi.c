@@ -223,8 +223,6 @@ static int h_chat_start(const rk_instance *self, const rk_chat_input *in,
 
 static void h_chat_cancel(rk_chat *chat) { pipeline_chat_cancel(chat); }
 
-static void h_chat_flow(rk_chat *chat, int pause) { pipeline_chat_flow(chat, pause); }
-
 static void h_http_pause(rk_http_call *call, int pause)
 {
     loop *l = here();
@@ -457,7 +455,6 @@ static const rk_host HOST = {
     .fd_unwatch = h_fd_unwatch,
     .service = h_service,
     .lock_path = h_lock_path,
-    .chat_flow = h_chat_flow,
     .http_pause = h_http_pause,
 };
 

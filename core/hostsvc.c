@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "listeners.h"
+#include "pipeline.h"
 #include "registry.h"
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -38,7 +39,8 @@ static void build(const rk_host *h)
                                .chat_start = h->chat_start,
                                .chat_cancel = h->chat_cancel,
                                .list_models = h->list_models,
-                               .embed_start = h->embed_start};
+                               .embed_start = h->embed_start,
+                               .chat_flow = pipeline_chat_flow};
     g_docs = (rk_docs_service){.struct_size = sizeof g_docs,
                                .doc_put = h->doc_put,
                                .doc_list = h->doc_list,

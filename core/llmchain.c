@@ -26,7 +26,7 @@
  * the chat with an error, and what a client is told about a failure is
  * the host's words per provider (chat_reason), never the provider's text,
  * which goes to the log. Flow control: while the transport says its client
- * is full (rk_host.chat_flow), the running attempt's provider is asked to
+ * is full (the chat service's chat_flow), the running attempt's provider is asked to
  * stop reading its upstream (rk_llm_vtable.pause), and so is each new one.
  */
 #include "llmchain.h"
@@ -376,7 +376,7 @@ void llmchain_deadline(rk_chat *ch)
     chain_failed(ch);
 }
 
-/* ---- flow control (rk_host.chat_flow) ---------------------------------- */
+/* ---- flow control (the chat service's chat_flow) ---------------------------------- */
 
 void llmchain_flow(rk_chat *ch)
 {

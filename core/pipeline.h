@@ -29,7 +29,7 @@ int pipeline_chat_start(pipeline *pl, const rk_chat_input *in,
                         const rk_chat_sink *sink, void *ud, rk_chat **chat,
                         rk_err *err);
 void pipeline_chat_cancel(rk_chat *chat);
-/* any: rk_host.chat_flow: stop (pause != 0) or resume reading the chat's
+/* any: the chat service's chat_flow: stop (pause != 0) or resume reading the chat's
  * upstream; applied on the chat's loop, in the order of the calls. */
 void pipeline_chat_flow(rk_chat *chat, int pause);
 

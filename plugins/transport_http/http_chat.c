@@ -351,10 +351,10 @@ static void chat_cancel_op(http_req *r)
 static void chat_flow_op(http_req *r, int pause)
 {
     chat_job *j = r->job;
-    const rk_host *h = r->srv->host;
-    if (j->chat && !j->cancelled && !j->done && RK_HAS_FIELD(h, rk_host, chat_flow) &&
-        h->chat_flow)
-        h->chat_flow(j->chat, pause);
+    const rk_chat_service *c = r->srv->chat;
+    if (j->chat && !j->cancelled && !j->done && RK_HAS_FIELD(c, rk_chat_service, chat_flow) &&
+        c->chat_flow)
+        c->chat_flow(j->chat, pause);
 }
 
 static const http_job_ops chat_ops = {

@@ -298,14 +298,7 @@ typedef struct rk_host {
      * by another ragkernel (pid N)". */
     int (*lock_path)(const rk_instance *self, const char *path, rk_err *err);
 
-    /* ---- flow control (since 1.1: check RK_HAS_FIELD before use) -------
-     * A client that does not read as fast as the upstream writes must not
-     * make the host buffer the difference. */
-    /* any: the transport's unsent output for chat passed its high-water
-     * mark (pause != 0), or drained below its low-water mark (0): the host
-     * stops or resumes reading the chat's upstream. Idempotent; ignored
-     * once the chat has finished (call it only before on_done returns). */
-    void (*chat_flow)(rk_chat *chat, int pause); /* since 1.1 */
+    /* ---- flow control (since 1.1: check RK_HAS_FIELD before use) ------- */
     /* loop (the call's own loop): stop (pause != 0) or resume reading an
      * http_start call's response; its first_byte_ms and idle_ms clocks
      * wait while paused and restart on resume (deadline_ms does not). */

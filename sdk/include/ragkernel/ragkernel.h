@@ -81,7 +81,9 @@
  *        .caps; RK_PLUGIN_NONBLOCKING; FROZEN arrays asserted;
  *        rk_status_name(); rk_host.lock_path; the "listen" service;
  *        retriever index_versioned and doc_version (optional);
- *        rk_chat_result.history_saved; history probe (optional).
+ *        rk_chat_result.history_saved; history probe (optional);
+ *        backpressure: the chat service's chat_flow, rk_host.http_pause
+ *        and rk_llm_vtable.pause (optional).
  */
 #ifndef RAGKERNEL_H
 #define RAGKERNEL_H

@@ -55,8 +55,14 @@ typedef struct rk_chat_service {
                        const char *const *inputs, size_t n,
                        const rk_embed_sink *sink, void *ud, rk_chat **call,
                        rk_err *err);
-    /* (chat_flow, pausing and resuming a chat's upstream while its client
-     * is slow, is appended here, since 1.1.) */
+    /* since 1.1 (check RK_HAS_FIELD). any: backpressure. The transport's
+     * unsent output for chat passed its high-water mark (pause != 0), or
+     * drained below its low-water mark (0): the host stops or resumes
+     * reading the chat's upstream, so a client that reads slower than the
+     * upstream writes does not make the host buffer the difference.
+     * Idempotent; ignored once the chat has finished (call it only before
+     * on_done returns). */
+    void (*chat_flow)(rk_chat *chat, int pause);
 } rk_chat_service;
 
 /* ---- "documents": upload, list, download, delete (transports) -----------
