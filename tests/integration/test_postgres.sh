@@ -89,7 +89,7 @@ out=$("$B/ragkernel-plugin-check" --set "url=$PG_URL" --set connect_timeout=2s \
       "$B/plugins/history_postgres.so" 2>&1)
 echo "$out" | sed 's/^/    /'
 check "down: plugin-check create ok (lazy), first call fails naming the server" \
-    bash -c 'grep -q "^ok create$" <<<"$1" && grep -q "^FAIL history append 3: -5 postgres rk@127.0.0.1:$2/rkdb" <<<"$1"' _ "$out" "$PG_PORT"
+    bash -c 'grep -q "^ok create$" <<<"$1" && grep -q "^FAIL history append 3: RK_ERR_UNAVAILABLE postgres rk@127.0.0.1:$2/rkdb" <<<"$1"' _ "$out" "$PG_PORT"
 check "down: warning says it will retry on first use" has 'will retry on first use' "$out"
 check "down: password not printed" bash -c '! grep -q rk_pw <<<"$1"' _ "$out"
 
