@@ -6,8 +6,8 @@
  * depth are checked before copying, so a billion-laughs document costs at
  * most CFG_MAX_NODES allocations before it is refused. Scalar values are
  * interpolated from the environment once, here, so no later reader can
- * forget to. Diagnostics live here too because the builder is their first
- * producer; the typed, schema-checked view of a mapping is cfg_values.c.
+ * forget to. Diagnostics are cfg_diag.c; the typed, schema-checked view of
+ * a mapping is cfg_values.c.
  */
 #define _GNU_SOURCE
 #include "cfg.h"
@@ -33,63 +33,6 @@ struct cfg_doc {
     char *file;
     cfg_node *root;
 };
-
-/* ---- diagnostics -------------------------------------------------------- */
-static void diag_vadd(cfg_diag *d, const char *file, int line, int col,
-                      const char *fmt, va_list ap)
-{
-    char *msg = NULL, *out = NULL;
-    if (!d || vasprintf(&msg, fmt, ap) < 0) return;
-    int r = line > 0 ? asprintf(&out, "%s:%d:%d: %s", file, line, col, msg)
-                     : asprintf(&out, "%s: %s", file, msg);
-    free(msg);
-    char **lines = r < 0 ? NULL : realloc(d->lines, (d->n + 1) * sizeof *lines);
-    if (!lines) {
-        if (r >= 0) free(out);
-        return;
-    }
-    d->lines = lines;
-    d->lines[d->n++] = out;
-}
-
-void cfg_diag_add(cfg_diag *d, const char *file, int line, int col,
-                  const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    diag_vadd(d, file ? file : "<config>", line, col, fmt, ap);
-    va_end(ap);
-}
-
-void cfg_diag_at(cfg_diag *d, const cfg_node *at, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (at)
-        diag_vadd(d, at->file ? at->file : "<config>", at->line, at->col, fmt, ap);
-    else
-        diag_vadd(d, "<config>", 0, 0, fmt, ap);
-    va_end(ap);
-}
-
-/* `where` is already "file:line:col" (from cfg_values_where), so it is used
- * as the file part with no position of its own. */
-void cfg_diag_loc(cfg_diag *d, const char *where, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    diag_vadd(d, where && *where ? where : "<config>", 0, 0, fmt, ap);
-    va_end(ap);
-}
-
-void cfg_diag_free(cfg_diag *d)
-{
-    if (!d) return;
-    for (size_t i = 0; i < d->n; i++) free(d->lines[i]);
-    free(d->lines);
-    d->lines = NULL;
-    d->n = 0;
-}
 
 /* ---- nodes -------------------------------------------------------------- */
 static void node_free(cfg_node *n)
@@ -167,6 +110,7 @@ typedef struct anchor {
 typedef struct builder {
     yaml_parser_t p;
     const char *file, *text;
+    size_t len; /* of text, which need not end in a NUL */
     cfg_diag *d;
     int errors, fatal;
     size_t nodes;
@@ -179,7 +123,7 @@ b_err(builder *b, int line, int col, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    diag_vadd(b->d, b->file, line, col, fmt, ap);
+    cfg_diag_vadd(b->d, b->file, line, col, fmt, ap);
     va_end(ap);
     b->errors++;
 }
@@ -190,6 +134,22 @@ static void b_fatal(builder *b, const yaml_mark_t *m, const char *what)
     b->fatal = 1;
 }
 
+/* A tab on the 0-based line or the one before it (libyaml marks some tab
+ * errors where the next token starts): the usual cause of a YAML error in a
+ * file typed in an editor that inserts tabs. */
+static int tab_near(const char *text, size_t len, size_t line)
+{
+    size_t cur = 0;
+    for (const char *t = text, *end = text ? text + len : NULL; t < end; t++) {
+        if (*t == '\n') {
+            if (++cur > line) return 0;
+        } else if (*t == '\t' && cur + 1 >= line) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Reader errors (bad encoding) carry only a byte offset: derive line:col. */
 static void syntax_error(builder *b)
 {
@@ -197,16 +157,18 @@ static void syntax_error(builder *b)
     yaml_mark_t m = p->problem_mark;
     if (p->error == YAML_READER_ERROR) {
         m.line = m.column = 0;
-        for (size_t i = 0; i < p->problem_offset && b->text[i]; i++) {
+        for (size_t i = 0; i < p->problem_offset && i < b->len; i++) {
             if (b->text[i] == '\n') m.line++, m.column = 0;
             else m.column++;
         }
     }
     const char *prob = p->problem ? p->problem : "invalid YAML";
+    const char *hint = tab_near(b->text, b->len, m.line)
+                           ? "; the line has a tab: YAML indents with spaces only" : "";
     if (p->context)
-        b_err(b, (int)m.line + 1, (int)m.column + 1, "%s (%s)", prob, p->context);
+        b_err(b, (int)m.line + 1, (int)m.column + 1, "%s (%s)%s", prob, p->context, hint);
     else
-        b_err(b, (int)m.line + 1, (int)m.column + 1, "%s", prob);
+        b_err(b, (int)m.line + 1, (int)m.column + 1, "%s%s", prob, hint);
     b->fatal = 1;
 }
 
@@ -493,7 +455,7 @@ cfg_doc *cfg_load_string(const char *text, size_t len, const char *name,
         return NULL;
     }
     cfg_doc *doc = calloc(1, sizeof *doc);
-    builder b = {.text = text, .d = d};
+    builder b = {.text = text, .len = len, .d = d};
     if (!doc || !(doc->file = strdup(name)) || !yaml_parser_initialize(&b.p)) {
         cfg_diag_add(d, name, 1, 1, "out of memory");
         cfg_free(doc);

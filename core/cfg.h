@@ -7,6 +7,7 @@
 #ifndef RK_CORE_CFG_H
 #define RK_CORE_CFG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,17 @@ void cfg_diag_at(cfg_diag *d, const cfg_node *at, const char *fmt, ...)
  * "<config>"). */
 void cfg_diag_loc(cfg_diag *d, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void cfg_diag_vadd(cfg_diag *d, const char *file, int line, int col, const char *fmt,
+                   va_list ap) __attribute__((format(printf, 5, 0)));
+/* A message from a plugin or a stage (rk_err.msg) that already starts with
+ * a location in `file` ("file:L:C: rest") is added as "file:L:C: prefix
+ * rest" and 0 returned; otherwise nothing is added and -1 returned, and
+ * the caller names the place itself (so no line carries two locations). */
+/* Length of the "file:L:C" that msg starts with, 0 if it does not. */
+size_t cfg_location_len(const char *msg, const char *file);
+int cfg_diag_located(cfg_diag *d, const char *file, const char *prefix, const char *msg);
+/* Stable sort by line, then column; lines without a position first. */
+void cfg_diag_sort(cfg_diag *d);
 void cfg_diag_free(cfg_diag *d);
 
 typedef struct cfg_doc cfg_doc;

@@ -117,6 +117,33 @@ static int check_ingest(const rk_conf *c, const cfg_node *sec, cfg_diag *d)
     return errs;
 }
 
+/* The pipeline's numbers that have a floor (pipeline.c refuses them at
+ * start as well): checked here so a preflight refuses what a start would. */
+static int check_pipeline(const rk_conf *c, const cfg_node *sec, cfg_diag *d)
+{
+    static const struct {
+        const char *key;
+        int64_t min;
+    } floors[] = {
+        {"llm_timeout", 1}, {"total_timeout", 1}, {"retrieval_timeout", 1},
+        {"fast_retrieval_timeout", 1}, {"first_token_timeout", 0},
+        {"inter_chunk_timeout", 0}, {"cache_ttl", 0}, {"top_k", 1}, {"fast_top_k", 1},
+        {"fast_max_words", 0}, {"history_max_messages", 0}, {"max_messages", 1},
+        {"max_input_bytes", 1},
+    };
+    int errs = check_ingest(c, sec, d);
+    const cfg_node *at = sec ? sec : cfg_root(c->doc);
+    for (size_t i = 0; i < sizeof floors / sizeof *floors; i++) {
+        int64_t v = cfg_values_int(c->pipeline, floors[i].key);
+        if (v >= floors[i].min) continue;
+        const cfg_node *n = cfg_map_get(sec, floors[i].key);
+        cfg_diag_at(d, n ? n : at, "pipeline.%s: must be at least %lld, got %lld",
+                    floors[i].key, (long long)floors[i].min, (long long)v);
+        errs++;
+    }
+    return errs;
+}
+
 static int check_instance_keys(const char *name, const cfg_node *v, cfg_diag *d)
 {
     int errs = 0;
@@ -224,9 +251,10 @@ static int load_auth(rk_conf *c, const cfg_node *root, cfg_diag *d)
     return 0;
 }
 
-rk_conf *conf_load(const char *path, cfg_diag *d)
+rk_conf *conf_load_all(const char *path, cfg_diag *d, int *errors)
 {
     int errs = 0;
+    *errors = 1;
     rk_conf *c = calloc(1, sizeof *c);
     if (!c) {
         cfg_diag_add(d, path, 0, 0, "out of memory");
@@ -246,14 +274,26 @@ rk_conf *conf_load(const char *path, cfg_diag *d)
     c->server = cfg_values_build(srv, conf_server_schema, srv ? srv : root, d);
     errs += c->server ? check_server(c, srv, d) : 1;
     c->pipeline = cfg_values_build(pipe, conf_pipeline_schema, pipe ? pipe : root, d);
-    errs += c->pipeline ? check_ingest(c, pipe, d) : 1;
+    errs += c->pipeline ? check_pipeline(c, pipe, d) : 1;
     errs += load_instances(c, cfg_map_get(root, "instances"), d);
     errs += check_refs(c, pipe, d);
     errs += load_auth(c, root, d);
-    if (!errs) return c;
+    *errors = errs;
+    return c;
 fail:
     conf_free(c);
     return NULL;
+}
+
+rk_conf *conf_load(const char *path, cfg_diag *d)
+{
+    int errs;
+    rk_conf *c = conf_load_all(path, d, &errs);
+    if (c && errs) {
+        conf_free(c);
+        return NULL;
+    }
+    return c;
 }
 
 void conf_free(rk_conf *c)

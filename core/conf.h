@@ -48,6 +48,12 @@ extern const rk_config_key conf_pipeline_schema[];
 
 /* Parse and validate the structure; NULL with diagnostics on error. */
 rk_conf *conf_load(const char *path, cfg_diag *d);
+/* The same checks, but the conf comes back whenever the file parsed to a
+ * mapping, with *errors = how many mistakes were reported: --check-config
+ * goes on to the plugins' checks so one run lists every mistake. Parts
+ * that failed are NULL (server, pipeline, auth) or partly filled
+ * (instances without a plugin name). */
+rk_conf *conf_load_all(const char *path, cfg_diag *d, int *errors);
 void conf_free(rk_conf *c);
 const conf_instance *conf_find(const rk_conf *c, const char *name);
 

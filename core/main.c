@@ -13,6 +13,7 @@
 
 #include "cfg.h"
 #include "conf.h"
+#include "hostapi.h"
 #include "loader.h"
 #include "log.h"
 #include "registry.h"
@@ -22,7 +23,10 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: ragkernel -c FILE            serve with the config FILE\n"
-            "       ragkernel --check-config FILE validate FILE and its plugins; exit 0/1\n"
+            "       ragkernel --check-config FILE validate FILE and its plugins as a start\n"
+            "                                    would, short of binding and connecting;\n"
+            "                                    every mistake listed; exit 0/1\n"
+            "       ragkernel -t [-c FILE]       the same (as nginx -t)\n"
             "       ragkernel --list-plugins [-v] [DIR...]\n"
             "                                    list the plugins found (default: the\n"
             "                                    plugin_path of -c FILE, or ./build/plugins);\n"
@@ -37,19 +41,21 @@ static void print_diag(const cfg_diag *d)
     for (size_t i = 0; i < d->n; i++) fprintf(stderr, "%s\n", d->lines[i]);
 }
 
+/* Everything a start checks short of create(), binding and connecting,
+ * all stages in one run, sorted by position. */
 static int check_config(const char *path)
 {
     cfg_diag d = {0};
-    int rc = 1;
-    rk_conf *c = conf_load(path, &d);
-    if (c && registry_check(c, &d) == 0 && d.n == 0) {
-        printf("%s: ok (%zu instances)\n", path, c->n_instances);
-        rc = 0;
-    }
+    int errs = 1;
+    rk_conf *c = conf_load_all(path, &d, &errs);
+    if (c && registry_check(c, hostapi_table(), hostapi_set_starting, &d) != 0) errs++;
+    cfg_diag_sort(&d);
     print_diag(&d);
+    int ok = c && !errs && d.n == 0;
+    if (ok) printf("%s: ok (%zu instances)\n", path, c->n_instances);
     cfg_diag_free(&d);
     conf_free(c);
-    return rc;
+    return ok ? 0 : 1;
 }
 
 static const char *type_name(rk_cfg_type t)
@@ -150,10 +156,11 @@ int main(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0}};
     const char *config = NULL;
-    int list = 0, verbose = 0, c;
-    while ((c = getopt_long(argc, argv, "c:hv", opts, NULL)) != -1) {
+    int list = 0, verbose = 0, test = 0, c;
+    while ((c = getopt_long(argc, argv, "c:htv", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
+        case 't': test = 1; break;
         case OPT_CHECK: return check_config(optarg);
         case OPT_LIST: list = 1; break;
         case OPT_VERSION:
@@ -165,6 +172,8 @@ int main(int argc, char **argv)
         }
     }
     if (list) return list_plugins(argc - optind, argv + optind, config, verbose);
+    if (test && !config && optind + 1 == argc) config = argv[optind++];
+    if (test && config && optind == argc) return check_config(config);
     if (!config || optind != argc) {
         usage(stderr);
         return 2;

@@ -49,6 +49,7 @@ typedef struct setting {
     int64_t min;
 } setting;
 
+/* conf.c (check_pipeline) refuses the same floors, so --check-config does */
 static const setting SETTINGS[] = {
     {"llm_timeout", offsetof(pipeline, llm_timeout), 1},
     {"total_timeout", offsetof(pipeline, total_timeout), 1},

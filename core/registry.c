@@ -60,14 +60,18 @@ static void path_free(search_path *sp)
     free(sp->env);
 }
 
+/* msg may come from a plugin that already named the key's position
+ * (cfg_where): then that position is the line's only one. */
 static void diag_instance(cfg_diag *d, const rk_conf *conf,
-                          const conf_instance *ci, const char *msg)
+                          const conf_instance *ci, const char *what, const char *msg)
 {
+    char prefix[RK_ERR_MSG_MAX];
+    snprintf(prefix, sizeof prefix, "instance '%s': %s", ci->name, what);
+    if (conf->doc && cfg_diag_located(d, cfg_file(conf->doc), prefix, msg) == 0) return;
     if (ci->where)
-        cfg_diag_at(d, ci->where, "instance '%s': %s", ci->name, msg);
+        cfg_diag_at(d, ci->where, "%s%s", prefix, msg);
     else
-        cfg_diag_add(d, conf->doc ? cfg_file(conf->doc) : "?", 0, 0,
-                     "instance '%s': %s", ci->name, msg);
+        cfg_diag_add(d, conf->doc ? cfg_file(conf->doc) : "?", 0, 0, "%s%s", prefix, msg);
 }
 
 /* The plugins loaded so far, shared by name (= file stem). */
@@ -94,14 +98,6 @@ static loader_plugin *plugin_get(plugin_set *ps, const search_path *sp,
     return p;
 }
 
-static void plugin_set_free(plugin_set *ps)
-{
-    for (size_t i = ps->n; i > 0; i--) loader_close(ps->v[i - 1]);
-    free(ps->v);
-    ps->v = NULL;
-    ps->n = 0;
-}
-
 /* Load and validate one instance; on success *lp and *vals are set. */
 static int prepare_one(const rk_conf *conf, const conf_instance *ci,
                        plugin_set *ps, const search_path *sp, cfg_diag *d,
@@ -110,34 +106,11 @@ static int prepare_one(const rk_conf *conf, const conf_instance *ci,
     rk_err err = {{0}};
     *lp = plugin_get(ps, sp, ci->plugin ? ci->plugin : "", &err);
     if (!*lp) {
-        diag_instance(d, conf, ci, err.msg);
+        diag_instance(d, conf, ci, "", err.msg);
         return -1;
     }
     *vals = cfg_values_build(ci->config, (*lp)->desc->config, ci->where, d);
     return *vals ? 0 : -1;
-}
-
-int registry_check(const rk_conf *conf, cfg_diag *d)
-{
-    search_path sp;
-    plugin_set ps = {0};
-    int rc = 0;
-    if (path_build(conf, &sp) != 0) {
-        cfg_diag_add(d, "?", 0, 0, "out of memory");
-        rc = -1;
-        goto done;
-    }
-    for (size_t i = 0; i < conf->n_instances; i++) {
-        loader_plugin *lp;
-        cfg_values *v = NULL;
-        if (prepare_one(conf, &conf->instances[i], &ps, &sp, d, &lp, &v) != 0)
-            rc = -1;
-        cfg_values_free(v);
-    }
-done:
-    plugin_set_free(&ps);
-    path_free(&sp);
-    return rc;
 }
 
 static void instance_free(rk_instance *in)
@@ -182,6 +155,10 @@ static int registry_prepare(registry *r, cfg_diag *d)
         const conf_instance *ci = &conf->instances[i];
         loader_plugin *lp;
         cfg_values *v = NULL;
+        if (!ci->plugin) { /* conf reported it (only --check-config gets here) */
+            rc = -1;
+            continue;
+        }
         if (prepare_one(conf, ci, &ps, &sp, d, &lp, &v) != 0) {
             rc = -1;
             continue;
@@ -212,10 +189,8 @@ static int registry_create_all(registry *r, const rk_host *host, cfg_diag *d)
         rk_err err = {{0}};
         int rc = in->plugin->create(host, in, &in->ctx, &err);
         if (rc != RK_OK) {
-            char msg[RK_ERR_MSG_MAX + 64];
-            snprintf(msg, sizeof msg, "create failed: %s",
-                     err.msg[0] ? err.msg : rk_strerror(rc));
-            diag_instance(d, r->conf, &r->conf->instances[i], msg);
+            diag_instance(d, r->conf, &r->conf->instances[i], "create failed: ",
+                          err.msg[0] ? err.msg : rk_strerror(rc));
             return -1;
         }
         in->created = 1;
@@ -237,6 +212,85 @@ static void registry_free(registry *r)
     free(r->plugins);
     conf_free(r->conf);
     free(r);
+}
+
+/* What each pipeline (and auth) reference must name. pipeline_new and
+ * attach_services refuse the same at start; here the loaded plugins say
+ * their kind without any instance being created. */
+static const struct {
+    const char *section, *key;
+    rk_kind kind;
+} REF_KINDS[] = {
+    {"pipeline", "llm", RK_KIND_LLM},          {"pipeline", "retriever", RK_KIND_RETRIEVER},
+    {"pipeline", "cache", RK_KIND_CACHE},      {"pipeline", "history", RK_KIND_HISTORY},
+    {"pipeline", "storage", RK_KIND_STORAGE},  {"pipeline", "history_summarizer", RK_KIND_LLM},
+    {"auth", "limiter", RK_KIND_CACHE},
+};
+
+static int check_ref_kind(const registry *r, const char *section, const char *key,
+                          const cfg_node *v, rk_kind want, cfg_diag *d)
+{
+    if (!v || v->kind != CFG_SCALAR || !v->str[0]) return 0;
+    const rk_instance *in = registry_get(r, v->str);
+    if (!in || in->plugin->kind == want) return 0; /* a missing one is reported already */
+    cfg_diag_at(d, v, "%s.%s: instance '%s' is a %s, not a %s", section, key, v->str,
+                loader_kind_name(in->plugin->kind), loader_kind_name(want));
+    return 1;
+}
+
+static int check_kinds(const registry *r, cfg_diag *d)
+{
+    const cfg_node *root = r->conf->doc ? cfg_root(r->conf->doc) : NULL;
+    int errs = 0;
+    for (size_t i = 0; i < sizeof REF_KINDS / sizeof *REF_KINDS; i++) {
+        const cfg_node *v = cfg_map_get(cfg_map_get(root, REF_KINDS[i].section), REF_KINDS[i].key);
+        for (size_t j = 0; v && v->kind == CFG_SEQ && j < v->n; j++)
+            errs += check_ref_kind(r, REF_KINDS[i].section, REF_KINDS[i].key, v->items[j],
+                                   REF_KINDS[i].kind, d);
+        errs += check_ref_kind(r, REF_KINDS[i].section, REF_KINDS[i].key, v,
+                               REF_KINDS[i].kind, d);
+    }
+    return errs;
+}
+
+/* The plugins' own checks (rk_plugin.check, since 1.1), every instance's,
+ * with the services answering for this generation (scope). */
+static int check_plugins(registry *r, const rk_host *host, void (*scope)(registry *),
+                         cfg_diag *d)
+{
+    int errs = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        rk_instance *in = r->inst[i];
+        if (!RK_HAS_FIELD(in->plugin, rk_plugin, check) || !in->plugin->check) continue;
+        rk_err err = {{0}};
+        if (scope) scope(r);
+        int rc = in->plugin->check(host, in, &err);
+        if (scope) scope(NULL);
+        if (rc == RK_OK) continue;
+        const conf_instance *ci = conf_find(r->conf, in->name);
+        if (ci) diag_instance(d, r->conf, ci, "", err.msg[0] ? err.msg : rk_strerror(rc));
+        errs++;
+    }
+    return errs;
+}
+
+int registry_check(const rk_conf *conf, const rk_host *host, void (*scope)(registry *),
+                   cfg_diag *d)
+{
+    registry *r = calloc(1, sizeof *r);
+    if (!r) {
+        cfg_diag_add(d, "?", 0, 0, "out of memory");
+        return -1;
+    }
+    atomic_init(&r->refs, 1);
+    r->conf = (rk_conf *)conf; /* borrowed: detached before the free below */
+    int rc = registry_prepare(r, d);
+    int errs = check_kinds(r, d);
+    errs += check_plugins(r, host, scope, d);
+    if (errs) rc = -1;
+    r->conf = NULL;
+    registry_free(r);
+    return rc;
 }
 
 registry *registry_build(rk_conf *conf, const rk_host *host, cfg_diag *d)
@@ -266,15 +320,25 @@ static int is_transport(const rk_instance *in)
     return in->plugin->kind == RK_KIND_TRANSPORT;
 }
 
+/* A position the plugin named comes first, once. */
+static int start_failed(const rk_instance *in, int rc, const char *msg, rk_err *err)
+{
+    const char *file = in->reg && in->reg->conf->doc ? cfg_file(in->reg->conf->doc) : NULL;
+    size_t loc = cfg_location_len(msg, file);
+    if (loc)
+        return rk_fail(err, rc, "%.*s: instance '%s': start failed: %s", (int)loc, msg,
+                       in->name, msg + loc + (msg[loc + 1] == ' ' ? 2 : 1));
+    return rk_fail(err, rc, "instance '%s': start failed: %s", in->name,
+                   msg[0] ? msg : rk_strerror(rc));
+}
+
 static int start_one(rk_instance *in, rk_err *err)
 {
     if (in->started) return RK_OK;
     if (in->plugin->start) {
         rk_err e = {{0}};
         int rc = in->plugin->start(in->ctx, &e);
-        if (rc != RK_OK)
-            return rk_fail(err, rc, "instance '%s': start failed: %s", in->name,
-                           e.msg[0] ? e.msg : rk_strerror(rc));
+        if (rc != RK_OK) return start_failed(in, rc, e.msg, err);
     }
     in->started = 1;
     log_debug("registry", "instance %s started", in->name);

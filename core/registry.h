@@ -55,8 +55,15 @@ typedef struct registry {
 /* Build (load + validate + create) every instance of conf; takes ownership
  * of conf. On error NULL, with "file:line:col: message" lines in d. */
 registry *registry_build(rk_conf *conf, const rk_host *host, cfg_diag *d);
-/* Load plugins and validate instance configs without calling create(). */
-int registry_check(const rk_conf *conf, cfg_diag *d);
+/* What a start checks short of create(), binding and connecting: every
+ * plugin loaded, every instance config validated against its schema, the
+ * kind of every instance the pipeline and auth name, and each plugin's
+ * own check slot (since 1.1) run with `scope(r)` set around it so the host
+ * services answer for this configuration (NULL = nothing to set). Reports
+ * every mistake; -1 if there was any. conf may be one conf_load_all
+ * returned with errors (parts NULL); it stays the caller's. */
+int registry_check(const rk_conf *conf, const rk_host *host, void (*scope)(registry *),
+                   cfg_diag *d);
 int registry_start(registry *r, rk_err *err);
 void registry_stop(registry *r, int64_t deadline_ms);
 /* Only the transports (first step of a drain); registry_stop does the rest. */

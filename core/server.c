@@ -162,6 +162,14 @@ static int start_loops(server *s, int64_t want, rk_err *err)
     return RK_OK;
 }
 
+/* A stage's error: at the position its message names (which says enough
+ * without the stage's name), else at 1:1 after the stage's name. */
+static void diag_stage(cfg_diag *d, const char *file, const char *stage, const char *msg)
+{
+    if (cfg_diag_located(d, file, "", msg) != 0)
+        cfg_diag_add(d, file, 1, 1, "%s%s", stage, msg);
+}
+
 /* Build and start a generation from the file; all NULL on failure. */
 static generation build_generation(server *s, rk_conf *c, cfg_diag *d)
 {
@@ -171,14 +179,14 @@ static generation build_generation(server *s, rk_conf *c, cfg_diag *d)
     if (!g.reg) return g;
     g.pl = pipeline_new(g.reg, s->loops[0], s->workers, &err);
     if (!g.pl || attach_services(s, &g, &err) != RK_OK) {
-        cfg_diag_add(d, cfg_file(g.reg->conf->doc), 1, 1, "pipeline: %s", err.msg);
+        diag_stage(d, cfg_file(g.reg->conf->doc), "pipeline: ", err.msg);
         goto fail;
     }
     hostapi_set_starting(g.reg);
     int started = registry_start(g.reg, &err);
     if (started != RK_OK) {
         hostapi_set_starting(NULL);
-        cfg_diag_add(d, cfg_file(g.reg->conf->doc), 1, 1, "start: %s", err.msg);
+        diag_stage(d, cfg_file(g.reg->conf->doc), "start: ", err.msg);
         goto fail;
     }
     if (g.docs) docs_reindex_async(g.docs);

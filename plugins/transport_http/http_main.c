@@ -104,6 +104,7 @@ static const rk_plugin http_plugin = {
     .stop = http_stop,
     .destroy = http_destroy,
     .vtable = &http_vtable,
+    .check = server_check,
 };
 
 RK_PLUGIN_DEFINE(http_plugin)

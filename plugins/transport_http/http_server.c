@@ -246,12 +246,30 @@ static int check_exposure(http_server *s, rk_err *err)
         return RK_OK;
     if (s->auth && s->auth->auth_required())
         return RK_OK;
-    char addr[128];
+    char addr[128], where[160];
     format_addr(&s->addr, addr, sizeof addr);
     return rk_fail(err, RK_ERR_CONFIG,
-                   "refusing to listen on %s without API keys: configure "
+                   "%s: refusing to listen on %s without API keys: configure "
                    "auth.keys, or listen on 127.0.0.1",
-                   addr);
+                   s->host->cfg_where(s->self, "listen", where, sizeof where), addr);
+}
+
+/* What create and start would refuse, on a scratch server that never binds:
+ * the config's values and the exposure rule against the keys of the
+ * configuration being checked (the host scopes its auth service to it). */
+int server_check(const rk_host *host, rk_instance *self, rk_err *err)
+{
+    http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return rk_fail(err, RK_ERR_NOMEM, "out of memory");
+    s->host = host;
+    s->self = self;
+    s->auth = RK_SERVICE(host, self, rk_auth_service, RK_SERVICE_AUTH, authenticate);
+    int rc = read_config(s, err);
+    if (rc == RK_OK)
+        rc = check_exposure(s, err);
+    free(s);
+    return rc;
 }
 
 static unsigned backlog_of(const http_server *s)

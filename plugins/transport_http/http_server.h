@@ -65,6 +65,8 @@ struct http_server {
 int server_create(const rk_host *host, rk_instance *self, http_server **out,
                   rk_err *err);
 int server_start(http_server *s, rk_err *err);
+/* rk_plugin.check: create's and start's refusals without creating. */
+int server_check(const rk_host *host, rk_instance *self, rk_err *err);
 /* Main: the host's listening socket number `index` for s->addr (a dup
  * the caller hands to MHD), so a reload's daemons accept from the same
  * sockets; *fd = -1 when the host has no "listen" service (MHD binds).

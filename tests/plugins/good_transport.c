@@ -71,6 +71,28 @@ static void gt_destroy(void *ctx)
     free(t);
 }
 
+/* rk_plugin.check: refuses what check_refuse says, at its position, and
+ * (check_needs_keys) a configuration without API keys, as asked of the
+ * auth service the host scopes to the configuration being checked. */
+static int gt_check(const rk_host *host, rk_instance *self, rk_err *err)
+{
+    char where[160];
+    const char *refuse = host->cfg_string(self, "check_refuse");
+    if (refuse && *refuse)
+        return rk_fail(err, RK_ERR_CONFIG, "%s: check_refuse: %s",
+                       host->cfg_where(self, "check_refuse", where, sizeof where), refuse);
+    if (!host->cfg_bool(self, "check_needs_keys")) return RK_OK;
+    const rk_auth_service *a =
+        RK_SERVICE(host, self, rk_auth_service, RK_SERVICE_AUTH, authenticate);
+    if (a && a->auth_required()) return RK_OK;
+    return rk_fail(err, RK_ERR_CONFIG, "check_needs_keys: no API keys");
+}
+
+static const rk_config_key gt_config[] = {
+    {"check_refuse", RK_CFG_STRING, NULL, 0, "check() refuses with this message"},
+    {"check_needs_keys", RK_CFG_BOOL, "false", 0, "check() refuses a config without keys"},
+    {NULL, 0, NULL, 0, NULL}};
+
 static const rk_transport_vtable vt = {
     .struct_size = sizeof(rk_transport_vtable),
     .listening = gt_listening,
@@ -89,6 +111,8 @@ static const rk_plugin desc = {
     .stop = gt_stop,
     .destroy = gt_destroy,
     .vtable = &vt,
+    .config = gt_config,
+    .check = gt_check,
 };
 
 RK_PLUGIN_DEFINE(desc)

@@ -34,6 +34,39 @@ static const char *scalar(const cfg_doc *doc, const char *key)
         ck_assert_str_eq(diag.lines[0], want);                                 \
     } while (0)
 
+/* ---- diagnostics for --check-config ------------------------------------- */
+START_TEST(test_tab_hint)
+{
+    ck_assert_ptr_null(load("a:\n\tb: 1\n"));
+    ck_assert_uint_eq(diag.n, 1);
+    ck_assert_msg(strstr(diag.lines[0], "t.yaml:2:1: ") == diag.lines[0], "%s", diag.lines[0]);
+    ck_assert_msg(strstr(diag.lines[0], "tab"), "no hint about tabs: %s", diag.lines[0]);
+    cfg_diag_free(&diag);
+    ck_assert_ptr_null(load("a: 1\n  b: 2\n"));
+    ck_assert_msg(!strstr(diag.lines[0], "tab"), "a hint without a tab: %s", diag.lines[0]);
+}
+END_TEST
+
+START_TEST(test_diag_sort_and_located)
+{
+    cfg_diag_add(&diag, "c.yaml", 12, 3, "third");
+    cfg_diag_add(&diag, "c.yaml", 2, 9, "second");
+    cfg_diag_add(&diag, "c.yaml", 2, 1, "first");
+    ck_assert_int_eq(cfg_diag_located(&diag, "c.yaml", "pipeline: ", "no position"), -1);
+    ck_assert_int_eq(cfg_diag_located(&diag, "c.yaml", "instance 'h': ",
+                                      "c.yaml:5:10: listen: bad port"), 0);
+    ck_assert_int_eq(cfg_diag_located(&diag, "c.yaml", "", "other.yaml:5:10: x"), -1);
+    ck_assert_uint_eq(diag.n, 4);
+    cfg_diag_sort(&diag);
+    ck_assert_str_eq(diag.lines[0], "c.yaml:2:1: first");
+    ck_assert_str_eq(diag.lines[1], "c.yaml:2:9: second");
+    ck_assert_str_eq(diag.lines[2], "c.yaml:5:10: instance 'h': listen: bad port");
+    ck_assert_str_eq(diag.lines[3], "c.yaml:12:3: third");
+    ck_assert_uint_eq(cfg_location_len("c.yaml:5:10: x", "c.yaml"), 11);
+    ck_assert_uint_eq(cfg_location_len("c.yaml:5: x", "c.yaml"), 0);
+}
+END_TEST
+
 /* ---- tree and positions ------------------------------------------------- */
 START_TEST(test_positions)
 {
@@ -550,6 +583,8 @@ static Suite *cfg_suite(void)
     tcase_add_test(tc, test_values_list_forms);
     tcase_add_test(tc, test_values_not_a_map);
     tcase_add_test(tc, test_diag_format);
+    tcase_add_test(tc, test_tab_hint);
+    tcase_add_test(tc, test_diag_sort_and_located);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -209,6 +209,24 @@ START_TEST(test_ingest_values)
 }
 END_TEST
 
+/* The floors pipeline_new refuses at start, refused by conf_load too (so
+ * by --check-config); conf_load_all still hands the conf back. */
+START_TEST(test_pipeline_floors)
+{
+    ck_assert_ptr_null(load("pipeline:\n  top_k: 0\n  fast_top_k: -3\n  max_messages: 0\n"));
+    ck_assert_uint_eq(diag.n, 3);
+    expect_line(0, "2:10: pipeline.top_k: must be at least 1, got 0");
+    expect_line(1, "3:15: pipeline.fast_top_k: must be at least 1, got -3");
+    expect_line(2, "4:17: pipeline.max_messages: must be at least 1, got 0");
+    cfg_diag_free(&diag);
+    int errs = 0;
+    rk_conf *c = conf_load_all(path, &diag, &errs);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(errs, 3);
+    conf_free(c);
+}
+END_TEST
+
 START_TEST(test_bad_plugin_and_sections)
 {
     ck_assert_ptr_null(load("pipeline: [a]\ninstances:\n  x:\n    plugin: ../evil\n"
@@ -297,6 +315,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_syntax_error);
     tcase_add_test(tc, test_interpolation_error);
     tcase_add_test(tc, test_ingest_values);
+    tcase_add_test(tc, test_pipeline_floors);
     tcase_add_test(tc, test_missing_file);
     tcase_add_test(tc, test_shipped_default);
     tcase_add_test(tc, test_shipped_broken_example);

@@ -223,10 +223,41 @@ START_TEST(create_fails)
     /* --check-config never calls create(), so the same file passes it. */
     cfg_diag d2 = {0};
     rk_conf *c = load(g_plugins, body, &d2);
-    ck_assert_int_eq(registry_check(c, &d2), 0);
+    ck_assert_int_eq(registry_check(c, hostapi_table(), hostapi_set_starting, &d2), 0);
     ck_assert_uint_eq(d2.n, 0);
     conf_free(c);
     cfg_diag_free(&d2);
+}
+END_TEST
+
+/* --check-config refuses what a start refuses: references to instances
+ * of the wrong kind (pipeline_new would) and what a plugin's check slot
+ * says, with the plugin's own position, and with the auth service
+ * answering for the configuration being checked. */
+START_TEST(check_kinds_and_plugin_check)
+{
+    cfg_diag d = {0};
+    rk_conf *c = load(g_plugins,
+                      "  echo:\n    plugin: good_llm\n"
+                      "  tx:\n    plugin: good_transport\n"
+                      "    config: {check_refuse: nope, check_needs_keys: true}\n"
+                      "  tk:\n    plugin: good_transport\n"
+                      "    config: {check_needs_keys: true}\n"
+                      "pipeline:\n  llm: [echo]\n  cache: echo\n  history_summarizer: tx\n",
+                      &d);
+    ck_assert_int_eq(registry_check(c, hostapi_table(), hostapi_set_starting, &d), -1);
+    char want[512];
+    snprintf(want, sizeof want, "%s:14:10: pipeline.cache: instance 'echo' is a llm, not a cache",
+             g_yaml);
+    ck_diag(&d, want);
+    ck_diag(&d, "pipeline.history_summarizer: instance 'tx' is a transport, not a llm");
+    snprintf(want, sizeof want, "%s:8:28: instance 'tx': check_refuse: nope", g_yaml);
+    ck_diag(&d, want);
+    snprintf(want, sizeof want, "%s:9:3: instance 'tk': check_needs_keys: no API keys", g_yaml);
+    ck_diag(&d, want);
+    ck_assert_uint_eq(d.n, 4);
+    conf_free(c);
+    cfg_diag_free(&d);
 }
 END_TEST
 
@@ -237,7 +268,7 @@ START_TEST(check_reports_all)
                       "  a:\n    plugin: nope_one\n"
                       "  b:\n    plugin: good_cache\n    config: {max_entries: x}\n"
                       "  c:\n    plugin: bad_null_slot\n", &d);
-    ck_assert_int_eq(registry_check(c, &d), -1);
+    ck_assert_int_eq(registry_check(c, hostapi_table(), hostapi_set_starting, &d), -1);
     ck_assert_uint_eq(d.n, 3);
     ck_diag(&d, "instance 'a': plugin 'nope_one' not found");
     ck_diag(&d, "max_entries");
@@ -295,6 +326,7 @@ static Suite *suite(void)
     tcase_add_test(tc, bad_config);
     tcase_add_test(tc, create_fails);
     tcase_add_test(tc, check_reports_all);
+    tcase_add_test(tc, check_kinds_and_plugin_check);
     tcase_add_test(tc, env_dir_first);
     tcase_add_test(tc, empty_instances);
     suite_add_tcase(s, tc);

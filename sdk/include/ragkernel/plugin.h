@@ -172,6 +172,17 @@ typedef struct rk_plugin {
 
     uint32_t requirements; /* since 1.1. RK_REQUIRE_* bits */
     uint32_t caps;         /* since 1.1. RK_CAP_* bits */
+
+    /* since 1.1. Optional (NULL = nothing beyond the schema to check).
+     * Main thread. `ragkernel --check-config` calls it instead of create()
+     * with the instance's validated config: refuse here every value
+     * create() or start() would refuse (ranges, address syntax, what the
+     * host's services say, e.g. whether API keys exist), with the key's
+     * file:line:col from cfg_where in err. No side effects: no files,
+     * sockets, threads or connections, and no context is kept. A host
+     * older than 1.1 never calls it, so create()/start() must keep their
+     * own checks. */
+    int (*check)(const struct rk_host *host, rk_instance *self, rk_err *err);
 } rk_plugin;
 
 /* The only symbol a plugin exports. */

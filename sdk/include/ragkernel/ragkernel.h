@@ -83,7 +83,8 @@
  *        retriever index_versioned and doc_version (optional);
  *        rk_chat_result.history_saved; history probe (optional);
  *        backpressure: the chat service's chat_flow, rk_host.http_pause
- *        and rk_llm_vtable.pause (optional).
+ *        and rk_llm_vtable.pause (optional);
+ *        rk_plugin.check (optional: --check-config without create()).
  */
 #ifndef RAGKERNEL_H
 #define RAGKERNEL_H
