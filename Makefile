@@ -7,7 +7,8 @@
 #   make check-tsan the unit and integration suites under ThreadSanitizer
 #                   (clang, build-tsan/)
 #   make bench      benchmarks (see bench/README.md)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (SYSCONFDIR, LOCALSTATEDIR, DESTDIR too)
+#   make uninstall                   the same variables
 #   make deps       install missing Debian/npm packages (idempotent)
 #
 # Plugins are discovered: every plugins/<name>/ builds build/plugins/<name>.so
@@ -18,6 +19,12 @@ VERSION   := 0.1.0
 CC        ?= cc
 BUILD     ?= build
 PREFIX    ?= /usr/local
+# compiled into the binary (core/paths.c): where it finds its plugins, its
+# default config ($(SYSCONFDIR)/ragkernel/ragkernel.yaml) and its state
+# ($(LOCALSTATEDIR)/lib/ragkernel); /usr gets /etc and /var, as on Debian
+SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+LOCALSTATEDIR ?= $(if $(filter /usr,$(PREFIX)),/var,$(PREFIX)/var)
+PLUGINDIR     ?= $(PREFIX)/lib/ragkernel/plugins
 SAN       ?= 0
 CONFIG    ?= config/default.yaml
 
@@ -37,7 +44,7 @@ CFLAGS    := -std=gnu11 $(WARN) $(OPT) -fPIC -MMD -MP -Isdk/include \
              -DRK_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
 PLUGIN_CFLAGS := $(CFLAGS) -fvisibility=hidden -Icommon
 CORE_LIBS := $(shell pkg-config --libs $(PKG_CORE) 2>/dev/null) -ldl -lpthread -lm
-CORE_CFLAGS := $(CFLAGS) -Icore -Icommon $(shell pkg-config --cflags $(PKG_CORE) 2>/dev/null)
+CORE_CFLAGS := $(CFLAGS) -Icore -Icommon -I$(BUILD)/gen $(shell pkg-config --cflags $(PKG_CORE) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 # common/: code the core and plugins both compile in (plugins through a
@@ -64,8 +71,18 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOLS     := $(BUILD)/ragkernel-plugin-check
 
 .PHONY: all run check check-unit check-integration check-asan check-tsan bench install \
-        deps clean test-build docs
+        uninstall deps clean test-build docs FORCE
 all: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS)
+
+# rewritten only when a directory changed, so only core/paths.c rebuilds
+PATHS_H := $(BUILD)/gen/rk_paths.h
+$(PATHS_H): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define RK_PLUGINDIR "%s"\n#define RK_SYSCONFDIR "%s"\n#define RK_LOCALSTATEDIR "%s"\n' \
+	  '$(PLUGINDIR)' '$(SYSCONFDIR)' '$(LOCALSTATEDIR)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/core/paths.o: $(PATHS_H)
+FORCE:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -141,14 +158,32 @@ docs: all
 deps:
 	@tools/deps.sh
 
+# The config is installed once (an operator's edits survive reinstalls);
+# the state directory is private (conversations, documents).
+INSTALLED_CONFIG := $(DESTDIR)$(SYSCONFDIR)/ragkernel/ragkernel.yaml
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/ragkernel/plugins \
-	  $(DESTDIR)$(PREFIX)/include/ragkernel $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PLUGINDIR) \
+	  $(DESTDIR)$(PREFIX)/include/ragkernel $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(SYSCONFDIR)/ragkernel
+	install -d -m 700 $(DESTDIR)$(LOCALSTATEDIR)/lib/ragkernel
 	install -m 755 $(BUILD)/ragkernel $(BUILD)/ragkernel-plugin-check $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/ragkernel/plugins/
+	install -m 644 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/
 	install -m 644 sdk/include/ragkernel/*.h $(DESTDIR)$(PREFIX)/include/ragkernel/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' sdk/ragkernel.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ragkernel.pc
+	test -e $(INSTALLED_CONFIG) || install -m 644 config/installed.yaml $(INSTALLED_CONFIG)
+
+# What install put there, but the config if it was edited and the state
+# directory if it holds data (both are the operator's).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/ragkernel $(DESTDIR)$(PREFIX)/bin/ragkernel-plugin-check \
+	  $(addprefix $(DESTDIR)$(PLUGINDIR)/,$(notdir $(PLUGIN_SOS))) \
+	  $(addprefix $(DESTDIR)$(PREFIX)/include/ragkernel/,$(notdir $(wildcard sdk/include/ragkernel/*.h))) \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ragkernel.pc
+	if cmp -s config/installed.yaml $(INSTALLED_CONFIG); then rm -f $(INSTALLED_CONFIG); fi
+	-rmdir $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/lib/ragkernel \
+	  $(DESTDIR)$(PREFIX)/include/ragkernel $(DESTDIR)$(SYSCONFDIR)/ragkernel \
+	  $(DESTDIR)$(LOCALSTATEDIR)/lib/ragkernel 2>/dev/null
 
 clean:
 	rm -rf build build-asan build-tsan

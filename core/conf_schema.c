@@ -6,8 +6,10 @@
 #include "conf.h"
 
 const rk_config_key conf_server_schema[] = {
-    {"plugin_path", RK_CFG_LIST, "./build/plugins", 0,
-     "directories searched for <plugin>.so, in order"},
+    {"plugin_path", RK_CFG_LIST, NULL, 0,
+     "directories searched for <plugin>.so, in order (after $RK_PLUGIN_DIR); absent = "
+     "build/plugins beside a build tree's binary, then the installed plugin directory "
+     "(PREFIX/lib/ragkernel/plugins)"},
     {"log_level", RK_CFG_STRING, "info", 0, "debug, info, warn or error"},
     {"log_format", RK_CFG_STRING, "logfmt", 0, "logfmt or json"},
     {"workers", RK_CFG_INT, "4", 0, "threads for blocking plugin calls"},

@@ -4,10 +4,12 @@
  * parses arguments and maps results to exit codes.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ragkernel/ragkernel.h>
 
@@ -16,24 +18,40 @@
 #include "hostapi.h"
 #include "loader.h"
 #include "log.h"
+#include "paths.h"
 #include "registry.h"
 #include "server.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: ragkernel -c FILE            serve with the config FILE\n"
+            "usage: ragkernel [-c FILE]          serve with the config FILE (default:\n"
+            "                                    %s)\n"
             "       ragkernel --check-config FILE validate FILE and its plugins as a start\n"
             "                                    would, short of binding and connecting;\n"
             "                                    every mistake listed; exit 0/1\n"
             "       ragkernel -t [-c FILE]       the same (as nginx -t)\n"
             "       ragkernel --list-plugins [-v] [DIR...]\n"
             "                                    list the plugins found (default: the\n"
-            "                                    plugin_path of -c FILE, or ./build/plugins);\n"
-            "                                    -v: every plugin's config keys (Markdown)\n"
+            "                                    plugin_path of -c FILE, or the build\n"
+            "                                    tree's and %s);\n"
+            "                                    -v: every plugin's config keys (Markdown);\n"
+            "                                    exit 1 if none loads\n"
             "       ragkernel --version          core and plugin ABI versions\n"
             "       ragkernel --help\n"
-            "Signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the config.\n");
+            "Relative paths in FILE are relative to FILE's directory. State (data files)\n"
+            "of the installed config: %s ($RAGKERNEL_STATE_DIR).\n"
+            "Signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the config.\n",
+            paths_default_config(), paths_plugin_dir(), paths_state_dir());
+}
+
+/* Relative paths in a config mean the same wherever we start: from its
+ * directory (paths.h). abs gets the file's absolute path. */
+static int enter_config_dir(const char *path, char *abs, size_t cap)
+{
+    if (paths_enter_config_dir(path, abs, cap) == 0) return 0;
+    fprintf(stderr, "%s: %s\n", path, strerror(errno));
+    return -1;
 }
 
 static void print_diag(const cfg_diag *d)
@@ -47,8 +65,15 @@ static int check_config(const char *path)
 {
     cfg_diag d = {0};
     int errs = 1;
+    char abs[4096];
     rk_conf *c = conf_load_all(path, &d, &errs);
-    if (c && registry_check(c, hostapi_table(), hostapi_set_starting, &d) != 0) errs++;
+    /* its plugin_path is relative to it, as for a start */
+    if (c && paths_enter_config_dir(path, abs, sizeof abs) != 0) {
+        cfg_diag_add(&d, path, 0, 0, "%s", strerror(errno));
+        errs++;
+    } else if (c && registry_check(c, hostapi_table(), hostapi_set_starting, &d) != 0) {
+        errs++;
+    }
     cfg_diag_sort(&d);
     print_diag(&d);
     int ok = c && !errs && d.n == 0;
@@ -81,13 +106,20 @@ static void describe(const rk_plugin *d)
                k->description ? k->description : "");
 }
 
+typedef struct listing {
+    int verbose;
+    size_t loaded;
+} listing;
+
 static void list_one(void *ud, const char *path, const loader_plugin *p, const char *error)
 {
-    if (ud && p) {
+    listing *l = ud;
+    if (p) l->loaded++;
+    if (l->verbose && p) {
         describe(p->desc);
         return;
     }
-    if (ud) return;
+    if (l->verbose) return;
     if (!p) {
         printf("%-10s %-20s %-8s %-5s %s (refused: %s)\n", "-", "-", "-", "-", path, error);
         return;
@@ -98,39 +130,63 @@ static void list_one(void *ud, const char *path, const loader_plugin *p, const c
            d->description ? d->description : "");
 }
 
+/* The directories --list-plugins reads: those named, else the config's
+ * plugin_path (relative to it), else the binary's own. */
+static size_t list_dirs(int argc, char **argv, rk_conf *c, const char **out, size_t cap,
+                        char *beside, size_t bcap)
+{
+    size_t n = 0;
+    if (argc > 0) {
+        for (int i = 0; i < argc && n < cap; i++) out[n++] = argv[i];
+        return n;
+    }
+    if (c) {
+        n = cfg_values_count(c->server, "plugin_path");
+        if (n > cap) n = cap;
+        for (size_t i = 0; i < n; i++) out[i] = cfg_values_item(c->server, "plugin_path", i);
+        if (n) return n;
+    }
+    if (paths_beside_binary(beside, bcap)) out[n++] = beside;
+    out[n++] = paths_plugin_dir();
+    return n;
+}
+
 static int list_plugins(int argc, char **argv, const char *config, int verbose)
 {
-    const char *defaults[] = {"./build/plugins"};
     rk_conf *c = NULL;
-    const char **dirs = defaults;
-    size_t n = 1;
-    const char *tmp[64];
-    if (argc > 0) {
-        dirs = (const char **)argv;
-        n = (size_t)argc;
-    } else if (config) {
+    const char *dirs[64];
+    char beside[4096], abs[4096];
+    if (argc == 0 && config) {
         cfg_diag d = {0};
         c = conf_load(config, &d);
         print_diag(&d);
         cfg_diag_free(&d);
-        if (!c) return 1;
-        n = cfg_values_count(c->server, "plugin_path");
-        if (n > 64) n = 64;
-        for (size_t i = 0; i < n; i++) tmp[i] = cfg_values_item(c->server, "plugin_path", i);
-        dirs = tmp;
+        if (!c || enter_config_dir(config, abs, sizeof abs) != 0) {
+            conf_free(c);
+            return 1;
+        }
     }
+    size_t n = list_dirs(argc, argv, c, dirs, 64, beside, sizeof beside);
     if (!verbose)
         printf("%-10s %-20s %-8s %-5s %s\n", "KIND", "NAME", "VERSION", "ABI", "DESCRIPTION");
-    loader_scan(dirs, n, list_one, verbose ? (void *)&verbose : NULL);
+    listing l = {.verbose = verbose};
+    loader_scan(dirs, n, list_one, &l);
+    if (!l.loaded) {
+        fprintf(stderr, "ragkernel: no plugin could be loaded from");
+        for (size_t i = 0; i < n; i++) fprintf(stderr, " %s", dirs[i]);
+        fprintf(stderr, "\n");
+    }
     conf_free(c);
-    return 0;
+    return l.loaded ? 0 : 1;
 }
 
 static int serve(const char *path)
 {
     cfg_diag d = {0};
+    char abs[4096];
+    if (enter_config_dir(path, abs, sizeof abs) != 0) return 1;
     server_block_signals();
-    server *s = server_new(path, &d);
+    server *s = server_new(abs, &d);
     if (!s) {
         print_diag(&d);
         cfg_diag_free(&d);
@@ -156,6 +212,10 @@ int main(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0}};
     const char *config = NULL;
+    /* nothing we create is anyone else's to read: conversations, documents,
+     * indexes, lock files (0600; directories 0700) */
+    umask(077);
+    setenv("RAGKERNEL_STATE_DIR", paths_state_dir(), 0);
     int list = 0, verbose = 0, test = 0, c;
     while ((c = getopt_long(argc, argv, "c:htv", opts, NULL)) != -1) {
         switch (c) {
@@ -173,10 +233,10 @@ int main(int argc, char **argv)
     }
     if (list) return list_plugins(argc - optind, argv + optind, config, verbose);
     if (test && !config && optind + 1 == argc) config = argv[optind++];
-    if (test && config && optind == argc) return check_config(config);
-    if (!config || optind != argc) {
+    if (test && optind == argc) return check_config(config ? config : paths_default_config());
+    if (optind != argc) {
         usage(stderr);
         return 2;
     }
-    return serve(config);
+    return serve(config ? config : paths_default_config());
 }

@@ -77,7 +77,7 @@ static int lock_key(const char *path, char *out, size_t cap, rk_err *err)
 /* flock the file at key; the new fd, or <0 with err naming path. */
 static int lock_file(const char *key, const char *path, rk_err *err)
 {
-    int fd = open(key, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    int fd = open(key, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return rk_fail(err, RK_ERR_IO, "cannot open %s: %s", key, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;

@@ -19,16 +19,19 @@
 #include "log.h"
 #include "loop.h"
 #include "pathlock.h"
+#include "paths.h"
 
 static atomic_uint_fast64_t g_generation;
 
 /* Search path: $RK_PLUGIN_DIR (colon-separated) first, then
- * server.plugin_path. The strings point into env/conf; only the arrays are
+ * server.plugin_path, or without one the plugins beside the binary (a
+ * build tree) and the installed plugin directory (paths.h). The strings point into env/conf; only the arrays are
  * owned. */
 typedef struct search_path {
     const char **dirs;
     size_t n;
     char *env; /* owned copy of RK_PLUGIN_DIR, cut at ':' */
+    char beside[4096]; /* the build tree's plugins, beside the binary */
 } search_path;
 
 static int path_build(const rk_conf *conf, search_path *sp)
@@ -42,7 +45,7 @@ static int path_build(const rk_conf *conf, search_path *sp)
         n_env = 1;
         for (const char *c = e; *c; c++) n_env += *c == ':';
     }
-    sp->dirs = calloc(n_env + n_cfg + 1, sizeof *sp->dirs);
+    sp->dirs = calloc(n_env + n_cfg + 2, sizeof *sp->dirs);
     if (!sp->dirs) return -1;
     for (char *save = NULL, *tok = sp->env ? strtok_r(sp->env, ":", &save) : NULL;
          tok; tok = strtok_r(NULL, ":", &save))
@@ -50,6 +53,11 @@ static int path_build(const rk_conf *conf, search_path *sp)
     for (size_t i = 0; i < n_cfg; i++) {
         const char *d = cfg_values_item(conf->server, "plugin_path", i);
         if (d) sp->dirs[sp->n++] = d;
+    }
+    if (n_cfg == 0) { /* no plugin_path: the binary's own */
+        if (paths_beside_binary(sp->beside, sizeof sp->beside))
+            sp->dirs[sp->n++] = sp->beside;
+        sp->dirs[sp->n++] = paths_plugin_dir();
     }
     return 0;
 }

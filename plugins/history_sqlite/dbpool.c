@@ -12,10 +12,12 @@
 #include "dbpool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN_WRITE] = "BEGIN IMMEDIATE",
@@ -244,6 +246,12 @@ int dbpool_init(dbpool *p, const char *path, int64_t busy_ms, size_t keep,
     int rc = make_parent_dir(path, err);
     if (rc != RK_OK)
         return rc;
+    /* created 0600 before SQLite sees it: the -wal and -shm files take the
+     * database's mode, and conversations are nobody else's to read */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return rk_fail(err, RK_ERR_IO, "create %s: %s", path, strerror(errno));
+    close(fd);
     dbconn *c = NULL;
     pthread_mutex_init(&p->mu, NULL);
     pthread_rwlockattr_t ga;

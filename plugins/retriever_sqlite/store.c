@@ -10,11 +10,13 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "walckpt.h"
 
@@ -185,6 +187,13 @@ int st_open(const char *path, int64_t busy_ms, int readonly, st_db **out,
         return rk_fail(err, RK_ERR_NOMEM, "out of memory");
     d->readonly = readonly;
     int rc = readonly ? RK_OK : make_parents(path, err);
+    /* created 0600 before SQLite sees it (the -wal and -shm files take its
+     * mode): the index holds the documents' text */
+    int fd = rc == RK_OK && !readonly ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -2;
+    if (fd == -1)
+        rc = rk_fail(err, RK_ERR_IO, "create %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
     int flags = SQLITE_OPEN_NOMUTEX |
                 (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (rc == RK_OK && sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK)

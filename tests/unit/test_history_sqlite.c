@@ -18,6 +18,8 @@
 #include "history_calls.h"
 #include "plugin_harness.h"
 
+#include <sys/stat.h>
+
 #include <ragkernel/ragkernel.h>
 
 /* Each case's temporary directory and the database in it: <tmp>/sub is
@@ -49,6 +51,27 @@ static const rk_message next2[] = {
     {"assistant", "Журнал упреждающей записи."},
     {"user", "thanks"},
 };
+
+/* Conversations are private even under a permissive umask (the plugin
+ * may run in a host that sets none): the file and its -wal and -shm. */
+START_TEST(files_private)
+{
+    mode_t old = umask(022);
+    ph h;
+    h_open(&h);
+    ph_hist_append(&h, "acme", "c1", first3, 3);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[400];
+        struct stat st;
+        snprintf(p, sizeof p, "%s%s", g_db, suffix[i]);
+        ck_assert_msg(stat(p, &st) == 0, "%s missing", p);
+        ck_assert_msg((st.st_mode & 0777) == 0600, "%s is %o", p, (unsigned)(st.st_mode & 0777));
+    }
+    ph_close(&h);
+    umask(old);
+}
+END_TEST
 
 START_TEST(order_and_max)
 {
@@ -277,7 +300,8 @@ static Suite *suite(void)
     Suite *s = suite_create("history_sqlite");
     ph_add_tcase(s, "contract", 120, setup, teardown,
                  PH_TESTS(order_and_max, replace_atomic, tenant_isolation, expire_batches,
-                          persists_across_restart, bad_path_refused, concurrent_appends));
+                          persists_across_restart, bad_path_refused, concurrent_appends,
+                          files_private));
     return s;
 }
 
