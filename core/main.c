@@ -216,6 +216,7 @@ int main(int argc, char **argv)
      * indexes, lock files (0600; directories 0700) */
     umask(077);
     setenv("RAGKERNEL_STATE_DIR", paths_state_dir(), 0);
+    paths_absolute_plugin_env(); /* before any chdir to a config's directory */
     int list = 0, verbose = 0, test = 0, c;
     while ((c = getopt_long(argc, argv, "c:htv", opts, NULL)) != -1) {
         switch (c) {

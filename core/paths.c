@@ -49,3 +49,23 @@ int paths_enter_config_dir(const char *config, char *abs, size_t cap)
     free(real);
     return rc;
 }
+
+void paths_absolute_plugin_env(void)
+{
+    const char *e = getenv("RK_PLUGIN_DIR");
+    char cwd[PATH_MAX];
+    if (!e || !*e || !getcwd(cwd, sizeof cwd)) return;
+    size_t parts = 1;
+    for (const char *c = e; *c; c++) parts += *c == ':';
+    size_t cap = strlen(e) + parts * (strlen(cwd) + 2) + 1, n = 0;
+    char *out = malloc(cap), *copy = strdup(e), *save = NULL;
+    if (out && copy) {
+        out[0] = '\0';
+        for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save))
+            n += (size_t)snprintf(out + n, cap - n, "%s%s%s%s", n ? ":" : "",
+                                  t[0] == '/' ? "" : cwd, t[0] == '/' ? "" : "/", t);
+        setenv("RK_PLUGIN_DIR", out, 1);
+    }
+    free(out);
+    free(copy);
+}

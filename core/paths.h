@@ -18,6 +18,10 @@ const char *paths_state_dir(void);
  * them (build/ragkernel -> build/plugins); into buf, NULL if there is none. */
 const char *paths_beside_binary(char *buf, size_t cap);
 
+/* $RK_PLUGIN_DIR names directories relative to where ragkernel was
+ * started: made absolute before the working directory changes. */
+void paths_absolute_plugin_env(void);
+
 /* Make the config file's directory the working directory, so relative
  * paths in it (plugin_path, seed_dir, data files, written after ${VAR}
  * substitution) mean the same wherever ragkernel is started from. Into

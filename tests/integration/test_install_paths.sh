@@ -86,6 +86,15 @@ kill -HUP "$pid"; sleep 1
 check "a reload still finds the config" grep -q "configuration reloaded" "$T/rel.log"
 kill -TERM "$pid"; wait "$pid"
 
+# $RK_PLUGIN_DIR is relative to where ragkernel starts, not to the config
+mkdir -p "$T/elsewhere/deeper"
+ln -s "$RK_ROOT/$BUILD/test-plugins" "$T/elsewhere/deeper/tp"; rel=tp
+printf 'server: {plugin_path: [/nonexistent]}\npipeline: {llm: [e]}\ninstances: {e: {plugin: good_llm}}\n' \
+    >"$R/testplug.yaml"
+check "a relative RK_PLUGIN_DIR is read from the starting directory" \
+    bash -c 'cd "$1" && RK_PLUGIN_DIR="$2" "$3" --check-config ../../rel/testplug.yaml' _ \
+    "$T/elsewhere/deeper" "$rel" "$RK_ROOT/$BUILD/ragkernel"
+
 mkdir -p "$T/empty"
 check "--list-plugins with nothing loadable exits 1" bash -c '! "$1" --list-plugins "$2" >/dev/null 2>&1' \
     _ "$RK_BIN" "$T/empty"
