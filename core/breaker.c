@@ -25,6 +25,14 @@ static int tripped(const breaker *b)
     return b->threshold > 0 && b->failures >= b->threshold;
 }
 
+int breaker_state(breaker *b, int64_t now)
+{
+    pthread_mutex_lock(&b->mu);
+    int st = !tripped(b) ? 0 : now < b->open_until ? 1 : 2;
+    pthread_mutex_unlock(&b->mu);
+    return st;
+}
+
 int breaker_is_open(breaker *b, int64_t now)
 {
     pthread_mutex_lock(&b->mu);

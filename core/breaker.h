@@ -22,6 +22,9 @@ typedef struct breaker {
 void breaker_init(breaker *b, int threshold, int64_t cooldown_ms);
 void breaker_destroy(breaker *b);
 
+/* 0 closed, 1 open (calls skipped), 2 half-open (the next call is a
+ * probe); for the state gauge, no state change. */
+int breaker_state(breaker *b, int64_t now);
 /* 1 if calls are being skipped right now (no state change). */
 int breaker_is_open(breaker *b, int64_t now);
 /* 1 if a call may go now. In half-open state the first caller gets the

@@ -32,6 +32,7 @@ typedef struct pl_llm {
     breaker br;
     rk_metric *m_ok, *m_error, *m_timeout, *m_latency;
     rk_metric *m_overhead; /* time of an answered request outside this provider's call */
+    rk_metric *m_breaker, *m_opens; /* breaker state gauge, times it opened */
 } pl_llm;
 
 typedef struct pl_metrics {

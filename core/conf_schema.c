@@ -19,6 +19,11 @@ const rk_config_key conf_server_schema[] = {
      "(the loops' own HTTP/1.1 client) or libcurl; https and host names always use libcurl"},
     {"shutdown_grace", RK_CFG_DURATION, "10s", 0,
      "how long SIGTERM waits for in-flight requests"},
+    {"shutdown_delay", RK_CFG_DURATION, "0s", 0,
+     "after SIGTERM, /ready answers 503 while the listener keeps serving this long, "
+     "then the drain starts; behind a load balancer set it to the time the balancer "
+     "needs to see an unready host (interval x unhealthy threshold). SIGINT and a "
+     "second SIGTERM skip it"},
     {NULL, 0, NULL, 0, NULL}};
 
 const rk_config_key conf_pipeline_schema[] = {

@@ -27,10 +27,12 @@
 
 #include "auth.h"
 #include "hostsvc.h"
+#include "llmchain.h"
 #include "log.h"
 #include "loop_internal.h"
 #include "metrics.h"
 #include "pathlock.h"
+#include "procstat.h"
 #include "ratelimit.h"
 
 /* set at start-up and cleared at exit, read on every timer/HTTP call */
@@ -236,18 +238,33 @@ static void h_list_models(void (*fn)(void *ud, const char *id, const char *owner
     pthread_rwlock_unlock(&g_lock);
 }
 
+static atomic_int g_draining;
+
+void hostapi_set_draining(int on) { atomic_store(&g_draining, on); }
+
 static void h_render_metrics(void (*write)(void *ud, const char *data, size_t len), void *ud)
 {
+    procstat_update();
+    pthread_rwlock_rdlock(&g_lock);
+    if (g_current.pl) llmchain_answerable(g_current.pl); /* the breaker gauges */
+    pthread_rwlock_unlock(&g_lock);
     metrics_render(write, ud);
 }
 
+/* Not ready: while shutting down (balancers stop sending before the
+ * listener closes), before a configuration serves, while an instance is
+ * down or cannot store writes, and while no LLM can answer. */
 static int h_ready(char *why, size_t cap)
 {
     char reason[160] = "";
     pthread_rwlock_rdlock(&g_lock);
     registry *r = g_current.reg;
-    if (!r || !g_current.pl) {
+    if (atomic_load(&g_draining)) {
+        snprintf(reason, sizeof reason, "shutting down");
+    } else if (!r || !g_current.pl) {
         snprintf(reason, sizeof reason, "no configuration is loaded yet");
+    } else if (!llmchain_answerable(g_current.pl)) {
+        snprintf(reason, sizeof reason, "no LLM can answer: every provider's circuit is open");
     } else {
         for (size_t i = 0; i < r->n && !reason[0]; i++)
             if (!r->inst[i]->started)

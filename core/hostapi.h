@@ -44,6 +44,10 @@ generation hostapi_swap(generation g);
  * (and to the transports' start-up checks) before it is swapped in. NULL
  * clears it. */
 void hostapi_set_starting(registry *r);
+/* SIGTERM arrived: /ready answers 503 "shutting down" from now on (the
+ * listener keeps accepting for server.shutdown_delay, so balancers see it
+ * and stop sending first). Any thread. */
+void hostapi_set_draining(int on);
 generation hostapi_current(void);
 
 #endif

@@ -121,9 +121,12 @@ static void attempt_failed(rk_chat *ch, pl_llm *l, int status,
         int64_t ra = res ? res->retry_after_ms : 0;
         if (ra > 0 && (c->retry_after_ms == 0 || ra < c->retry_after_ms)) c->retry_after_ms = ra;
     }
-    if (counts_for_breaker(status) && breaker_failure(&l->br, now))
+    if (counts_for_breaker(status) && breaker_failure(&l->br, now)) {
+        metrics_add(l->m_opens, 1);
+        metrics_set(l->m_breaker, 1);
         log_warn(l->inst->name, "circuit open for %lld ms after %d consecutive failures",
                  (long long)l->br.cooldown_ms, l->br.threshold);
+    }
     char why[96]; /* the client's version; the log has the plugin's */
     add_error(c, l->inst->name, chat_reason(status, res ? res->http_status : 0, why, sizeof why));
     log_info(l->inst->name, "LLM call failed (%s) after %lld ms%s (request %s)",
@@ -144,6 +147,7 @@ static void attempt_ok(rk_chat *ch, pl_llm *l, const rk_llm_result *res)
     metrics_observe(l->m_latency, (double)c->answer_call_ms / 1000.0);
     metrics_add(l->m_ok, 1);
     breaker_success(&l->br);
+    metrics_set(l->m_breaker, 0);
     if (res) {
         c->usage.prompt_tokens += res->usage.prompt_tokens;
         c->usage.completion_tokens += res->usage.completion_tokens;
@@ -429,4 +433,16 @@ void pipeline_chat_flow(rk_chat *ch, int pause)
         chat_unref(ch);
         free(f);
     }
+}
+
+int llmchain_answerable(pipeline *pl)
+{
+    int64_t now = clock_now_ms();
+    int any = pl->n_llm == 0;
+    for (size_t i = 0; i < pl->n_llm; i++) {
+        int st = breaker_state(&pl->llm[i].br, now);
+        metrics_set(pl->llm[i].m_breaker, st);
+        if (st != 1) any = 1;
+    }
+    return any;
 }

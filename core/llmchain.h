@@ -18,5 +18,10 @@ void llmchain_deadline(rk_chat *ch);
 /* ch->flow_paused changed: tell the running attempt's provider (one
  * without a pause slot just keeps reading; max_answer_bytes bounds it). */
 void llmchain_flow(rk_chat *ch);
+/* Any thread. Refreshes each provider's breaker-state gauge and says
+ * whether a chat could be answered now: 1 unless every provider of a
+ * non-empty chain has its circuit open (an offline answerer such as
+ * llm_extractive never fails, so its circuit never opens). */
+int llmchain_answerable(pipeline *pl);
 
 #endif

@@ -133,6 +133,12 @@ static void llm_metrics(pl_llm *l)
                              "time an answered request spent outside the answering "
                              "provider's call (queueing, cache, history, retrieval, "
                              "failed attempts, streaming)", "provider", n);
+    l->m_breaker = labelled(RK_METRIC_GAUGE, "ragkernel_llm_breaker_state",
+                            "circuit breaker per provider: 0 closed, 1 open (skipped), "
+                            "2 half-open (the next call probes)", "provider", n);
+    l->m_opens = labelled(RK_METRIC_COUNTER, "ragkernel_llm_breaker_opens_total",
+                          "times a provider's circuit opened (or re-opened after a "
+                          "failed probe)", "provider", n);
 }
 
 static int resolve_llms(pipeline *pl, const cfg_values *v, rk_err *err)

@@ -40,6 +40,7 @@ struct server {
     generation gen;
     housekeep *hk; /* of the current generation */
     int64_t grace_ms;
+    int64_t delay_ms; /* server.shutdown_delay */
 };
 
 /* Background upkeep follows the current generation's history instance. */
@@ -205,6 +206,7 @@ server *server_new(const char *config_path, cfg_diag *d)
     s->path = strdup(config_path);
     apply_logging(c);
     s->grace_ms = cfg_values_int(c->server, "shutdown_grace");
+    s->delay_ms = cfg_values_int(c->server, "shutdown_delay");
     if (start_loops(s, cfg_values_int(c->server, "loops"), &err) != RK_OK) goto fail_err;
     apply_http_client(s, c);
     apply_ingest(c);
@@ -234,6 +236,7 @@ int server_reload(server *s, cfg_diag *d)
     rk_conf *c = conf_load(s->path, d);
     if (!c) return -1;
     int64_t grace = cfg_values_int(c->server, "shutdown_grace");
+    int64_t delay = cfg_values_int(c->server, "shutdown_delay");
     generation g = build_generation(s, c, d);
     if (!g.reg) return -1;
     apply_logging(g.reg->conf);
@@ -243,6 +246,7 @@ int server_reload(server *s, cfg_diag *d)
     hostapi_set_starting(NULL);
     s->gen = g;
     s->grace_ms = grace;
+    s->delay_ms = delay;
     replace_housekeeping(s);
     retire_generation(old, clock_now_ms() + grace);
     log_info("core", "configuration reloaded from %s (generation %llu)", s->path,
@@ -261,6 +265,23 @@ void server_block_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* SIGTERM: /ready turns 503 at once while the listener keeps accepting
+ * for shutdown_delay, so a balancer that polls /ready stops sending before
+ * connections are refused. A second SIGTERM or a SIGINT ends the wait. */
+static void delay_shutdown(const server *s, const sigset_t *set)
+{
+    hostapi_set_draining(1);
+    if (s->delay_ms <= 0) return;
+    log_info("core", "received SIGTERM: /ready answers 503; still serving for %lld ms "
+             "(server.shutdown_delay), then draining", (long long)s->delay_ms);
+    int64_t end = clock_now_ms() + s->delay_ms;
+    for (int64_t left; (left = end - clock_now_ms()) > 0;) {
+        struct timespec ts = {left / 1000, (left % 1000) * 1000000};
+        int sig = sigtimedwait(set, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT) return;
+    }
+}
+
 void server_wait_signals(server *s)
 {
     sigset_t set;
@@ -272,6 +293,8 @@ void server_wait_signals(server *s)
         int sig = 0;
         if (sigwait(&set, &sig) != 0) continue;
         if (sig != SIGHUP) {
+            if (sig == SIGTERM) delay_shutdown(s, &set);
+            else hostapi_set_draining(1);
             log_info("core", "received %s, draining (grace %lld ms)", strsignal(sig),
                      (long long)s->grace_ms);
             return;

@@ -43,6 +43,11 @@ static const rk_config_key http_config[] = {
      "per-connection memory pool (headers and I/O buffers)"},
     {"request_id_header", RK_CFG_STRING, "X-Request-Id", 0,
      "header carrying the request id (echoed; generated when absent)"},
+    {"auth_by_proxy", RK_CFG_BOOL, "false", 0,
+     "clients are authenticated by a proxy in front (a container behind an "
+     "authenticating gateway): listen beyond loopback without API keys, "
+     "which is otherwise refused; logged as a warning at every start. "
+     "Anyone who reaches the port directly gets every scope"},
     {"public_health", RK_CFG_BOOL, "true", 0,
      "/health answers without an API key"},
     {"public_ready", RK_CFG_BOOL, "true", 0,

@@ -22,6 +22,11 @@ static const char *const route_names[ROUTE__COUNT] = {
     [ROUTE_OTHER] = "other",
 };
 
+static const char *const method_names[HM_METHODS] = {
+    [METHOD_GET] = "GET", [METHOD_HEAD] = "HEAD", [METHOD_POST] = "POST",
+    [METHOD_DELETE] = "DELETE", [METHOD_OTHER] = "other",
+};
+
 const char *route_label(http_route r)
 {
     return (unsigned)r < ROUTE__COUNT ? route_names[r] : "other";
@@ -32,8 +37,9 @@ void hm_init(http_metrics *m, const rk_host *host)
     char labels[96];
     m->host = host;
     for (int r = 0; r < ROUTE__COUNT; r++) {
-        for (int c = 0; c < HM_CODES; c++)
-            atomic_init(&m->total[r][c], NULL);
+        for (int k = 0; k < HM_METHODS; k++)
+            for (int c = 0; c < HM_CODES; c++)
+                atomic_init(&m->total[r][k][c], NULL);
         snprintf(labels, sizeof labels, "route=\"%s\"", route_names[r]);
         m->seconds[r] = host->metric(RK_METRIC_HISTOGRAM,
                                      "ragkernel_http_request_seconds",
@@ -44,23 +50,25 @@ void hm_init(http_metrics *m, const rk_host *host)
                               "SSE responses currently streaming", NULL);
 }
 
-void hm_request(http_metrics *m, http_route r, int code, double seconds)
+void hm_request(http_metrics *m, http_route r, http_method meth, int code, double seconds)
 {
     if ((unsigned)r >= ROUTE__COUNT)
         r = ROUTE_OTHER;
+    if ((unsigned)meth >= HM_METHODS)
+        meth = METHOD_OTHER;
     int slot = code >= 100 && code <= 599 ? code - 100 : HM_CODES - 1;
-    rk_metric *c = atomic_load_explicit(&m->total[r][slot],
+    rk_metric *c = atomic_load_explicit(&m->total[r][meth][slot],
                                         memory_order_acquire);
     if (!c) {
-        char labels[96];
+        char labels[128];
         char codebuf[8];
         snprintf(codebuf, sizeof codebuf, "%03d",
                  slot == HM_CODES - 1 ? 0 : code);
-        snprintf(labels, sizeof labels, "route=\"%s\",code=\"%s\"",
-                 route_names[r], codebuf);
+        snprintf(labels, sizeof labels, "route=\"%s\",code=\"%s\",method=\"%s\"",
+                 route_names[r], codebuf, method_names[meth]);
         c = m->host->metric(RK_METRIC_COUNTER, "ragkernel_http_requests_total",
-                            "HTTP requests by route and status code", labels);
-        atomic_store_explicit(&m->total[r][slot], c, memory_order_release);
+                            "HTTP requests by route, status code and method", labels);
+        atomic_store_explicit(&m->total[r][meth][slot], c, memory_order_release);
     }
     if (c)
         m->host->metric_add(c, 1);

@@ -154,7 +154,7 @@ void req_completed(http_req *r, enum MHD_RequestTerminationCode toe)
 {
     http_server *s = r->srv;
     double secs = (double)(s->host->now_ms() - r->start_ms) / 1000.0;
-    hm_request(&s->metrics, r->route, r->status, secs);
+    hm_request(&s->metrics, r->route, r->method, r->status, secs);
     if (r->stream)
         hm_streams(&s->metrics, -1);
     s->host->log(s->self, RK_LOG_DEBUG, "request %s %s status=%d ms=%lld%s",

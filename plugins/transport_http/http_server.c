@@ -117,6 +117,7 @@ static int read_config(http_server *s, rk_err *err)
     s->request_id_header = h->cfg_string(s->self, "request_id_header");
     if (!s->request_id_header || !s->request_id_header[0])
         s->request_id_header = "X-Request-Id";
+    s->auth_by_proxy = h->cfg_bool(s->self, "auth_by_proxy");
     s->public_health = h->cfg_bool(s->self, "public_health");
     s->public_ready = h->cfg_bool(s->self, "public_ready");
     s->public_metrics = h->cfg_bool(s->self, "public_metrics");
@@ -248,9 +249,19 @@ static int check_exposure(http_server *s, rk_err *err)
         return RK_OK;
     char addr[128], where[160];
     format_addr(&s->addr, addr, sizeof addr);
+    if (s->auth_by_proxy) {
+        s->host->log(s->self, RK_LOG_WARN,
+                     "%s: listening on %s WITHOUT API KEYS (auth_by_proxy: true): "
+                     "every client that reaches this port directly has every scope, "
+                     "admin included; only a proxy that authenticates may reach it",
+                     s->host->cfg_where(s->self, "auth_by_proxy", where, sizeof where),
+                     addr);
+        return RK_OK;
+    }
     return rk_fail(err, RK_ERR_CONFIG,
                    "%s: refusing to listen on %s without API keys: configure "
-                   "auth.keys, or listen on 127.0.0.1",
+                   "auth.keys, listen on 127.0.0.1, or (behind an authenticating "
+                   "proxy) set auth_by_proxy: true",
                    s->host->cfg_where(s->self, "listen", where, sizeof where), addr);
 }
 

@@ -40,6 +40,7 @@ struct http_server {
     size_t max_body;
     size_t conn_memory;
     const char *request_id_header; /* host-owned */
+    int auth_by_proxy;   /* beyond loopback without keys, warned about */
     int public_health;   /* /health answers without a key */
     int public_ready;    /* /ready answers without a key (else admin) */
     int public_metrics;  /* /metrics answers without a key (else admin) */

@@ -196,7 +196,7 @@ req m405 PUT /documents/x
 check "PUT 405 with Allow" bash -c '[ "$1" = 405 ] && grep -qi "^allow: GET, HEAD, DELETE" "$2"' _ "$(cat "$T/m405.code")" "$T/m405.h"
 
 req metrics GET /metrics
-check "metrics count the document routes" bash -c 'grep -Eq "^ragkernel_http_requests_total\{route=\"/documents\",code=\"201\"\} [1-9]" "$1" && grep -Eq "^ragkernel_http_requests_total\{route=\"/documents/\{id\}\",code=\"206\"\} [1-9]" "$1"' _ "$T/metrics.b"
+check "metrics count the document routes" bash -c 'grep -Eq "^ragkernel_http_requests_total\{route=\"/documents\",code=\"201\",method=\"POST\"\} [1-9]" "$1" && grep -Eq "^ragkernel_http_requests_total\{route=\"/documents/\{id\}\",code=\"206\",method=\"GET\"\} [1-9]" "$1"' _ "$T/metrics.b"
 
 echo "== restart with the index deleted: re-indexed from storage"
 rk_stop

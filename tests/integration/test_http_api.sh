@@ -161,8 +161,8 @@ check "40 parallel completions all 200" bash -c '[ "$(grep -c "^200$" "$1")" = 4
 echo "== /metrics"
 req metrics GET /metrics
 check "/metrics 200 Prometheus text" grep -qi '^content-type: text/plain; version=0.0.4' "$T/metrics.h"
-check "requests_total counts completions 200" grep -Eq '^ragkernel_http_requests_total\{route="/v1/chat/completions",code="200"\} [1-9]' "$T/metrics.b"
-check "requests_total counts the 404" grep -Eq '^ragkernel_http_requests_total\{route="other",code="404"\} [1-9]' "$T/metrics.b"
+check "requests_total counts completions 200" grep -Eq '^ragkernel_http_requests_total\{route="/v1/chat/completions",code="200",method="POST"\} [1-9]' "$T/metrics.b"
+check "requests_total counts the 404" grep -Eq '^ragkernel_http_requests_total\{route="other",code="404",method="[A-Za-z]+"\} [1-9]' "$T/metrics.b"
 check "request_seconds histogram present" grep -q '^ragkernel_http_request_seconds' "$T/metrics.b"
 check "active_streams gauge present" grep -q '^ragkernel_http_active_streams' "$T/metrics.b"
 rk_stop
