@@ -438,7 +438,7 @@ START_TEST(input_errors)
     /* bidi controls reorder how a name is shown ("Trojan Source"); C1
      * controls are as invisible as C0 ones */
     static const char *const shown_as_other[] = {
-        "report\xE2\x80\xAE" "fdp.exe", "a\xE2\x80\xAA.txt", "a\xE2\x80\xAB.txt",
+        "report\342\200\256fdp.exe", "a\xE2\x80\xAA.txt", "a\xE2\x80\xAB.txt",
         "a\xE2\x80\xAC.txt", "a\xE2\x80\xAD.txt", "a\xE2\x81\xA6.txt",
         "a\xE2\x81\xA7.txt", "a\xE2\x81\xA8.txt", "a\xE2\x81\xA9.txt",
     };
