@@ -44,12 +44,15 @@ CFLAGS    := -std=gnu11 $(WARN) $(OPT) -fPIC -MMD -MP -Isdk/include \
              -DRK_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
 PLUGIN_CFLAGS := $(CFLAGS) -fvisibility=hidden -Icommon
 CORE_LIBS := $(shell pkg-config --libs $(PKG_CORE) 2>/dev/null) -ldl -lpthread -lm
-CORE_CFLAGS := $(CFLAGS) -Icore -Icommon -I$(BUILD)/gen $(shell pkg-config --cflags $(PKG_CORE) 2>/dev/null)
+# core/<area>/ folders show the architecture; each is on the include path so
+# a module includes another's header by its name alone ("loop.h")
+CORE_DIRS := $(patsubst %/,%,$(wildcard core/*/))
+CORE_CFLAGS := $(CFLAGS) $(CORE_DIRS:%=-I%) -Icommon -I$(BUILD)/gen $(shell pkg-config --cflags $(PKG_CORE) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 # common/: code the core and plugins both compile in (plugins through a
 # one-line .c of their own), never shared at run time
-CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c)) $(wildcard common/*.c)
+CORE_SRCS := $(filter-out core/runtime/main.c,$(wildcard core/*/*.c)) $(wildcard common/*.c)
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 
 PLUGINS   := $(notdir $(patsubst %/,%,$(wildcard plugins/*/)))
@@ -63,11 +66,13 @@ TEST_PLUGIN_SOS  := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/test-plugins/%
 ABI10_CFLAGS := -std=gnu11 $(WARN) $(OPT) -fPIC -Itests/abi/1.0 $(EXTRA_CFLAGS)
 ABI_PLUGIN_SOS := $(patsubst tests/abi/plugins/%.c,$(BUILD)/abi-plugins/%.so,$(wildcard tests/abi/plugins/*.c))
 TEST_EXTRA_test_abi := $(BUILD)/obj/tests/abi/host_1_0.o
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# unit tests: tests/unit/core/ (core modules) and tests/unit/plugins/ (plugin
+# code through the harness); binaries stay flat: $(BUILD)/tests/test_<name>
+UNIT_SRCS := $(wildcard tests/unit/core/test_*.c tests/unit/plugins/test_*.c)
 # shared test helpers (e.g. a plugin-instance harness), linked into every unit test
 TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/support/*.c))
 .SECONDARY: $(TEST_SUPPORT_OBJS)
-UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_BINS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRCS))))
 TOOLS     := $(BUILD)/ragkernel-plugin-check
 
 .PHONY: all run check check-unit check-integration check-asan check-tsan bench install \
@@ -81,14 +86,14 @@ $(PATHS_H): FORCE
 	@printf '#define RK_PLUGINDIR "%s"\n#define RK_SYSCONFDIR "%s"\n#define RK_LOCALSTATEDIR "%s"\n' \
 	  '$(PLUGINDIR)' '$(SYSCONFDIR)' '$(LOCALSTATEDIR)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(BUILD)/obj/core/paths.o: $(PATHS_H)
+$(BUILD)/obj/core/runtime/paths.o: $(PATHS_H)
 FORCE:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
 
-$(BUILD)/ragkernel: $(CORE_OBJS) $(BUILD)/obj/core/main.o
+$(BUILD)/ragkernel: $(CORE_OBJS) $(BUILD)/obj/core/runtime/main.o
 	$(CC) $(SANLD) -o $@ $^ $(CORE_LIBS)
 
 $(BUILD)/ragkernel-plugin-check: $(CORE_OBJS) $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/plugin_check*.c))
@@ -118,9 +123,12 @@ $(BUILD)/obj/tests/abi/%.o: tests/abi/%.c
 	$(CC) $(ABI10_CFLAGS) -c $< -o $@
 $(BUILD)/tests/test_abi: $(TEST_EXTRA_test_abi)
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -Itests/support $(shell pkg-config --cflags check) $(SANLD) -o $@ $< $(TEST_EXTRA_$*) $(CORE_OBJS) $(TEST_SUPPORT_OBJS) $(CORE_LIBS) $(CHECK_LIBS)
+define UNIT_RULE
+$(BUILD)/tests/%: tests/unit/$(1)/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CORE_CFLAGS) -Itests/support $$(shell pkg-config --cflags check) $$(SANLD) -o $$@ $$< $$(TEST_EXTRA_$$*) $$(CORE_OBJS) $$(TEST_SUPPORT_OBJS) $$(CORE_LIBS) $$(CHECK_LIBS)
+endef
+$(foreach d,core plugins,$(eval $(call UNIT_RULE,$(d))))
 
 test-build: all $(TEST_PLUGIN_SOS) $(ABI_PLUGIN_SOS) $(UNIT_BINS)
 

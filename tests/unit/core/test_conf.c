@@ -16,7 +16,7 @@
  * compiler saw it (relative to the repository root when built by make). */
 static const char *repo_file(const char *rel, char *buf, size_t cap)
 {
-    const char *self = __FILE__, *tail = "tests/unit/test_conf.c";
+    const char *self = __FILE__, *tail = "tests/unit/core/test_conf.c";
     size_t root = strlen(self) >= strlen(tail) ? strlen(self) - strlen(tail) : 0;
     snprintf(buf, cap, "%.*s%s", (int)root, self, rel);
     return buf;

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../plugins/storage_s3/s3_buf.c"
-#include "../../plugins/storage_s3/s3_hash.c"
-#include "../../plugins/storage_s3/s3_xml.c"
-#include "../../plugins/storage_s3/sigv4.c"
+#include "../../../plugins/storage_s3/s3_buf.c"
+#include "../../../plugins/storage_s3/s3_hash.c"
+#include "../../../plugins/storage_s3/s3_xml.c"
+#include "../../../plugins/storage_s3/sigv4.c"
 
 #define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define EX_DATE "20130524T000000Z"

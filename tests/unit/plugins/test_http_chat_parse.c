@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../plugins/transport_http/http_buf.c"
-#include "../../plugins/transport_http/http_chat_parse.c"
+#include "../../../plugins/transport_http/http_buf.c"
+#include "../../../plugins/transport_http/http_chat_parse.c"
 #include "testenv.h"
 
 static chat_req R;

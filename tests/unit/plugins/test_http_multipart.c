@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* before check.h, whose fail() macro would rename the module's own */
-#include "../../plugins/transport_http/http_multipart.c"
+#include "../../../plugins/transport_http/http_multipart.c"
 
 #include <check.h>
 

@@ -18,7 +18,7 @@
 
 #include <ragkernel/ragkernel.h>
 
-#include "../abi/host_1_0.h"
+#include "../../abi/host_1_0.h"
 #include "hostapi.h"
 #include "loader.h"
 #include "registry.h"
