@@ -11,9 +11,11 @@
 #   make uninstall                   the same variables
 #   make deps       install missing Debian/npm packages (idempotent)
 #
-# Plugins are discovered: every plugins/<name>/ builds build/plugins/<name>.so
-# from its *.c; an optional plugins/<name>/plugin.mk sets
-# PLUGIN_LIBS_<name> and PLUGIN_CFLAGS_<name>.
+# Plugins are discovered: every plugins/<name>/ (but plugins/lib/) builds
+# build/plugins/<name>.so from its *.c; an optional plugins/<name>/plugin.mk
+# sets PLUGIN_LIBS_<name>, PLUGIN_CFLAGS_<name> and PLUGIN_SRCS_<name>: code
+# shared between plugins (plugins/lib/<area>/*.c, common/*.c) compiled into
+# that .so on its own, so no symbol is shared between .so files at run time.
 
 VERSION   := 0.1.0
 CC        ?= cc
@@ -55,7 +57,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 CORE_SRCS := $(filter-out core/runtime/main.c,$(wildcard core/*/*.c)) $(wildcard common/*.c)
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 
-PLUGINS   := $(notdir $(patsubst %/,%,$(wildcard plugins/*/)))
+PLUGINS   := $(filter-out lib,$(notdir $(patsubst %/,%,$(wildcard plugins/*/))))
 PLUGIN_SOS := $(PLUGINS:%=$(BUILD)/plugins/%.so)
 -include $(wildcard plugins/*/plugin.mk)
 
@@ -101,10 +103,14 @@ $(BUILD)/ragkernel-plugin-check: $(CORE_OBJS) $(patsubst %.c,$(BUILD)/obj/%.o,$(
 
 # one rule per plugin: every .c in plugins/<name>/ -> build/plugins/<name>.so
 define PLUGIN_RULE
-$(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard plugins/$(1)/*.c))
+$(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard plugins/$(1)/*.c)) \
+    $(patsubst %.c,$(BUILD)/pobj/shared/$(1)/%.o,$(PLUGIN_SRCS_$(1)))
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(SANLD) -shared -o $$@ $$^ $$(PLUGIN_LIBS_$(1))
 $(BUILD)/pobj/plugins/$(1)/%.o: plugins/$(1)/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(PLUGIN_CFLAGS) $$(PLUGIN_CFLAGS_$(1)) -c $$< -o $$@
+$(BUILD)/pobj/shared/$(1)/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(PLUGIN_CFLAGS) $$(PLUGIN_CFLAGS_$(1)) -c $$< -o $$@
 endef
@@ -122,11 +128,13 @@ $(BUILD)/obj/tests/abi/%.o: tests/abi/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ABI10_CFLAGS) -c $< -o $@
 $(BUILD)/tests/test_abi: $(TEST_EXTRA_test_abi)
+# unit tests that compile plugin sources in find the shared headers here
+TEST_CFLAGS_test_llm_sse := -Iplugins/lib/llm
 
 define UNIT_RULE
 $(BUILD)/tests/%: tests/unit/$(1)/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CORE_CFLAGS) -Itests/support $$(shell pkg-config --cflags check) $$(SANLD) -o $$@ $$< $$(TEST_EXTRA_$$*) $$(CORE_OBJS) $$(TEST_SUPPORT_OBJS) $$(CORE_LIBS) $$(CHECK_LIBS)
+	$$(CC) $$(CORE_CFLAGS) -Itests/support $$(TEST_CFLAGS_$$*) $$(shell pkg-config --cflags check) $$(SANLD) -o $$@ $$< $$(TEST_EXTRA_$$*) $$(CORE_OBJS) $$(TEST_SUPPORT_OBJS) $$(CORE_LIBS) $$(CHECK_LIBS)
 endef
 $(foreach d,core plugins,$(eval $(call UNIT_RULE,$(d))))
 

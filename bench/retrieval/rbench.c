@@ -19,7 +19,7 @@
 
 #include <ragkernel/ragkernel.h>
 
-#include "../../plugins/retriever_sqlite/textproc.c"
+#include "../../plugins/lib/text/textproc.c"
 
 typedef struct doc {
     char *id, *title, *text;

@@ -14,9 +14,9 @@
 #include <jansson.h>
 #include <ragkernel/ragkernel.h>
 
-#include "../llm_openai/llm_call.h"
-#include "../llm_openai/llm_common.h"
-#include "../llm_openai/llm_sse.h"
+#include "llm_call.h"
+#include "llm_common.h"
+#include "llm_sse.h"
 
 #define SSE_MAX ((size_t)4 << 20)
 

@@ -9,7 +9,7 @@
 
 #include <ragkernel/ragkernel.h>
 
-#include "../history_postgres/pgpool.h"
+#include "pgpool.h"
 
 #define RP_SQL_MAX 512
 

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../retriever_sqlite/textproc.h"
+#include "textproc.h"
 
 static const char *config_of(int lang)
 {

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../plugins/llm_openai/llm_common.c"
-#include "../../../plugins/llm_openai/llm_sse.c"
-#include "../../../plugins/llm_openai/llm_call.c"
+#include "../../../plugins/lib/llm/llm_common.c"
+#include "../../../plugins/lib/llm/llm_sse.c"
+#include "../../../plugins/lib/llm/llm_call.c"
 #include "../../../plugins/llm_openai/openai_stream.c"
 
 /* ---------------------------------------------------------------- SSE */

@@ -5,8 +5,8 @@
  * to drop query words and to guess the language of Latin-script text, and
  * Snowball stemming (libstemmer) chosen per token by its script.
  *
- * Depends on libc and libstemmer only, so another plugin may compile it in
- * with `#include "../retriever_sqlite/textproc.c"`.
+ * Depends on libc and libstemmer only, so any plugin may compile it in
+ * (PLUGIN_SRCS_<name> := plugins/lib/text/textproc.c in its plugin.mk).
  *
  * Threads: everything is thread-safe except a tp_analyzer, which one thread
  * uses at a time (it owns libstemmer state and a stem cache).

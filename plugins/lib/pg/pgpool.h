@@ -1,6 +1,6 @@
 /*
  * pgpool — PostgreSQL connections shared by history_postgres and
- * retriever_postgres (compiled into each through a one-line include):
+ * retriever_postgres (compiled into each through PLUGIN_SRCS in plugin.mk):
  * a bounded pool of libpq connections lent to one thread at a time, the
  * config keys both plugins accept, schema creation that two hosts starting
  * at once cannot race, and the mapping of libpq failures to rk_status with

@@ -4,8 +4,8 @@
  * the mapping from an upstream HTTP status to an rk_status, and pulling a
  * human message out of an upstream error body.
  *
- * Compiled into each provider plugin on its own (plugins/llm_anthropic/
- * includes the .c), so nothing here is shared between .so files at run time.
+ * Compiled into each provider plugin on its own (PLUGIN_SRCS_<name> in its
+ * plugin.mk), so nothing here is shared between .so files at run time.
  */
 #ifndef LLM_COMMON_H
 #define LLM_COMMON_H
