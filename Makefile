@@ -13,7 +13,8 @@
 #
 # Plugins are discovered: every plugins/<name>/ (but plugins/lib/) builds
 # build/plugins/<name>.so from its *.c; an optional plugins/<name>/plugin.mk
-# sets PLUGIN_LIBS_<name>, PLUGIN_CFLAGS_<name> and PLUGIN_SRCS_<name>: code
+# sets PLUGIN_PKGS_<name> (pkg-config names: their --cflags and --libs are
+# added), PLUGIN_LIBS_<name>, PLUGIN_CFLAGS_<name> and PLUGIN_SRCS_<name>: code
 # shared between plugins (plugins/lib/<area>/*.c, common/*.c) compiled into
 # that .so on its own, so no symbol is shared between .so files at run time.
 
@@ -30,7 +31,10 @@ PLUGINDIR     ?= $(PREFIX)/lib/ragkernel/plugins
 SAN       ?= 0
 CONFIG    ?= config/default.yaml
 
-PKG_CORE  := yaml-0.1 libcurl jansson
+# pkg-config packages: the core binary's, and what unit tests add (plugin
+# code compiled into them reads JSON with jansson)
+PKG_CORE  := yaml-0.1 libcurl
+PKG_TEST  := check jansson
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT       := -O2 -g
 ifeq ($(SAN),1)
@@ -45,12 +49,19 @@ endif
 CFLAGS    := -std=gnu11 $(WARN) $(OPT) -fPIC -MMD -MP -Isdk/include \
              -DRK_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
 PLUGIN_CFLAGS := $(CFLAGS) -fvisibility=hidden -Icommon
-CORE_LIBS := $(shell pkg-config --libs $(PKG_CORE) 2>/dev/null) -ldl -lpthread -lm
+# Probed quietly: on a machine without the -dev packages `make` says once
+# which .pc is missing (pkgs_ok, below) instead of a warning per probe.
+pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
+# shell test run before compiling against pkg-config packages $(1)
+pkgs_ok = @for p in $(1); do pkg-config --exists $$p 2>/dev/null || { \
+  echo "make: missing library: pkg-config finds no $$p.pc (needed by $(2)); run 'make deps' (tools/deps.sh)" >&2; exit 1; }; done
+CORE_LIBS := $(call pkg_libs,$(PKG_CORE)) -ldl -lpthread -lm
 # core/<area>/ folders show the architecture; each is on the include path so
 # a module includes another's header by its name alone ("loop.h")
 CORE_DIRS := $(patsubst %/,%,$(wildcard core/*/))
-CORE_CFLAGS := $(CFLAGS) $(CORE_DIRS:%=-I%) -Icommon -I$(BUILD)/gen $(shell pkg-config --cflags $(PKG_CORE) 2>/dev/null)
-CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+CORE_CFLAGS := $(CFLAGS) $(CORE_DIRS:%=-I%) -Icommon -I$(BUILD)/gen $(call pkg_cflags,$(PKG_CORE))
+CHECK_LIBS := $(call pkg_libs,$(PKG_TEST))
 
 # common/: code the core and plugins both compile in (plugins through a
 # one-line .c of their own), never shared at run time
@@ -60,6 +71,10 @@ CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 PLUGINS   := $(filter-out lib,$(notdir $(patsubst %/,%,$(wildcard plugins/*/))))
 PLUGIN_SOS := $(PLUGINS:%=$(BUILD)/plugins/%.so)
 -include $(wildcard plugins/*/plugin.mk)
+# Plugins must resolve every symbol at link time (a missing -l fails the
+# build, not the dlopen). Not under ThreadSanitizer: clang leaves the TSan
+# runtime to the executable, so a .so has its symbols undefined.
+PLUGIN_LDFLAGS := $(if $(filter thread,$(SAN)),,-Wl,-z,defs)
 
 TEST_PLUGIN_SRCS := $(wildcard tests/plugins/*.c)
 TEST_PLUGIN_SOS  := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/test-plugins/%.so)
@@ -91,7 +106,7 @@ $(PATHS_H): FORCE
 $(BUILD)/obj/core/runtime/paths.o: $(PATHS_H)
 FORCE:
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | $(BUILD)/pkgs/core.ok
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
 
@@ -103,18 +118,30 @@ $(BUILD)/ragkernel-plugin-check: $(CORE_OBJS) $(patsubst %.c,$(BUILD)/obj/%.o,$(
 
 # one rule per plugin: every .c in plugins/<name>/ -> build/plugins/<name>.so
 define PLUGIN_RULE
+PLUGIN_CFLAGS_$(1) += $(call pkg_cflags,$(PLUGIN_PKGS_$(1)))
+PLUGIN_LIBS_$(1) := $(call pkg_libs,$(PLUGIN_PKGS_$(1))) $(PLUGIN_LIBS_$(1))
 $(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard plugins/$(1)/*.c)) \
     $(patsubst %.c,$(BUILD)/pobj/shared/$(1)/%.o,$(PLUGIN_SRCS_$(1)))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(SANLD) -shared -o $$@ $$^ $$(PLUGIN_LIBS_$(1))
-$(BUILD)/pobj/plugins/$(1)/%.o: plugins/$(1)/%.c
+	$$(CC) $(SANLD) -shared $$(PLUGIN_LDFLAGS) -o $$@ $$^ $$(PLUGIN_LIBS_$(1))
+$(BUILD)/pobj/plugins/$(1)/%.o: plugins/$(1)/%.c | $(BUILD)/pkgs/plugin-$(1).ok
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(PLUGIN_CFLAGS) $$(PLUGIN_CFLAGS_$(1)) -c $$< -o $$@
-$(BUILD)/pobj/shared/$(1)/%.o: %.c
+$(BUILD)/pobj/shared/$(1)/%.o: %.c | $(BUILD)/pkgs/plugin-$(1).ok
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(PLUGIN_CFLAGS) $$(PLUGIN_CFLAGS_$(1)) -c $$< -o $$@
+$(BUILD)/pkgs/plugin-$(1).ok:
+	$$(call pkgs_ok,$(PLUGIN_PKGS_$(1)),plugins/$(1))
+	@mkdir -p $$(dir $$@) && touch $$@
 endef
 $(foreach p,$(PLUGINS),$(eval $(call PLUGIN_RULE,$(p))))
+
+$(BUILD)/pkgs/core.ok:
+	$(call pkgs_ok,$(PKG_CORE),the core)
+	@mkdir -p $(dir $@) && touch $@
+$(BUILD)/pkgs/test.ok:
+	$(call pkgs_ok,$(PKG_TEST),the unit tests)
+	@mkdir -p $(dir $@) && touch $@
 
 # test plugins: one file each, purpose-built (some deliberately broken)
 $(BUILD)/test-plugins/%.so: tests/plugins/%.c
@@ -132,9 +159,9 @@ $(BUILD)/tests/test_abi: $(TEST_EXTRA_test_abi)
 TEST_CFLAGS_test_llm_sse := -Iplugins/lib/llm
 
 define UNIT_RULE
-$(BUILD)/tests/%: tests/unit/$(1)/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS)
+$(BUILD)/tests/%: tests/unit/$(1)/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS) | $(BUILD)/pkgs/test.ok
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CORE_CFLAGS) -Itests/support $$(TEST_CFLAGS_$$*) $$(shell pkg-config --cflags check) $$(SANLD) -o $$@ $$< $$(TEST_EXTRA_$$*) $$(CORE_OBJS) $$(TEST_SUPPORT_OBJS) $$(CORE_LIBS) $$(CHECK_LIBS)
+	$$(CC) $$(CORE_CFLAGS) -Itests/support $$(TEST_CFLAGS_$$*) $$(call pkg_cflags,$(PKG_TEST)) $$(SANLD) -o $$@ $$< $$(TEST_EXTRA_$$*) $$(CORE_OBJS) $$(TEST_SUPPORT_OBJS) $$(CORE_LIBS) $$(CHECK_LIBS)
 endef
 $(foreach d,core plugins,$(eval $(call UNIT_RULE,$(d))))
 

@@ -1,1 +1,2 @@
-PLUGIN_LIBS_cache_redis := $(shell pkg-config --libs hiredis) -lpthread
+PLUGIN_PKGS_cache_redis := hiredis
+PLUGIN_LIBS_cache_redis := -lpthread

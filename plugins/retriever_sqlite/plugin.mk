@@ -1,3 +1,4 @@
-PLUGIN_LIBS_retriever_sqlite := $(shell pkg-config --libs sqlite3) -lstemmer -lpthread -lm
+PLUGIN_PKGS_retriever_sqlite := sqlite3
+PLUGIN_LIBS_retriever_sqlite := -lstemmer -lpthread -lm
 PLUGIN_CFLAGS_retriever_sqlite := -Iplugins/lib/text
 PLUGIN_SRCS_retriever_sqlite := plugins/lib/text/textproc.c

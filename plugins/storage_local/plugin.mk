@@ -1,2 +1,1 @@
-PLUGIN_LIBS_storage_local := $(shell pkg-config --libs jansson)
-PLUGIN_CFLAGS_storage_local := $(shell pkg-config --cflags jansson)
+PLUGIN_PKGS_storage_local := jansson

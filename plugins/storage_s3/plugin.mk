@@ -1,2 +1,1 @@
-PLUGIN_LIBS_storage_s3 := $(shell pkg-config --libs libcurl)
-PLUGIN_CFLAGS_storage_s3 := $(shell pkg-config --cflags libcurl)
+PLUGIN_PKGS_storage_s3 := libcurl
