@@ -333,3 +333,21 @@ void metrics_reset_all(void)
     g_last = NULL;
     pthread_mutex_unlock(&g_mu);
 }
+
+const char *metrics_label_escape(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; s && *s && o + 3 < cap; s++) {
+        if (*s == '\\' || *s == '"') {
+            out[o++] = '\\';
+            out[o++] = *s;
+        } else if (*s == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+        } else {
+            out[o++] = *s;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}

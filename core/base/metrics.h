@@ -20,4 +20,8 @@ void metrics_render(void (*write)(void *ud, const char *data, size_t len),
                     void *ud);
 void metrics_reset_all(void); /* tests only: frees every metric */
 
+/* A Prometheus label value escaped ("\\", "\"", "\n") into buf, cut to
+ * fit cap (>= 4); returns buf. */
+const char *metrics_label_escape(const char *s, char *buf, size_t cap);
+
 #endif

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostapi.h"
+#include "loopset.h"
 
 rk_chat *chat_new(pipeline *pl, chat_kind kind)
 {
@@ -30,7 +30,7 @@ rk_chat *chat_new(pipeline *pl, chat_kind kind)
     ch->pl = pl;
     /* the caller's loop when it is one: a transport on the loops keeps the
      * whole request on one thread */
-    loop *cl = hostapi_loop_for_chat();
+    loop *cl = loopset_for_chat();
     ch->loop = cl ? cl : pl->loop;
     atomic_fetch_add(&pl->refs, 1);
     registry_ref(pl->reg);
@@ -170,16 +170,6 @@ void chat_emit_delta(rk_chat *ch, const char *text, size_t len)
     if (ch->sink.on_delta) ch->sink.on_delta(ch->ud, text, len);
 }
 
-void chat_serial_lock(rk_instance *inst)
-{
-    if (inst->plugin->flags & RK_PLUGIN_SERIALIZE) pthread_mutex_lock(&inst->serial);
-}
-
-void chat_serial_unlock(rk_instance *inst)
-{
-    if (inst->plugin->flags & RK_PLUGIN_SERIALIZE) pthread_mutex_unlock(&inst->serial);
-}
-
 const char *chat_reason(int status, int http_status, char *buf, size_t cap)
 {
     switch (status) {
@@ -206,23 +196,5 @@ const char *chat_reason(int status, int http_status, char *buf, size_t cap)
         else
             snprintf(buf, cap, "%s", rk_strerror(status));
     }
-    return buf;
-}
-
-const char *chat_label_escape(const char *s, char *buf, size_t cap)
-{
-    size_t o = 0;
-    for (; s && *s && o + 3 < cap; s++) {
-        if (*s == '\\' || *s == '"') {
-            buf[o++] = '\\';
-            buf[o++] = *s;
-        } else if (*s == '\n') {
-            buf[o++] = '\\';
-            buf[o++] = 'n';
-        } else {
-            buf[o++] = *s;
-        }
-    }
-    buf[o] = '\0';
     return buf;
 }

@@ -164,19 +164,12 @@ int chat_has_conversation(const rk_chat *ch);
 void chat_emit_meta(rk_chat *ch);
 void chat_emit_delta(rk_chat *ch, const char *text, size_t len);
 
-/* Blocking plugin slots of RK_PLUGIN_SERIALIZE instances run under
- * inst->serial. */
-void chat_serial_lock(rk_instance *inst);
-void chat_serial_unlock(rk_instance *inst);
-
 /* What a client is told about a failed upstream call: words of the host's
  * own ("timed out", "upstream HTTP 500", "malformed upstream response"),
  * never the upstream's or the plugin's text, which may echo credentials,
  * hosts or signed strings (those go to the log, redacted). */
 const char *chat_reason(int status, int http_status, char *buf, size_t cap);
 
-/* Prometheus label value escaping ("\\", "\"", "\n"); writes into buf. */
-const char *chat_label_escape(const char *s, char *buf, size_t cap);
 
 /* ---- orchestration hooks, implemented in pipeline.c (loop thread) ---- */
 /* The current stage is over (with or without a result): go to the next. */

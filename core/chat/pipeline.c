@@ -31,7 +31,6 @@
 #include "chatobj.h"
 #include "embedcall.h"
 #include "histsave.h"
-#include "hostapi.h"
 #include "llmchain.h"
 #include "log.h"
 #include "metrics.h"
@@ -112,7 +111,7 @@ static rk_metric *labelled(rk_metric_type t, const char *name, const char *help,
 {
     char esc[128], labels[192];
     snprintf(labels, sizeof labels, "%s=\"%s\"", label,
-             chat_label_escape(value, esc, sizeof esc));
+             metrics_label_escape(value, esc, sizeof esc));
     return metrics_get(t, name, help, labels);
 }
 
@@ -120,7 +119,7 @@ static void llm_metrics(pl_llm *l)
 {
     const char *n = l->inst->name, *help = "LLM calls by provider and outcome";
     char esc[128], labels[192];
-    chat_label_escape(n, esc, sizeof esc);
+    metrics_label_escape(n, esc, sizeof esc);
     snprintf(labels, sizeof labels, "provider=\"%s\",outcome=\"ok\"", esc);
     l->m_ok = metrics_get(RK_METRIC_COUNTER, "ragkernel_llm_requests_total", help, labels);
     snprintf(labels, sizeof labels, "provider=\"%s\",outcome=\"error\"", esc);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gate.h"
 #include "log.h"
 #include "metrics.h"
 #include "docver.h"
@@ -130,11 +131,9 @@ static void cache_error(pipeline *pl, const char *op, int rc, const char *msg)
 /* get into j->value; returns 1 on a hit, 0 on a miss or an error. */
 static int cache_get(pipeline *pl, sjob *j)
 {
-    const rk_cache_vtable *vt = pl->cache->plugin->vtable;
     rk_err err = {{0}};
-    chat_serial_lock(pl->cache);
-    int rc = vt->get(pl->cache->ctx, j->key, strlen(j->key), on_cache_value, j, &err);
-    chat_serial_unlock(pl->cache);
+    int rc = GATE_CALL(pl->cache, rk_cache_vtable, get, RK_ERR_UNSUPPORTED, j->key,
+                       strlen(j->key), on_cache_value, j, &err);
     if (rc == RK_OK || rc == RK_ERR_NOT_FOUND) {
         atomic_store(&pl->cache_quiet, 0);
     } else {
@@ -149,11 +148,9 @@ static int cache_get(pipeline *pl, sjob *j)
 
 static void cache_set(pipeline *pl, const char *key, const char *data, size_t len)
 {
-    const rk_cache_vtable *vt = pl->cache->plugin->vtable;
     rk_err err = {{0}};
-    chat_serial_lock(pl->cache);
-    int rc = vt->set(pl->cache->ctx, key, strlen(key), data, len, pl->cache_ttl, &err);
-    chat_serial_unlock(pl->cache);
+    int rc = GATE_CALL(pl->cache, rk_cache_vtable, set, RK_ERR_UNSUPPORTED, key, strlen(key),
+                       data, len, pl->cache_ttl, &err);
     if (rc == RK_OK)
         atomic_store(&pl->cache_quiet, 0);
     else
@@ -321,10 +318,8 @@ static void on_history_msg(void *ud, const rk_history_entry *e)
 static int history_load(rk_chat *ch, sjob *j, size_t max)
 {
     rk_instance *h = ch->pl->history;
-    const rk_history_vtable *vt = h->plugin->vtable;
-    chat_serial_lock(h);
-    int rc = vt->load(h->ctx, ch->tenant, ch->conv_id, max, on_history_msg, j, &j->err);
-    chat_serial_unlock(h);
+    int rc = GATE_CALL(h, rk_history_vtable, load, RK_ERR_UNSUPPORTED, ch->tenant, ch->conv_id,
+                       max, on_history_msg, j, &j->err);
     if (rc == RK_OK && j->status != RK_OK) rc = j->status;
     return rc == RK_ERR_NOT_FOUND ? RK_OK : rc;
 }
@@ -372,12 +367,9 @@ static void on_hit(void *ud, const rk_passage *p)
 static int search(rk_chat *ch, sjob *j)
 {
     rk_instance *r = ch->pl->retriever;
-    const rk_retriever_vtable *vt = r->plugin->vtable;
     rk_query q = {.struct_size = sizeof q, .tenant = ch->tenant, .text = j->query,
                   .k = j->k, .deadline_ms = j->deadline, .fast = j->fast};
-    chat_serial_lock(r);
-    int rc = vt->search(r->ctx, &q, on_hit, j, &j->err);
-    chat_serial_unlock(r);
+    int rc = GATE_CALL(r, rk_retriever_vtable, search, RK_ERR_UNSUPPORTED, &q, on_hit, j, &j->err);
     if (rc >= 0 && j->status != RK_OK) rc = j->status;
     if (rc < 0) passvec_free(&j->pass);
     return rc < 0 ? rc : RK_OK;
@@ -532,7 +524,6 @@ static void store_answer(rk_chat *ch)
 static void compact_history(rk_chat *ch)
 {
     rk_instance *h = ch->pl->history;
-    const rk_history_vtable *vt = h->plugin->vtable;
     sjob j = {.ch = ch};
     rk_message *out = NULL;
     char *summary = NULL;
@@ -550,9 +541,8 @@ static void compact_history(rk_chat *ch)
     out[0].role = "system";
     out[0].content = summary;
     memcpy(out + 1, j.msgs + older, keep * sizeof *out);
-    chat_serial_lock(h);
-    rc = vt->replace(h->ctx, ch->tenant, ch->conv_id, out, keep + 1, &j.err);
-    chat_serial_unlock(h);
+    rc = GATE_CALL(h, rk_history_vtable, replace, RK_ERR_UNSUPPORTED, ch->tenant, ch->conv_id,
+                   out, keep + 1, &j.err);
     if (rc == RK_OK)
         log_info(h->name, "compacted conversation %s: %zu -> %zu messages",
                  ch->conv_id, j.n_msgs, keep + 1);
@@ -574,13 +564,11 @@ done:
 int stages_history_append(rk_chat *ch)
 {
     rk_instance *h = ch->pl->history;
-    const rk_history_vtable *vt = h->plugin->vtable;
     const char *q = chat_query(ch);
     rk_message m[2] = {{"user", q ? q : ""}, {"assistant", sb_str(&ch->answer)}};
     rk_err err = {{0}};
-    chat_serial_lock(h);
-    int rc = vt->append(h->ctx, ch->tenant, ch->conv_id, m, 2, &err);
-    chat_serial_unlock(h);
+    int rc = GATE_CALL(h, rk_history_vtable, append, RK_ERR_UNSUPPORTED, ch->tenant, ch->conv_id,
+                       m, 2, &err);
     if (rc != RK_OK) {
         metrics_add(ch->pl->m.history_errors, 1);
         log_warn(h->name, "appending to conversation %s failed (%s): %s; the answer is "

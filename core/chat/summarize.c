@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gate.h"
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
@@ -56,7 +57,6 @@ static void replace_run(void *ud)
 {
     sum_job *j = ud;
     rk_instance *h = j->ch->pl->history;
-    const rk_history_vtable *vt = h->plugin->vtable;
     strbuf summary = {0};
     if (j->ok && j->text.len) {
         sb_puts(&summary, "Summary of earlier conversation: ");
@@ -73,9 +73,8 @@ static void replace_run(void *ud)
     if (out && !summary.oom && summary.len) {
         out[0] = (rk_message){"system", sb_str(&summary)};
         memcpy(out + 1, j->msgs + j->older, keep * sizeof *out);
-        chat_serial_lock(h);
-        rc = vt->replace(h->ctx, j->ch->tenant, j->ch->conv_id, out, keep + 1, &err);
-        chat_serial_unlock(h);
+        rc = GATE_CALL(h, rk_history_vtable, replace, RK_ERR_UNSUPPORTED, j->ch->tenant,
+                       j->ch->conv_id, out, keep + 1, &err);
     }
     if (rc == RK_OK)
         log_info(h->name, "compacted conversation %s: %zu -> %zu messages (%s summary)",

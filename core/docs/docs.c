@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatobj.h"
 #include "docname.h"
 #include "docs_prev.h"
 #include "docver.h"
 #include "extract.h"
+#include "gate.h"
 #include "ingest.h"
 #include "log.h"
 #include "loop.h"
@@ -102,7 +102,7 @@ static int filename_of(const char *given, const char *id, const char **out, rk_e
     return RK_OK;
 }
 
-/* ---- calls into the instances, under their serial lock if they ask ---- */
+/* ---- calls into the instances, through the gate (gate.h) ---- */
 
 typedef struct mem_reader {
     const char *p;
@@ -122,45 +122,30 @@ static int64_t mem_read(void *ud, void *buf, size_t cap)
 int docs__store(docs *d, const rk_doc_meta *m, const void *data, size_t len, rk_err *err)
 {
     mem_reader r = {data, len};
-    chat_serial_lock(d->storage);
-    int rc = d->svt->put(d->storage->ctx, m, mem_read, &r, err);
-    chat_serial_unlock(d->storage);
-    return rc;
+    return GATE_CALL(d->storage, rk_storage_vtable, put, RK_ERR_UNSUPPORTED, m, mem_read, &r, err);
 }
 
 int docs__unstore(docs *d, const char *tenant, const char *id, rk_err *err)
 {
-    chat_serial_lock(d->storage);
-    int rc = d->svt->remove(d->storage->ctx, tenant, id, err);
-    chat_serial_unlock(d->storage);
-    return rc;
+    return GATE_CALL(d->storage, rk_storage_vtable, remove, RK_ERR_UNSUPPORTED, tenant, id, err);
 }
 
 int docs__list(docs *d, const char *tenant, const char *after, size_t limit,
                void (*on_meta)(void *ud, const rk_doc_meta *m), void *ud, rk_err *err)
 {
-    chat_serial_lock(d->storage);
-    int rc = d->svt->list(d->storage->ctx, tenant, after, limit, on_meta, ud, err);
-    chat_serial_unlock(d->storage);
-    return rc;
+    return GATE_CALL(d->storage, rk_storage_vtable, list, RK_ERR_UNSUPPORTED, tenant, after, limit, on_meta, ud, err);
 }
 
 int docs__fetch(docs *d, const char *tenant, const char *id, uint64_t off, uint64_t len,
                 rk_write_fn write, void *wud, rk_err *err)
 {
-    chat_serial_lock(d->storage);
-    int rc = d->svt->get(d->storage->ctx, tenant, id, off, len, write, wud, err);
-    chat_serial_unlock(d->storage);
-    return rc;
+    return GATE_CALL(d->storage, rk_storage_vtable, get, RK_ERR_UNSUPPORTED, tenant, id, off, len, write, wud, err);
 }
 
 int docs__stat(docs *d, const char *tenant, const char *id,
                void (*on_meta)(void *ud, const rk_doc_meta *m), void *ud, rk_err *err)
 {
-    chat_serial_lock(d->storage);
-    int rc = d->svt->stat(d->storage->ctx, tenant, id, on_meta, ud, err);
-    chat_serial_unlock(d->storage);
-    return rc;
+    return GATE_CALL(d->storage, rk_storage_vtable, stat, RK_ERR_UNSUPPORTED, tenant, id, on_meta, ud, err);
 }
 
 /* ---- put ---------------------------------------------------------------- */

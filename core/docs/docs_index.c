@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatobj.h"
 #include "docs_impl.h"
+#include "gate.h"
 
 static int has_versions(const docs *d)
 {
@@ -36,36 +36,32 @@ int docs__index(docs *d, const char *tenant, const char *id, const ingest_doc *d
         v[i] = (rk_chunk){.struct_size = sizeof v[i], .tenant = tenant, .doc_id = id,
                           .title = doc->title, .index = (uint32_t)i,
                           .text = doc->chunks.text[i], .lang = NULL};
-    chat_serial_lock(d->retriever);
     int rc = has_versions(d) && version
-                 ? d->rvt->index_versioned(d->retriever->ctx, v, doc->chunks.n, version, err)
-                 : d->rvt->index(d->retriever->ctx, v, doc->chunks.n, err);
-    chat_serial_unlock(d->retriever);
+                 ? GATE_CALL(d->retriever, rk_retriever_vtable, index_versioned,
+                             RK_ERR_UNSUPPORTED, v, doc->chunks.n, version, err)
+                 : GATE_CALL(d->retriever, rk_retriever_vtable, index, RK_ERR_UNSUPPORTED, v,
+                             doc->chunks.n, err);
     free(v);
     return rc;
 }
 
 int docs__unindex(docs *d, const char *tenant, const char *id, rk_err *err)
 {
-    chat_serial_lock(d->retriever);
-    int rc = d->rvt->remove(d->retriever->ctx, tenant, id, err);
-    chat_serial_unlock(d->retriever);
-    return rc;
+    return GATE_CALL(d->retriever, rk_retriever_vtable, remove, RK_ERR_UNSUPPORTED, tenant, id,
+                     err);
 }
 
 int docs__index_current(docs *d, const char *tenant, const char *id, const char *sha256,
                         rk_err *err)
 {
     if (!has_versions(d) || !sha256 || !*sha256) {
-        chat_serial_lock(d->retriever);
-        int64_t n = d->rvt->doc_chunks(d->retriever->ctx, tenant, id, err);
-        chat_serial_unlock(d->retriever);
+        int64_t n = GATE_CALL(d->retriever, rk_retriever_vtable, doc_chunks,
+                              (int64_t)RK_ERR_UNSUPPORTED, tenant, id, err);
         return n < 0 ? (int)n : n > 0;
     }
     char have[RK_DOC_VERSION_MAX];
-    chat_serial_lock(d->retriever);
-    int rc = d->rvt->doc_version(d->retriever->ctx, tenant, id, have, sizeof have, err);
-    chat_serial_unlock(d->retriever);
+    int rc = GATE_CALL(d->retriever, rk_retriever_vtable, doc_version, RK_ERR_UNSUPPORTED, tenant,
+                       id, have, sizeof have, err);
     if (rc == RK_ERR_NOT_FOUND) return 0;
     if (rc != RK_OK) return rc;
     have[sizeof have - 1] = '\0';

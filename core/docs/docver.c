@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "chatobj.h"
+#include "gate.h"
 #include "log.h"
 #include "registry.h"
 
@@ -39,12 +39,10 @@ void docver_read(rk_instance *cache, const char *tenant, char out[DOCVER_LEN])
     if (!cache) return;
     char key[96];
     key_of(tenant, key, sizeof key);
-    const rk_cache_vtable *vt = cache->plugin->vtable;
     rk_err err = {{0}};
     docver_out o = {out};
-    chat_serial_lock(cache);
-    int rc = vt->get(cache->ctx, key, strlen(key), on_value, &o, &err);
-    chat_serial_unlock(cache);
+    int rc = GATE_CALL(cache, rk_cache_vtable, get, RK_ERR_UNSUPPORTED, key, strlen(key), on_value,
+                       &o, &err);
     if (rc != RK_OK) out[0] = '\0';
 }
 
@@ -56,11 +54,9 @@ void docver_bump(rk_instance *cache, const char *tenant)
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return;
     for (size_t i = 0; i < sizeof rnd; i++) snprintf(val + 2 * i, 3, "%02x", rnd[i]);
     key_of(tenant, key, sizeof key);
-    const rk_cache_vtable *vt = cache->plugin->vtable;
     rk_err err = {{0}};
-    chat_serial_lock(cache);
-    int rc = vt->set(cache->ctx, key, strlen(key), val, strlen(val), DOCVER_TTL_MS, &err);
-    chat_serial_unlock(cache);
+    int rc = GATE_CALL(cache, rk_cache_vtable, set, RK_ERR_UNSUPPORTED, key, strlen(key), val,
+                       strlen(val), DOCVER_TTL_MS, &err);
     if (rc != RK_OK)
         log_warn(cache->name, "could not record a document change for tenant %s: %s; cached "
                  "answers may cite old documents until their TTL", tenant, err.msg);

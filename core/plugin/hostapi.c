@@ -1,6 +1,7 @@
 /*
  * hostapi — the one rk_host table every instance receives, and the current
  * generation (registry + pipeline) that the transport-facing services use.
+ * Which loop a call belongs to is loopset's choice (loopset.h).
  * Each slot is a thin wrapper over a core module; keeping them together
  * makes the ABI surface reviewable in one screen.
  *
@@ -30,16 +31,12 @@
 #include "llmchain.h"
 #include "log.h"
 #include "loop_internal.h"
+#include "loopset.h"
 #include "metrics.h"
 #include "pathlock.h"
 #include "procstat.h"
 #include "ratelimit.h"
 
-/* set at start-up and cleared at exit, read on every timer/HTTP call */
-#define MAX_LOOPS 64
-static _Atomic(loop *) g_loops[MAX_LOOPS];
-static atomic_int g_nloops;
-static atomic_uint g_rr;
 static _Atomic(pool *) g_pool;
 static pthread_rwlock_t g_lock = PTHREAD_RWLOCK_INITIALIZER;
 static generation g_current;
@@ -109,28 +106,9 @@ static rk_metric *h_metric(rk_metric_type type, const char *name, const char *he
 
 /* ---- scheduling and upstream HTTP ----------------------------------------- */
 
-static loop *loop_n(int i)
-{
-    return i >= 0 && i < atomic_load(&g_nloops) ? atomic_load(&g_loops[i]) : NULL;
-}
-
-static loop *here(void)
-{
-    loop *l = loop_current();
-    return l ? l : loop_n(0);
-}
-
-loop *hostapi_loop_for_chat(void)
-{
-    loop *l = loop_current();
-    int n = atomic_load(&g_nloops);
-    if (l || n <= 0) return l;
-    return loop_n((int)(atomic_fetch_add(&g_rr, 1) % (unsigned)n));
-}
-
 static rk_timer *h_timer_start(int64_t delay_ms, void (*fn)(void *ud), void *ud)
 {
-    loop *l = here();
+    loop *l = loopset_here();
     return l ? loop_timer_start(l, delay_ms, fn, ud) : NULL;
 }
 
@@ -138,10 +116,10 @@ static rk_timer *h_timer_start(int64_t delay_ms, void (*fn)(void *ud), void *ud)
  * there rather than hitting that loop's timer of the same slot. */
 static void h_timer_cancel(rk_timer *t)
 {
-    loop *l = here();
+    loop *l = loopset_here();
     if (!l || !t) return;
     if (loop_index(l) != loop_timer_index(t)) {
-        loop *owner = loop_n(loop_timer_index(t));
+        loop *owner = loopset_get(loop_timer_index(t));
         if (owner) l = owner;
     }
     loop_timer_cancel(l, t);
@@ -151,22 +129,22 @@ static void h_timer_cancel(rk_timer *t)
  * the first loop, as when there was only one. */
 static int h_run_on_loop(void (*fn)(void *ud), void *ud)
 {
-    loop *l = here();
+    loop *l = loopset_here();
     return l ? loop_post(l, fn, ud) : RK_ERR_UNAVAILABLE;
 }
 
 static int h_loop_count(void)
 {
-    int n = atomic_load(&g_nloops);
+    int n = loopset_count();
     return n > 0 ? n : 1;
 }
 
 static int h_run_on_loop_n(int idx, void (*fn)(void *ud), void *ud)
 {
-    int n = atomic_load(&g_nloops);
+    int n = loopset_count();
     if (n == 0) return RK_ERR_UNAVAILABLE;
     if (idx < 0 || idx >= n) return RK_ERR_INVALID;
-    loop *l = loop_n(idx);
+    loop *l = loopset_get(idx);
     return l ? loop_post(l, fn, ud) : RK_ERR_UNAVAILABLE;
 }
 
@@ -195,7 +173,7 @@ static int h_run_blocking(void (*fn)(void *ud), void *ud)
 static rk_http_call *h_http_start(const rk_http_request *req, const rk_http_handler *h,
                                   void *ud, rk_err *err)
 {
-    loop *l = here();
+    loop *l = loopset_here();
     if (!l) {
         rk_fail(err, RK_ERR_UNAVAILABLE, "no event loop is running");
         return NULL;
@@ -205,7 +183,7 @@ static rk_http_call *h_http_start(const rk_http_request *req, const rk_http_hand
 
 static void h_http_cancel(rk_http_call *call)
 {
-    loop *l = here();
+    loop *l = loopset_here();
     if (l && call) loop_http_cancel(l, call);
 }
 
@@ -227,7 +205,7 @@ static void h_chat_cancel(rk_chat *chat) { pipeline_chat_cancel(chat); }
 
 static void h_http_pause(rk_http_call *call, int pause)
 {
-    loop *l = here();
+    loop *l = loopset_here();
     if (l && call) loop_http_pause(l, call, pause);
 }
 
@@ -479,27 +457,8 @@ const rk_host *hostapi_table(void) { return &HOST; }
 
 void hostapi_set_runtime(loop *l, pool *p)
 {
-    hostapi_set_loops(l ? &l : NULL, l ? 1 : 0);
+    loopset_set(l ? &l : NULL, l ? 1 : 0);
     atomic_store(&g_pool, p);
-}
-
-void hostapi_sync_loops(void)
-{
-    loop *me = loop_current();
-    for (int i = 0; i < atomic_load(&g_nloops); i++) {
-        loop *l = loop_n(i);
-        if (l && l != me) loop_sync(l);
-    }
-}
-
-void hostapi_set_loops(loop *const *loops, int n)
-{
-    if (n < 0) n = 0;
-    if (n > MAX_LOOPS) n = MAX_LOOPS;
-    /* shrink the count first: readers never see a slot being replaced */
-    atomic_store(&g_nloops, 0);
-    for (int i = 0; i < MAX_LOOPS; i++) atomic_store(&g_loops[i], i < n ? loops[i] : NULL);
-    atomic_store(&g_nloops, n);
 }
 
 generation hostapi_swap(generation g)

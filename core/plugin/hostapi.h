@@ -18,18 +18,10 @@
 const rk_host *hostapi_table(void);
 
 /* Runtime the services run on (set once at start-up, before any create):
- * one loop and the worker pool. */
+ * one loop (loopset_set) and the worker pool. */
 void hostapi_set_runtime(loop *l, pool *p);
-/* Several loops (after hostapi_set_runtime, which sets one): loops[i] must
- * have loop_index i, at most 64. Plugins see them as rk_host.loop_count /
- * run_on_loop_n. */
-void hostapi_set_loops(loop *const *loops, int n);
-/* any: the loop a new chat runs on: the caller's if it is a loop thread,
- * else the runtime loops in turn; NULL when none is set. */
-loop *hostapi_loop_for_chat(void);
-/* Every runtime loop but the caller's runs what was posted to it so far
- * (loop_sync): call it after plugins stop and before they are unloaded. */
-void hostapi_sync_loops(void);
+/* Several loops: loopset_set (loopset.h) after this; plugins see them as
+ * rk_host.loop_count / run_on_loop_n. */
 
 /* Install a new generation; returns the previous pipeline (caller drains and
  * frees it with its registry). Thread-safe against concurrent chat_start. */

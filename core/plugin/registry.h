@@ -29,7 +29,8 @@ struct rk_instance {
     void *ctx;                  /* plugin's context */
     int created, started;
     atomic_int write_failing;   /* the last write the core made failed: /ready says so */
-    pthread_mutex_t serial;     /* taken around blocking calls if RK_PLUGIN_SERIALIZE */
+    pthread_mutex_t serial;     /* taken around blocking calls if RK_PLUGIN_SERIALIZE (gate.h) */
+    _Atomic(rk_metric *) m_call; /* the gate's call histogram, made on first use */
     struct registry *reg;
 };
 

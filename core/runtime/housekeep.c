@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "chatobj.h"
+#include "gate.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -36,14 +36,12 @@ struct housekeep {
 
 int64_t housekeep_run_once(housekeep *h)
 {
-    const rk_history_vtable *vt = h->history->plugin->vtable;
     if (h->ttl_ms <= 0) return 0;
     int64_t cutoff = clock_wall_ms() - h->ttl_ms, total = 0;
     for (int round = 0; round < HK_MAX_ROUNDS; round++) {
         rk_err err = {{0}};
-        chat_serial_lock(h->history);
-        int64_t n = vt->expire(h->history->ctx, cutoff, (size_t)h->batch, &err);
-        chat_serial_unlock(h->history);
+        int64_t n = GATE_CALL(h->history, rk_history_vtable, expire, (int64_t)RK_ERR_UNSUPPORTED,
+                              cutoff, (size_t)h->batch, &err);
         if (n < 0) {
             log_warn(h->history->name, "expiring idle conversations failed: %s", err.msg);
             return n;
@@ -65,11 +63,9 @@ int housekeep_probe(housekeep *h)
     rk_instance *inst = h->history;
     const rk_history_vtable *vt = inst->plugin->vtable;
     if (!atomic_load(&inst->write_failing)) return RK_OK;
-    if (!RK_HAS_FIELD(vt, rk_history_vtable, probe) || !vt->probe) return RK_ERR_UNSUPPORTED;
+    if (!gate_has(vt, rk_history_vtable, probe)) return RK_ERR_UNSUPPORTED;
     rk_err err = {{0}};
-    chat_serial_lock(inst);
-    int rc = vt->probe(inst->ctx, &err);
-    chat_serial_unlock(inst);
+    int rc = GATE_CALL(inst, rk_history_vtable, probe, RK_ERR_UNSUPPORTED, &err);
     if (rc == RK_OK && atomic_exchange(&inst->write_failing, 0))
         log_info(inst->name, "storing conversation turns works again (probe)");
     else if (rc != RK_OK)

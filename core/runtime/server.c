@@ -27,6 +27,7 @@
 #include "log.h"
 #include "loop.h"
 #include "loop_internal.h"
+#include "loopset.h"
 #include "pipeline.h"
 #include "pool.h"
 #include "registry.h"
@@ -125,7 +126,7 @@ static void retire_generation(generation g, int64_t deadline)
     if (!g.reg) return;
     registry_stop_transports(g.reg, deadline);
     /* a transport's last loop callback may still be returning into its code */
-    hostapi_sync_loops();
+    loopset_sync();
     /* a listener no generation serves must close now, not when the last
      * chat lets go of the registry: the kernel would keep queueing
      * connections on it that nobody accepts */
@@ -139,7 +140,7 @@ static void retire_generation(generation g, int64_t deadline)
         log_warn("core", "%d chats still in flight after the grace period; they end "
                  "when their deadlines pass", pipeline_inflight(g.pl));
     registry_stop(g.reg, deadline);
-    hostapi_sync_loops();
+    loopset_sync();
     if (g.pl) pipeline_free(g.pl); /* refcounted: the last chat frees it */
     registry_unref(g.reg);
 }
@@ -213,7 +214,7 @@ server *server_new(const char *config_path, cfg_diag *d)
     s->workers = pool_new((int)cfg_values_int(c->server, "workers"), &err);
     if (!s->workers) goto fail_err;
     hostapi_set_runtime(s->loops[0], s->workers);
-    hostapi_set_loops(s->loops, s->nloops);
+    loopset_set(s->loops, s->nloops);
     s->gen = build_generation(s, c, d);
     c = NULL;
     if (!s->gen.reg) goto fail;

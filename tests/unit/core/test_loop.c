@@ -16,6 +16,7 @@
 #include "hostapi.h"
 #include "loop.h"
 #include "loop_internal.h"
+#include "loopset.h"
 #include "testsrv.h"
 
 static loop *L;
@@ -798,7 +799,7 @@ static void multi_setup(void)
     ck_assert_int_eq(loop_start(B, &err), RK_OK);
     loop *both[2] = {A, B};
     hostapi_set_runtime(A, NULL);
-    hostapi_set_loops(both, 2);
+    loopset_set(both, 2);
     ck_assert_int_eq(pipe2(pa, O_NONBLOCK), 0);
     ck_assert_int_eq(pipe2(pb, O_NONBLOCK), 0);
 }
@@ -980,7 +981,7 @@ static char tname[16];
 static void on_b(void *ud)
 {
     (void)ud;
-    chat_loop = hostapi_loop_for_chat();
+    chat_loop = loopset_for_chat();
     pthread_getname_np(pthread_self(), tname, sizeof tname);
     signal_one();
 }
@@ -996,7 +997,7 @@ START_TEST(host_loop_slots)
     ck_assert(wait_for(1, 2000));
     ck_assert_ptr_eq(chat_loop, B); /* a loop thread keeps its chats */
     ck_assert_str_eq(tname, "rk-loop-1");
-    loop *x = hostapi_loop_for_chat(), *y = hostapi_loop_for_chat();
+    loop *x = loopset_for_chat(), *y = loopset_for_chat();
     ck_assert(x != y && (x == A || x == B) && (y == A || y == B));
     loop_stop(B); /* a stopped loop takes no more work */
     ck_assert_int_eq(h->run_on_loop_n(1, on_b, NULL), RK_ERR_UNAVAILABLE);
