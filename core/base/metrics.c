@@ -351,3 +351,12 @@ const char *metrics_label_escape(const char *s, char *out, size_t cap)
     out[o] = '\0';
     return out;
 }
+
+rk_metric *metrics_labelled(rk_metric_type t, const char *name, const char *help,
+                            const char *label, const char *value)
+{
+    char esc[128], labels[192];
+    snprintf(labels, sizeof labels, "%s=\"%s\"", label,
+             metrics_label_escape(value, esc, sizeof esc));
+    return metrics_get(t, name, help, labels);
+}

@@ -23,5 +23,8 @@ void metrics_reset_all(void); /* tests only: frees every metric */
 /* A Prometheus label value escaped ("\\", "\"", "\n") into buf, cut to
  * fit cap (>= 4); returns buf. */
 const char *metrics_label_escape(const char *s, char *buf, size_t cap);
+/* metrics_get with one label, label="value" (escaped; cut to 128 bytes). */
+rk_metric *metrics_labelled(rk_metric_type t, const char *name, const char *help,
+                            const char *label, const char *value);
 
 #endif

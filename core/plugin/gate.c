@@ -11,7 +11,6 @@
 #include "gate.h"
 
 #include <stdatomic.h>
-#include <stdio.h>
 #include <time.h>
 
 #include "metrics.h"
@@ -43,13 +42,10 @@ static rk_metric *call_metric(rk_instance *inst)
 {
     rk_metric *m = atomic_load_explicit(&inst->m_call, memory_order_acquire);
     if (m) return m;
-    char esc[256], labels[300];
-    metrics_label_escape(inst->name ? inst->name : "", esc, sizeof esc);
-    snprintf(labels, sizeof labels, "instance=\"%s\"", esc);
-    m = metrics_get(RK_METRIC_HISTOGRAM, "ragkernel_plugin_call_seconds",
-                    "blocking calls into a plugin instance (storage, retriever, cache, "
-                    "history), lock wait excluded",
-                    labels);
+    m = metrics_labelled(RK_METRIC_HISTOGRAM, "ragkernel_plugin_call_seconds",
+                         "blocking calls into a plugin instance (storage, retriever, cache, "
+                         "history), lock wait excluded",
+                         "instance", inst->name ? inst->name : "");
     atomic_store_explicit(&inst->m_call, m, memory_order_release);
     return m;
 }
