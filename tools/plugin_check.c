@@ -11,7 +11,6 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,34 +25,6 @@
 #include "plugin_check.h"
 #include "pool.h"
 #include "registry.h"
-
-int pc_check(checker *ck, int ok, const char *name, const char *fmt, ...)
-{
-    if (ok) {
-        ck->pass++;
-        printf("ok %s\n", name);
-    } else {
-        char why[512];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, sizeof why, fmt, ap);
-        va_end(ap);
-        ck->fail++;
-        printf("FAIL %s: %s\n", name, why);
-    }
-    fflush(stdout);
-    return ok;
-}
-
-const char *pc_ret(int64_t rc)
-{
-    static __thread char buf[4][24];
-    static __thread unsigned next;
-    if (rc <= 0) return rk_status_name((int)(rc < -1000 ? -1000 : rc));
-    char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%lld", (long long)rc);
-    return b;
-}
 
 /* Names of the bits set in v (table of {bit, name}), unknown ones in hex:
  * "serialize nonblocking 0x80(unknown)", or "none". */

@@ -1,7 +1,8 @@
 /*
- * plugin_check — what the ragkernel-plugin-check driver (plugin_check.c)
- * and the per-kind contract checks (plugin_check_contracts.c) share. Private
- * to the tool.
+ * plugin_check — what the ragkernel-plugin-check driver (plugin_check.c),
+ * the per-kind contract checks (plugin_check_contracts.c, _cache.c,
+ * _caps.c) and the reporting (plugin_check_report.c) share. Private to the
+ * tool. Calls go one way: driver -> contracts -> caps/cache -> report.
  */
 #ifndef RK_TOOLS_PLUGIN_CHECK_H
 #define RK_TOOLS_PLUGIN_CHECK_H
@@ -15,7 +16,7 @@ typedef struct checker {
 } checker;
 
 /* Prints "ok NAME", or "FAIL NAME: why" with why formatted from fmt, counts
- * it in ck and returns ok. */
+ * it in ck and returns ok. (plugin_check_report.c, like pc_ret) */
 int pc_check(checker *ck, int ok, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
