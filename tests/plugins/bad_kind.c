@@ -1,7 +1,7 @@
 /*
  * bad_kind — a deliberately broken plugin: a cache plugin, loaded where another kind is expected.
  * The loader must refuse it with one line naming the file, the plugin and
- * both ABI versions; tests/unit/test_loader.c checks that line.
+ * both ABI versions; tests/unit/core/test_loader.c checks that line.
  */
 #include "stub_cache.h"
 

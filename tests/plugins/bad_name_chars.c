@@ -1,7 +1,7 @@
 /*
  * bad_name_chars — a deliberately broken plugin: its name has characters outside [a-z0-9_].
  * The loader must refuse it with one line naming the file, the plugin and
- * both ABI versions; tests/unit/test_loader.c checks that line.
+ * both ABI versions; tests/unit/core/test_loader.c checks that line.
  */
 #include "stub_cache.h"
 

@@ -1,7 +1,7 @@
 /*
  * bad_null_create — a deliberately broken plugin: its create slot is NULL.
  * The loader must refuse it with one line naming the file, the plugin and
- * both ABI versions; tests/unit/test_loader.c checks that line.
+ * both ABI versions; tests/unit/core/test_loader.c checks that line.
  */
 #include <stddef.h>
 

@@ -1,7 +1,7 @@
 /*
  * bad_short_desc — a deliberately broken plugin: its descriptor ends before the 1.0 create slot.
  * The loader must refuse it with one line naming the file, the plugin and
- * both ABI versions; tests/unit/test_loader.c checks that line.
+ * both ABI versions; tests/unit/core/test_loader.c checks that line.
  */
 #include "stub_cache.h"
 

@@ -1,7 +1,7 @@
 /*
  * needs_1_0_cache — a cache built with the current headers that uses only
  * 1.0 slots and says so (RK_PLUGIN_HEADER_NEEDS(0)): a 1.0 host must
- * admit it, which tests/unit/test_abi.c checks with the 1.0 rule.
+ * admit it, which tests/unit/core/test_abi.c checks with the 1.0 rule.
  */
 #include "stub_cache.h"
 
