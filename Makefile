@@ -22,7 +22,7 @@ VERSION   := 0.1.0
 CC        ?= cc
 BUILD     ?= build
 PREFIX    ?= /usr/local
-# compiled into the binary (core/paths.c): where it finds its plugins, its
+# compiled into the binary (core/runtime/paths.c): where it finds its plugins, its
 # default config ($(SYSCONFDIR)/ragkernel/ragkernel.yaml) and its state
 # ($(LOCALSTATEDIR)/lib/ragkernel); /usr gets /etc and /var, as on Debian
 SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
@@ -96,7 +96,7 @@ TOOLS     := $(BUILD)/ragkernel-plugin-check
         uninstall deps clean test-build docs FORCE
 all: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS)
 
-# rewritten only when a directory changed, so only core/paths.c rebuilds
+# rewritten only when a directory changed, so only core/runtime/paths.c rebuilds
 PATHS_H := $(BUILD)/gen/rk_paths.h
 $(PATHS_H): FORCE
 	@mkdir -p $(dir $@)

@@ -14,7 +14,7 @@ T=$SVC_TMP
 umask 022
 
 # The test's own build dir: a copy of the built objects, so only
-# core/paths.c recompiles for the new prefix (and $BUILD is left alone).
+# core/runtime/paths.c recompiles for the new prefix (and $BUILD is left alone).
 mkdir -p "$T/build"
 for d in obj pobj plugins gen ragkernel ragkernel-plugin-check; do
     [ -e "$BUILD/$d" ] && cp -a "$BUILD/$d" "$T/build/"
