@@ -64,8 +64,9 @@ typedef struct load {
 static void *writer(void *p)
 {
     load *ld = p;
-    static char big[8192];
+    char big[8192]; /* each writer its own: a shared one is a data race */
     memset(big, 'w', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
     for (unsigned i = 0; !atomic_load(&ld->stop); i++) {
         char conv[32];
         snprintf(conv, sizeof conv, "c%u-%lu", i % 64, (unsigned long)pthread_self() % 97);
