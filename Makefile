@@ -93,7 +93,7 @@ UNIT_BINS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRCS))))
 TOOLS     := $(BUILD)/ragkernel-plugin-check
 
 .PHONY: all run check check-unit check-integration check-asan check-tsan bench install \
-        uninstall deps clean test-build docs FORCE
+        uninstall deps clean test-build docs FORCE fuzz fuzz-build fuzz-replay
 all: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS)
 
 # rewritten only when a directory changed, so only core/runtime/paths.c rebuilds
@@ -175,6 +175,7 @@ run:
 check: deps
 	$(MAKE) check-unit check-integration
 	$(MAKE) check-asan
+	$(MAKE) fuzz-replay
 
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 check-unit check-integration
@@ -230,5 +231,7 @@ uninstall:
 
 clean:
 	rm -rf build build-asan build-tsan
+
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -14,7 +14,9 @@ APT_PKGS=(
   poppler-utils curl
 )
 # tests and benchmarks: real servers and clients
-TEST_PKGS=(check libsubunit-dev python3 nodejs npm redis-server redis-tools postgresql-15 nginx wrk)
+# clang, clang-tools, libclang-rt-14-dev: make fuzz (libFuzzer), make analyze (scan-build)
+TEST_PKGS=(check libsubunit-dev python3 nodejs npm redis-server redis-tools postgresql-15 nginx wrk
+  clang clang-tools libclang-rt-14-dev)
 what=${1:-all}
 [ "$what" = build ] || APT_PKGS+=("${TEST_PKGS[@]}")
 

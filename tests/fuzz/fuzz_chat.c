@@ -1,0 +1,32 @@
+/*
+ * fuzz_chat — the chat request parser of the HTTP transport
+ * (http_chat_parse.c), both dialects: the first byte picks legacy /chat
+ * or chat.completions. Runs on the loop thread for every request, so
+ * `make fuzz` also runs it with a timeout to catch slow inputs.
+ */
+#include "fuzz.h"
+
+#include "http_chat_parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int legacy = (int)fz_mode(&data, &size, 2);
+    char *body = fz_dup(data, size, 0);
+    chat_req c;
+    memset(&c, 0, sizeof c);
+    parse_err e;
+    memset(&e, 0, sizeof e);
+    if (chat_parse(body, size, legacy, &c, &e) == 0) {
+        free(body); /* the request must not borrow from the body */
+        body = NULL;
+        size_t sum = c.in.model ? strlen(c.in.model) : 0;
+        if (c.in.conversation_id)
+            sum += strlen(c.in.conversation_id);
+        for (size_t i = 0; i < c.in.n_messages; i++)
+            sum += strlen(c.in.messages[i].role) + strlen(c.in.messages[i].content);
+        (void)sum;
+    }
+    chat_req_free(&c);
+    free(body);
+    return 0;
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Regression inputs too big to commit, written into OUTDIR/<target>/.
+
+Each pins a finding of issue 13 that made a parser superlinear: replayed by
+`make fuzz-replay` under FUZZ_REPLAY_TIMEOUT (10 s), they take tens of
+seconds on the quadratic code and milliseconds on linear code. The first
+byte of each is the harness's mode byte (see the harness).
+"""
+import os
+import sys
+
+N = 150_000
+
+
+def chat_parts():
+    # 150,000 content parts in one message (http_chat_parse.c join_parts +
+    # oj_at: each part looked up from the start of the array)
+    part = '{"type":"text","text":"a"}'
+    return '0{"messages":[{"role":"user","content":[' + ','.join([part] * N) + ']}]}'
+
+
+def chat_messages():
+    # 150,000 messages: the same walk over the messages array
+    msg = '{"role":"user","content":"a"}'
+    return '0{"messages":[' + ','.join([msg] * N) + ']}'
+
+
+def md_brackets():
+    # 150 KB of '[' (core/extract.c md_link/md_match: each '[' scanned to
+    # the end for its ']')
+    return '1' + '[' * N
+
+
+def md_brackets_parens():
+    # '[' then "](" repeated: link text that closes but a target that never
+    # does
+    return '1' + '[a](' * (N // 4)
+
+
+INPUTS = {
+    'chat': {'gen-150k-parts.json': chat_parts, 'gen-150k-messages.json': chat_messages},
+    'extract': {'gen-150k-brackets.md': md_brackets, 'gen-open-links.md': md_brackets_parens},
+}
+
+
+def main():
+    out = sys.argv[1]
+    for target, files in INPUTS.items():
+        d = os.path.join(out, target)
+        os.makedirs(d, exist_ok=True)
+        for name, fn in files.items():
+            path = os.path.join(d, name)
+            if not os.path.exists(path):
+                with open(path, 'w', encoding='ascii') as f:
+                    f.write(fn())
+
+
+if __name__ == '__main__':
+    main()
