@@ -7,6 +7,9 @@
 #   make check-tsan the unit and integration suites under ThreadSanitizer
 #                   (clang, build-tsan/)
 #   make bench      benchmarks (see bench/README.md)
+#   make analyze    clang static analyzer (scan-build) over core, plugins
+#                   and tools; fails on any report (HTML in build/analyze/)
+#   make fuzz       libFuzzer harnesses (tests/fuzz/fuzz.mk)
 #   make install PREFIX=/usr/local   (SYSCONFDIR, LOCALSTATEDIR, DESTDIR too)
 #   make uninstall                   the same variables
 #   make deps       install missing Debian/npm packages (idempotent)
@@ -93,7 +96,7 @@ UNIT_BINS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRCS))))
 TOOLS     := $(BUILD)/ragkernel-plugin-check
 
 .PHONY: all run check check-unit check-integration check-asan check-tsan bench install \
-        uninstall deps clean test-build docs FORCE fuzz fuzz-build fuzz-replay
+        uninstall deps clean test-build docs FORCE fuzz fuzz-build fuzz-replay analyze
 all: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS)
 
 # rewritten only when a directory changed, so only core/runtime/paths.c rebuilds
@@ -192,6 +195,14 @@ check-integration: test-build
 
 bench: all
 	bench/run.sh
+
+# A build of its own (the analyzer compiles everything again), so nothing
+# is skipped as up to date; --status-bugs: exit 1 when anything is reported.
+analyze:
+	@command -v scan-build >/dev/null || { echo "analyze: needs scan-build (clang-tools): make deps" >&2; exit 1; }
+	rm -rf $(BUILD)/analyze
+	scan-build --status-bugs -o $(BUILD)/analyze/report \
+	  $(MAKE) --no-print-directory BUILD=$(BUILD)/analyze all
 
 # docs/plugins.md from the plugins' own schema tables
 docs: all
