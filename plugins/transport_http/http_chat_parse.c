@@ -36,6 +36,11 @@ static int bad(parse_err *e, const char *param, const char *fmt, ...)
     va_end(ap);
     return -1;
 }
+#ifdef __clang_analyzer__
+/* The analyzer does not step into variadic functions: it would take a
+ * failure as possibly 0 and walk on into half-parsed messages. */
+#define bad(...) (bad(__VA_ARGS__), -1)
+#endif
 
 /* Past one of the limits: 413 (as the pipeline answers for its own
  * input limits), the message naming the limit's config key. */
