@@ -212,6 +212,22 @@ static void conn_idle(hc_conn *c)
     hc->nidle++;
 }
 
+/* "<prefix><where>: <what><detail>" into msg, by plain copies: passed to
+ * snprintf, r->where would make the static analyzer take all of *r as
+ * overwritten (r->starting too) and see req_fail free r under httpc_start. */
+static void where_msg(char *msg, size_t cap, const char *prefix, const httpc_req *r,
+                      const char *what, const char *detail)
+{
+    const char *part[] = {prefix, r->where, ": ", what, detail};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof part / sizeof *part; i++) {
+        size_t l = strnlen(part[i], cap - 1 - n);
+        memcpy(msg + n, part[i], l);
+        n += l;
+    }
+    msg[n] = '\0';
+}
+
 /* The connection failed under its request: a reused one that had not
  * answered yet gets the request once more on a fresh connection. */
 static void conn_broken(hc_conn *c)
@@ -219,9 +235,9 @@ static void conn_broken(hc_conn *c)
     httpc_req *r = c->req;
     int again = c->reused && !r->got_bytes && !r->retried;
     char msg[160];
-    snprintf(msg, sizeof msg, "upstream %s: %s", r->where,
-             r->got_bytes ? "connection closed before the response was complete"
-                          : "connection closed without a response");
+    where_msg(msg, sizeof msg, "upstream ", r, "",
+              r->got_bytes ? "connection closed before the response was complete"
+                           : "connection closed without a response");
     c->req = NULL;
     r->conn = NULL;
     conn_close(c);
@@ -527,19 +543,23 @@ static void on_io(void *ud, uint32_t ev)
 
 /* ---- starting ------------------------------------------------------------- */
 
-static hc_conn *conn_new(httpc *hc, httpc_req *r, int fd, int connecting)
+/* A connection to sa on fd, watched (and timed while connecting); the
+ * caller attaches its request. It takes no request: the analyzer then sees
+ * that a failure here leaves the request as it was. */
+static hc_conn *conn_new(httpc *hc, const struct sockaddr_storage *sa, socklen_t salen,
+                         int64_t connect_us, int fd, int connecting)
 {
     hc_conn *c = calloc(1, sizeof *c);
-    hc_pool *p = c ? pool_get(hc, &r->sa, r->salen) : NULL;
+    hc_pool *p = c ? pool_get(hc, sa, salen) : NULL;
     if (!p) {
         free(c);
         return NULL;
     }
-    *c = (hc_conn){.hc = hc, .pool = p, .fd = fd, .connecting = connecting, .req = r};
+    *c = (hc_conn){.hc = hc, .pool = p, .fd = fd, .connecting = connecting};
     c->wev = connecting ? RK_WATCH_WRITE : RK_WATCH_READ;
     c->w = loop_watch(hc->l, fd, c->wev, on_io, c, NULL);
     if (connecting && c->w)
-        c->ctimer = loop_timer_at(hc->l, loop_clock_us() + r->connect_us, ctimer_fire, c);
+        c->ctimer = loop_timer_at(hc->l, loop_clock_us() + connect_us, ctimer_fire, c);
     p->nconn++;
     if (!c->w || (connecting && !c->ctimer)) {
         loop_unwatch(hc->l, c->w);
@@ -550,7 +570,6 @@ static hc_conn *conn_new(httpc *hc, httpc_req *r, int fd, int connecting)
     c->anext = hc->all;
     if (hc->all) hc->all->aprev = c;
     hc->all = c;
-    r->conn = c;
     return c;
 }
 
@@ -559,7 +578,7 @@ static void req_connect(httpc_req *r)
     char msg[160];
     int fd = socket(r->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(msg, sizeof msg, "connect to %s: socket: %s", r->where, strerror(errno));
+        where_msg(msg, sizeof msg, "connect to ", r, "socket: ", strerror(errno));
         req_fail(r, RK_ERR_UNAVAILABLE, msg);
         return;
     }
@@ -568,17 +587,19 @@ static void req_connect(httpc_req *r)
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
     int rc = connect(fd, (const struct sockaddr *)&r->sa, r->salen);
     if (rc < 0 && errno != EINPROGRESS) {
-        snprintf(msg, sizeof msg, "connect to %s: %s", r->where, strerror(errno));
+        where_msg(msg, sizeof msg, "connect to ", r, "", strerror(errno));
         close(fd);
         req_fail(r, RK_ERR_UNAVAILABLE, msg);
         return;
     }
-    hc_conn *c = conn_new(r->hc, r, fd, rc < 0);
+    hc_conn *c = conn_new(r->hc, &r->sa, r->salen, r->connect_us, fd, rc < 0);
     if (!c) {
         close(fd);
         req_fail(r, RK_ERR_NOMEM, "out of memory");
         return;
     }
+    c->req = r;
+    r->conn = c;
     if (!c->connecting) conn_send(c);
 }
 
@@ -687,8 +708,10 @@ httpc *httpc_new(loop *l, rk_err *err)
 void httpc_free(httpc *hc)
 {
     if (!hc) return;
-    while (hc->all) {
-        hc_conn *c = hc->all;
+    /* the next one is read before conn_close frees c (which unlinks it
+     * through c->hc, the same httpc) */
+    for (hc_conn *c = hc->all, *next; c; c = next) {
+        next = c->anext;
         if (c->req) {
             c->req->conn = NULL;
             req_free(c->req);
