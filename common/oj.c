@@ -353,7 +353,8 @@ static size_t oj_decode(const char *raw, size_t n, char *out)
             out[o++] = to[strchr(from, c) - from];
             continue;
         }
-        unsigned u, lo;
+        /* oj_parse checked the digits: the 0s are never read */
+        unsigned u = 0, lo = 0;
         oj_hex4((const unsigned char *)raw + i, &u);
         i += 4;
         if (u >= 0xd800 && u <= 0xdbff) {

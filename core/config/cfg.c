@@ -76,9 +76,11 @@ static cfg_node *node_copy(const cfg_node *src)
                     .col = src->col};
     if (src->str && !(n->str = strdup(src->str))) goto fail;
     for (size_t i = 0; i < src->n; i++) {
-        cfg_node *k = src->keys ? node_copy(src->keys[i]) : NULL;
+        /* keys exist on maps only, and node_append keeps k on maps only */
+        int map = src->kind == CFG_MAP;
+        cfg_node *k = map ? node_copy(src->keys[i]) : NULL;
         cfg_node *v = node_copy(src->items[i]);
-        if (!v || (src->keys && !k) || node_append(n, k, v)) {
+        if (!v || (map && !k) || node_append(n, k, v)) {
             node_free(k);
             node_free(v);
             goto fail;

@@ -158,6 +158,7 @@ static int registry_prepare(registry *r, cfg_diag *d)
     if (path_build(conf, &sp) != 0) goto oom;
     r->inst = calloc(conf->n_instances ? conf->n_instances : 1, sizeof *r->inst);
     if (!r->inst) goto oom;
+    r->n = 0; /* r->inst[0..n) are the instances made so far */
     rc = 0;
     for (size_t i = 0; i < conf->n_instances; i++) {
         const conf_instance *ci = &conf->instances[i];

@@ -68,7 +68,9 @@ static int plain_word(const char *w, size_t n)
 size_t rp_query_text(const char *text, char *out, size_t cap, int *other_script)
 {
     char seen[RP_MAX_TERMS][TP_MAX_TOKEN + 1];
-    size_t used = 0, terms = 0, pos = 0, len = text ? strlen(text) : 0;
+    if (!text)
+        text = ""; /* tokens point into it: never NULL + offset */
+    size_t used = 0, terms = 0, pos = 0, len = strlen(text);
     tp_token t;
     *other_script = 0;
     if (cap)

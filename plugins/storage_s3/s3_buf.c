@@ -14,7 +14,7 @@ static int reserve(s3_buf *b, size_t more)
 {
     if (b->failed)
         return -1;
-    if (b->len + more + 1 <= b->cap)
+    if (b->p && b->len + more + 1 <= b->cap) /* cap counts only once p exists */
         return 0;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + more + 1) {

@@ -208,7 +208,7 @@ static int admit(http_req *r, const route *rt, const char *id,
     if (auth_request(r, scopes, rc) < 0)
         return -1;
     if (rt->with_id) {
-        if (!docs_id_ok(id)) {
+        if (!id || !docs_id_ok(id)) { /* route_by_path sets id for these */
             *rc = hr_fail(r, 400, "id",
                           "Invalid document id: use 1 to %d characters of "
                           "A-Z, a-z, 0-9, '_' and '-'",

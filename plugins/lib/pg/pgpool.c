@@ -405,7 +405,7 @@ void pgpool_close(pgpool *p)
         PQfinish(c->pg);
         free(c);
     }
-    for (size_t i = 0; i < p->n_schema; i++)
+    for (size_t i = 0; p->schema && i < p->n_schema; i++) /* NULL when copy_opts failed early */
         free(p->schema[i]);
     free(p->schema);
     free(p->url);
