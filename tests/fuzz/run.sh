@@ -17,10 +17,13 @@ shift
 # libFuzzer flags: -timeout catches inputs that hold a loop or worker (the
 # parsers must stay linear), -max_len keeps inputs around the size of real
 # requests; cfg and extract get longer inputs (documents, config files).
+# Where a parser must stay linear (the loop thread, ingestion), inputs start
+# at full length (-len_control=0) so that slow ones are reached at all.
 flags_for() {
-  local len=65536
+  local len=65536 more=
   case $1 in extract | cfg | tokenize) len=262144 ;; esac
-  echo "-timeout=${FUZZ_TIMEOUT:-10} -max_len=$len -rss_limit_mb=2048 -print_final_stats=1"
+  case $1 in chat | oj | extract | tokenize) more=-len_control=0 ;; esac
+  echo "-timeout=${FUZZ_TIMEOUT:-10} -max_len=$len $more -rss_limit_mb=2048 -print_final_stats=1"
 }
 
 fuzz_one() {
