@@ -32,14 +32,35 @@ def md_brackets():
 
 
 def md_brackets_parens():
-    # '[' then "](" repeated: link text that closes but a target that never
-    # does
+    # "[a](" repeated: link texts that close, targets that never do (the
+    # '(' side of md_match)
     return '1' + '[a](' * (N // 4)
+
+
+def md_images():
+    # "![" repeated: image links, the same scan from the '!'
+    return '1' + '![' * (N // 2)
+
+
+def md_refs():
+    # "[a][" repeated: reference links whose label never closes
+    return '1' + '[a][' * (N // 4)
+
+
+def md_nested_parens():
+    # "[a]((" repeated: targets that open more parentheses than they close
+    return '1' + '[a]((' * (N // 5)
 
 
 INPUTS = {
     'chat': {'gen-150k-parts.json': chat_parts, 'gen-150k-messages.json': chat_messages},
-    'extract': {'gen-150k-brackets.md': md_brackets, 'gen-open-links.md': md_brackets_parens},
+    'extract': {
+        'gen-150k-brackets.md': md_brackets,
+        'gen-open-links.md': md_brackets_parens,
+        'gen-images.md': md_images,
+        'gen-ref-links.md': md_refs,
+        'gen-nested-parens.md': md_nested_parens,
+    },
 }
 
 
@@ -49,10 +70,8 @@ def main():
         d = os.path.join(out, target)
         os.makedirs(d, exist_ok=True)
         for name, fn in files.items():
-            path = os.path.join(d, name)
-            if not os.path.exists(path):
-                with open(path, 'w', encoding='ascii') as f:
-                    f.write(fn())
+            with open(os.path.join(d, name), 'w', encoding='ascii') as f:
+                f.write(fn())
 
 
 if __name__ == '__main__':
