@@ -3,7 +3,8 @@
 #   make            core binary, plugins, tools          -> build/
 #   make run        build and serve config/default.yaml
 #   make check      deps + build + unit + integration tests, then the same
-#                   suite again under ASan+UBSan (build-asan/)
+#                   suite again under ASan+UBSan (build-asan/), then the fuzz
+#                   corpora replayed (make fuzz-replay)
 #   make check-tsan the unit and integration suites under ThreadSanitizer
 #                   (clang, build-tsan/)
 #   make bench      benchmarks (see bench/README.md)
