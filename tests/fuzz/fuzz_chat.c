@@ -1,8 +1,10 @@
 /*
  * fuzz_chat — the chat request parser of the HTTP transport
- * (http_chat_parse.c), both dialects: the first byte picks legacy /chat
- * or chat.completions. Runs on the loop thread for every request, so
- * `make fuzz` also runs it with a timeout to catch slow inputs.
+ * (http_chat_parse.c), both dialects. The first byte picks: bit 0 legacy
+ * /chat or chat.completions, bit 1 no limits instead of the server's
+ * defaults (so the walk itself must be linear, not only cut short). Runs on
+ * the loop thread for every request, so `make fuzz` also runs it with a
+ * timeout to catch slow inputs.
  */
 #include "fuzz.h"
 
@@ -10,13 +12,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int legacy = (int)fz_mode(&data, &size, 2);
+    static const chat_limits unlimited = {0, 0, 0};
+    unsigned mode = fz_mode(&data, &size, 4);
+    int legacy = (int)(mode & 1);
+    const chat_limits *lim = mode & 2 ? &unlimited : NULL;
     char *body = fz_dup(data, size, 0);
     chat_req c;
     memset(&c, 0, sizeof c);
     parse_err e;
     memset(&e, 0, sizeof e);
-    if (chat_parse(body, size, legacy, &c, &e) == 0) {
+    int rc = chat_parse(body, size, legacy, lim, &c, &e);
+    if (rc == -1 && e.status != 400 && e.status != 413)
+        abort(); /* a refusal always says which answer it is */
+    if (rc == 0) {
         free(body); /* the request must not borrow from the body */
         body = NULL;
         size_t sum = c.in.model ? strlen(c.in.model) : 0;

@@ -12,17 +12,19 @@ import sys
 N = 150_000
 
 
-def chat_parts():
+# chat mode byte: '0' chat.completions within the default limits, '2' the
+# same without limits (the walk itself must be linear)
+def chat_parts(mode='2'):
     # 150,000 content parts in one message (http_chat_parse.c join_parts +
     # oj_at: each part looked up from the start of the array)
     part = '{"type":"text","text":"a"}'
-    return '0{"messages":[{"role":"user","content":[' + ','.join([part] * N) + ']}]}'
+    return mode + '{"messages":[{"role":"user","content":[' + ','.join([part] * N) + ']}]}'
 
 
-def chat_messages():
+def chat_messages(mode='2'):
     # 150,000 messages: the same walk over the messages array
     msg = '{"role":"user","content":"a"}'
-    return '0{"messages":[' + ','.join([msg] * N) + ']}'
+    return mode + '{"messages":[' + ','.join([msg] * N) + ']}'
 
 
 def md_brackets():
@@ -53,7 +55,12 @@ def md_nested_parens():
 
 
 INPUTS = {
-    'chat': {'gen-150k-parts.json': chat_parts, 'gen-150k-messages.json': chat_messages},
+    'chat': {
+        'gen-150k-parts.json': chat_parts,
+        'gen-150k-messages.json': chat_messages,
+        'gen-150k-parts-limited.json': lambda: chat_parts('0'),
+        'gen-150k-messages-limited.json': lambda: chat_messages('0'),
+    },
     'extract': {
         'gen-150k-brackets.md': md_brackets,
         'gen-open-links.md': md_brackets_parens,
