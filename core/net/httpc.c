@@ -522,7 +522,11 @@ static void conn_unwatch(hc_conn *c)
 static void on_io(void *ud, uint32_t ev)
 {
     hc_conn *c = ud;
-    if (c->req && c->req->paused && !c->connecting) {
+    if (c->connecting) { /* paused or not; only a request's own connection connects */
+        connect_done(c);
+        return;
+    }
+    if (c->req && c->req->paused) {
         conn_unwatch(c);
         return;
     }
@@ -531,10 +535,6 @@ static void on_io(void *ud, uint32_t ev)
         ssize_t n = recv(c->fd, &b, 1, MSG_PEEK);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
         conn_close(c);
-        return;
-    }
-    if (c->connecting) {
-        connect_done(c);
         return;
     }
     if ((ev & RK_WATCH_WRITE) && !conn_send(c)) return;
