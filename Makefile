@@ -204,6 +204,8 @@ analyze:
 	rm -rf $(BUILD)/analyze
 	scan-build --status-bugs -o $(BUILD)/analyze/report \
 	  $(MAKE) --no-print-directory BUILD=$(BUILD)/analyze all
+	@if ls -d $(BUILD)/analyze/report/*/failures >/dev/null 2>&1; then \
+	  echo "analyze: the analyzer could not read some files: $(BUILD)/analyze/report/*/failures" >&2; exit 1; fi
 
 # docs/plugins.md from the plugins' own schema tables
 docs: all
