@@ -29,7 +29,7 @@ FUZZ_SRCS_sse_openai    := plugins/llm_openai/openai_stream.c plugins/llm_openai
                            plugins/llm_openai/llm_common.c common/oj.c
 FUZZ_SRCS_sse_anthropic := plugins/llm_openai/llm_sse.c plugins/llm_openai/llm_common.c \
                            common/oj.c
-FUZZ_SRCS_cfg           := core/cfg.c core/cfg_values.c core/strbuf.c common/oj.c
+FUZZ_SRCS_cfg           := core/cfg.c core/cfg_diag.c core/cfg_values.c core/strbuf.c common/oj.c
 FUZZ_SRCS_extract       := core/extract.c core/extract_html.c core/extract_md.c core/strbuf.c \
                            common/oj.c
 FUZZ_SRCS_tokenize      := plugins/retriever_sqlite/analyze.c \
