@@ -24,23 +24,23 @@ FUZZ_SRCS_chat          := plugins/transport_http/http_chat_parse.c \
                            plugins/transport_http/http_buf.c common/oj.c
 FUZZ_SRCS_multipart     := plugins/transport_http/http_multipart.c
 FUZZ_SRCS_range         := plugins/transport_http/http_range.c
-FUZZ_SRCS_httpmsg       := core/httpmsg.c
-FUZZ_SRCS_sse_openai    := plugins/llm_openai/openai_stream.c plugins/llm_openai/llm_sse.c \
-                           plugins/llm_openai/llm_common.c common/oj.c
-FUZZ_SRCS_sse_anthropic := plugins/llm_openai/llm_sse.c plugins/llm_openai/llm_common.c \
-                           common/oj.c
-FUZZ_SRCS_cfg           := core/cfg.c core/cfg_diag.c core/cfg_values.c core/strbuf.c common/oj.c
-FUZZ_SRCS_extract       := core/extract.c core/extract_html.c core/extract_md.c core/strbuf.c \
-                           common/oj.c
-FUZZ_SRCS_tokenize      := plugins/retriever_sqlite/analyze.c \
-                           plugins/retriever_sqlite/textproc.c
+FUZZ_SRCS_httpmsg       := core/net/httpmsg.c
+FUZZ_SRCS_sse_openai    := plugins/llm_openai/openai_stream.c plugins/lib/llm/llm_sse.c \
+                           plugins/lib/llm/llm_common.c common/oj.c
+FUZZ_SRCS_sse_anthropic := plugins/lib/llm/llm_sse.c plugins/lib/llm/llm_common.c common/oj.c
+FUZZ_SRCS_cfg           := core/config/cfg.c core/config/cfg_diag.c core/config/cfg_values.c \
+                           core/base/strbuf.c common/oj.c
+FUZZ_SRCS_extract       := core/docs/extract.c core/docs/extract_html.c core/docs/extract_md.c \
+                           core/base/strbuf.c common/oj.c
+FUZZ_SRCS_tokenize      := plugins/retriever_sqlite/analyze.c plugins/lib/text/textproc.c
 FUZZ_SRCS_s3xml         := plugins/storage_s3/s3_xml.c plugins/storage_s3/s3_buf.c
 
 FUZZ_INC_chat      := -Iplugins/transport_http
 FUZZ_INC_multipart := -Iplugins/transport_http
 FUZZ_INC_range     := -Iplugins/transport_http
-FUZZ_INC_sse_openai := -Iplugins/llm_openai
-FUZZ_INC_tokenize  := -Iplugins/retriever_sqlite
+FUZZ_INC_sse_openai := -Iplugins/llm_openai -Iplugins/lib/llm
+FUZZ_INC_sse_anthropic := -Iplugins/lib/llm
+FUZZ_INC_tokenize  := -Iplugins/retriever_sqlite -Iplugins/lib/text
 FUZZ_INC_s3xml     := -Iplugins/storage_s3
 FUZZ_LIBS_cfg           := $(shell pkg-config --libs yaml-0.1 2>/dev/null)
 FUZZ_LIBS_sse_openai    := $(shell pkg-config --libs jansson 2>/dev/null)
@@ -59,7 +59,7 @@ FUZZ_MAIN  := tests/fuzz/replay_main.c
 endif
 FUZZ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -O1 -g \
                -fno-omit-frame-pointer -fno-sanitize-recover=undefined $(FUZZ_SAN) \
-               -Isdk/include -Icore -Icommon -Itests/fuzz \
+               -Isdk/include $(CORE_DIRS:%=-I%) -Icommon -Itests/fuzz \
                $(shell pkg-config --cflags jansson yaml-0.1 2>/dev/null)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_MAIN)

@@ -1,5 +1,5 @@
 /*
- * fuzz_cfg — YAML configuration (core/cfg.c over libyaml): parse from a
+ * fuzz_cfg — YAML configuration (core/config/cfg.c over libyaml): parse from a
  * buffer with its aliases, ${VAR} interpolation and limits, walk the tree,
  * and validate the root mapping against a schema with every key type
  * (cfg_values.c). Config is trusted, but a parser that crashes on a typo

@@ -1,5 +1,5 @@
 /*
- * fuzz_extract — text extraction of uploaded documents (core/extract.c,
+ * fuzz_extract — text extraction of uploaded documents (core/docs/extract.c,
  * extract_html.c): the first byte picks plain text, Markdown or HTML. The
  * output must be valid UTF-8 without NUL whatever came in; `make fuzz`
  * runs it with a timeout, as ingestion must stay linear.

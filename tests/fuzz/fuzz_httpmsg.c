@@ -1,6 +1,6 @@
 /*
  * fuzz_httpmsg — the upstream HTTP/1.1 response reader of the loop's own
- * client (core/httpmsg.c): header blocks as httpc finds and parses them,
+ * client (core/net/httpmsg.c): header blocks as httpc finds and parses them,
  * chunk-size lines, and URL targets. The first byte picks which.
  */
 #include "fuzz.h"
