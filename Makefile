@@ -4,7 +4,7 @@
 #   make run        build and serve config/default.yaml
 #   make check      deps + build + unit + integration tests, then the same
 #                   suite again under ASan+UBSan (build-asan/), then the fuzz
-#                   corpora replayed (make fuzz-replay)
+#                   corpora replayed (make fuzz-replay), then make analyze
 #   make check-tsan the unit and integration suites under ThreadSanitizer
 #                   (clang, build-tsan/)
 #   make bench      benchmarks (see bench/README.md)
@@ -180,6 +180,7 @@ check: deps
 	$(MAKE) check-unit check-integration
 	$(MAKE) check-asan
 	$(MAKE) fuzz-replay
+	$(MAKE) analyze
 
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 check-unit check-integration
