@@ -26,7 +26,7 @@ KILLS=${DURABILITY_KILLS:-12}
 # sanitizer builds are several times slower: the history append may lag
 # more, so turns are checked with a wider margin and the load runs longer
 EXTRA=0
-if [ "${SAN:-0}" = 1 ]; then export HISTORY_GRACE=3; EXTRA=3; fi
+if [ "${SAN:-0}" != 0 ]; then export HISTORY_GRACE=3; EXTRA=3; fi
 
 # wait_reindexed: the start-up pass of the host just started has finished
 wait_reindexed() {
