@@ -13,12 +13,7 @@ _svc_init
 T=$SVC_TMP
 umask 022
 
-# The test's own build dir: a copy of the built objects, so only
-# core/runtime/paths.c recompiles for the new prefix (and $BUILD is left alone).
-mkdir -p "$T/build"
-for d in obj pobj plugins gen ragkernel ragkernel-plugin-check; do
-    [ -e "$BUILD/$d" ] && cp -a "$BUILD/$d" "$T/build/"
-done
+rk_build_copy "$T/build" # $BUILD is left alone (see rk.sh)
 P=$T/prefix
 make -s BUILD="$T/build" PREFIX="$P" SAN="${SAN:-0}" install >"$T/install.log" 2>&1; rc=$?
 tail -5 "$T/install.log" | sed 's/^/    /'

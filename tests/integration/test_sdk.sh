@@ -20,7 +20,8 @@ TP=$RK_ROOT/$BUILD/test-plugins
 has() { grep -Eq -- "$1" <<<"$2"; }        # has REGEX TEXT
 lines() { printf '%s\n' "$1" | wc -l; }    # lines TEXT
 
-check "make install into a temp prefix" make -s BUILD="$BUILD" SAN="${SAN:-0}" install PREFIX="$prefix"
+rk_build_copy "$tmp/build" # never relink $BUILD/ragkernel under other tests
+check "make install into a temp prefix" make -s BUILD="$tmp/build" SAN="${SAN:-0}" install PREFIX="$prefix"
 check "installed: ragkernel, checker, headers, ragkernel.pc" test -x "$prefix/bin/ragkernel" \
     -a -x "$prefix/bin/ragkernel-plugin-check" -a -f "$prefix/include/ragkernel/ragkernel.h" \
     -a -f "$prefix/lib/pkgconfig/ragkernel.pc"

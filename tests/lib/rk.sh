@@ -34,6 +34,20 @@ rk_summary() {
     [ "$RK_FAIL" = 0 ] && [ "$RK_PASS" -gt 0 ]
 }
 
+# rk_build_copy DIR: a private build dir for `make install PREFIX=...`.
+# The install paths are compiled in (core/runtime/paths.c), so installing
+# with another PREFIX relinks the binary: done in $BUILD it would replace
+# the ragkernel other tests are starting at that moment. The copy keeps the
+# objects, so only paths.c recompiles.
+rk_build_copy() {
+    mkdir -p "$1"
+    local d
+    for d in obj pobj plugins gen pkgs ragkernel ragkernel-plugin-check; do
+        [ -e "$RK_ROOT/$BUILD/$d" ] && cp -a "$RK_ROOT/$BUILD/$d" "$1/"
+    done
+    return 0
+}
+
 rk_start() {
     local config=$1; shift
     _svc_init || return 1
