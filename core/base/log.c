@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "log.h"
+#include "oj.h"
 #include "secrets.h"
 
 #include <stdatomic.h>
@@ -46,27 +47,6 @@ int log_format_parse(const char *s)
 
 int log_enabled(rk_log_level level) { return (int)level >= atomic_load(&g_level); }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), or 0 if s does not start
- * one. A string cut in the middle of a sequence ends in an invalid one. */
-static size_t utf8_seq(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    if (c < 0x80) return 1;
-    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-             : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (n == 0) return 0;
-    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c == 0xE0) lo = 0xA0;
-    else if (c == 0xED) hi = 0x9F; /* U+D800..DFFF are not characters */
-    else if (c == 0xF0) lo = 0x90;
-    else if (c == 0xF4) hi = 0x8F;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80) return 0;
-    return n;
-}
-
 /* Append s to buf[pos..limit) escaped for a double-quoted logfmt/JSON
  * string; the output is always valid UTF-8 and valid JSON string content:
  * controls and DEL become \uXXXX, a byte that starts no well-formed UTF-8
@@ -86,7 +66,7 @@ static size_t put_escaped(char *buf, size_t pos, size_t limit, const char *str, 
             esc[0] = '\\', esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r', n = 2;
         } else if (c < 0x20 || c == 0x7F) {
             n = (size_t)snprintf(esc, sizeof esc, "\\u%04x", c);
-        } else if ((in = utf8_seq(s)) == 0) {
+        } else if ((in = oj_utf8_seq(s, strnlen((const char *)s, 4))) == 0) {
             out = "\xEF\xBF\xBD", n = 3, in = 1; /* U+FFFD for the bad byte */
         } else {
             out = (const char *)s, n = in;
