@@ -22,6 +22,7 @@
 #include "hostapi.h"
 #include "loader.h"
 #include "loop.h"
+#include "upstream.h"
 #include "plugin_check.h"
 #include "pool.h"
 #include "registry.h"
@@ -130,7 +131,7 @@ typedef struct runtime {
 static int runtime_up(runtime *rt)
 {
     rk_err err = {{0}};
-    rt->lp = loop_new(&err);
+    rt->lp = upstream_loop_new(&err);
     if (!rt->lp || loop_start(rt->lp, &err) != RK_OK || !(rt->pl = pool_new(2, &err))) {
         fprintf(stderr, "ragkernel-plugin-check: runtime: %s\n", err.msg);
         return -1;

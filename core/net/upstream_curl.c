@@ -281,7 +281,7 @@ static int on_curl_timer(CURLM *m, long ms, void *ud)
 /* libcurl's socket callback. A remove for a socket that is not watched
  * for libcurl is stale (sent after libcurl closed it; the number may be a
  * live socket of someone else by now) and is ignored. */
-int upstream_curl_socket(upstream *u, int s, int what)
+static int curl_socket(upstream *u, int s, int what)
 {
     if (what == CURL_POLL_REMOVE) {
         if (curlfd_remove(&u->fds, s)) loop_fd_unwatch(u->l, s);
@@ -299,11 +299,17 @@ int upstream_curl_socket(upstream *u, int s, int what)
     return 0;
 }
 
+int upstream_curl_socket(loop *l, int fd, int what)
+{
+    upstream *u = loop_part_ud(l);
+    return u ? curl_socket(u, fd, what) : -1;
+}
+
 static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sp)
 {
     (void)e;
     (void)sp;
-    return upstream_curl_socket(ud, s, what);
+    return curl_socket(ud, s, what);
 }
 
 /* CURLOPT_OPENSOCKETFUNCTION: the socket libcurl would make, recorded. */

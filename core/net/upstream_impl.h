@@ -1,9 +1,11 @@
 /*
- * upstream_impl — what upstream.c (calls, deadlines, the loop's own
- * client, lifetime) and upstream_curl.c (libcurl: its callbacks, driving
- * the multi handle, sockets, pauses) share: the call and upstream structs
- * and the few functions each offers the other. Loop thread only; no other
- * module includes it.
+ * upstream_impl — what upstream.c (starting calls, the loop's own client,
+ * attaching to the loop), upstream_call.c (a call's deadlines, end and
+ * free) and upstream_curl.c (libcurl: its callbacks, driving the multi
+ * handle, sockets, pauses) share: the call and upstream structs and the
+ * functions the lower files offer the upper ones (upstream.c uses both
+ * others, upstream_curl.c uses upstream_call.c). Loop thread only; no
+ * other module includes it.
  */
 #ifndef RK_CORE_UPSTREAM_IMPL_H
 #define RK_CORE_UPSTREAM_IMPL_H
@@ -16,6 +18,9 @@
 #include "httpc.h"
 #include "loop.h"
 #include "loop_internal.h"
+#include "upstream.h"
+
+typedef struct upstream upstream;
 
 #define EASY_CACHE_MAX 256 /* idle easy handles kept for reuse */
 
@@ -30,7 +35,7 @@ struct rk_http_call {
     rk_timer *timer;
     int64_t start_us, last_us, deadline_us, first_byte_us, idle_us;
     int added, responded, got_body, zombie, done;
-    int paused;              /* asked to stop reading (loop_http_pause) */
+    int paused;              /* asked to stop reading (upstream_http_pause) */
     int curl_paused;         /* what libcurl was last told */
     int fail_status;         /* set by a callback that aborted the transfer */
     char *hbuf;              /* "name\0value\0" pairs of the current block */
@@ -60,10 +65,18 @@ struct upstream {
     curlfd fds; /* libcurl's sockets and which of them are watched */
 };
 
-/* upstream.c */
+/* upstream_call.c */
+/* An easy handle from the idle cache, or a new one (NULL: out of memory). */
+CURL *up_easy_get(upstream *u);
+/* Take c off the live list, its timer and the pause-change list. */
+void up_call_unlink(upstream *u, rk_http_call *c);
 void up_call_free(upstream *u, rk_http_call *c);
 /* End a call that is still live: detach it from libcurl, report, free. */
 void up_call_finish(upstream *u, rk_http_call *c, int status, const char *msg);
+/* Arm c's deadline timer for req at the start: 0, or -1 out of memory. */
+int up_call_arm(upstream *u, rk_http_call *c, const rk_http_request *req);
+/* The deadlines changed (a resume): arm the timer for the new expiry. */
+void up_call_rearm(rk_http_call *c);
 
 /* upstream_curl.c */
 /* curl_global_init, once per process: RK_OK or RK_ERR_INTERNAL + err. */

@@ -31,6 +31,7 @@
 #include "llmchain.h"
 #include "log.h"
 #include "loop_internal.h"
+#include "upstream.h"
 #include "loopset.h"
 #include "metrics.h"
 #include "pathlock.h"
@@ -178,13 +179,13 @@ static rk_http_call *h_http_start(const rk_http_request *req, const rk_http_hand
         rk_fail(err, RK_ERR_UNAVAILABLE, "no event loop is running");
         return NULL;
     }
-    return loop_http_start(l, req, h, ud, err);
+    return upstream_http_start(l, req, h, ud, err);
 }
 
 static void h_http_cancel(rk_http_call *call)
 {
     loop *l = loopset_here();
-    if (l && call) loop_http_cancel(l, call);
+    if (l && call) upstream_http_cancel(l, call);
 }
 
 /* ---- services for transports ----------------------------------------------- */
@@ -206,7 +207,7 @@ static void h_chat_cancel(rk_chat *chat) { pipeline_chat_cancel(chat); }
 static void h_http_pause(rk_http_call *call, int pause)
 {
     loop *l = loopset_here();
-    if (l && call) loop_http_pause(l, call, pause);
+    if (l && call) upstream_http_pause(l, call, pause);
 }
 
 static void h_list_models(void (*fn)(void *ud, const char *id, const char *owner), void *ud)

@@ -1,9 +1,10 @@
 /*
  * loop — one event-loop thread owning an epoll set, an eventfd for
- * cross-thread wakeups and a binary min-heap of one-shot timers; the libcurl
- * multi client that shares the thread lives in upstream.c and reaches the
- * epoll set and the heap through loop_internal.h, and plugins reach the
- * epoll set through fd watches. Keeping every wait in one epoll_wait is what
+ * cross-thread wakeups and a binary min-heap of one-shot timers. The loop
+ * knows nothing of HTTP: the upstream client that shares the thread
+ * (net/upstream.c) attaches itself as the loop's part and registers its
+ * sockets and timers through loop_internal.h, and plugins reach the epoll
+ * set through fd watches. Keeping every wait in one epoll_wait is what
  * lets thousands of slow upstream streams cost no thread each; a process
  * runs one such loop per core, and work stays on the loop it started on.
  * Timers are handed out as (generation, slot) handles rather than pointers
@@ -12,8 +13,8 @@
  * out whole, so a steady stream of posts allocates nothing; posts from the
  * loop's own thread skip the mutex and the eventfd, since the thread is
  * awake and runs them before it next sleeps. An epoll event names either a
- * libcurl socket (its fd, tagged) or a watch (its pointer), so neither needs
- * a lookup.
+ * raw fd of the attached part (its number, tagged) or a watch (its pointer),
+ * so neither needs a lookup.
  */
 #define _GNU_SOURCE
 #include "loop.h"
@@ -89,7 +90,7 @@ struct loop {
     uint32_t *heap;
     uint32_t heap_len;
     uint64_t tseq;
-    upstream *up;
+    loop_part part;       /* the upstream HTTP client (net/upstream.c) */
     struct epoll_event evs[MAX_EVENTS];
 };
 
@@ -388,7 +389,16 @@ void loop_sync(loop *l)
     pthread_mutex_destroy(&s.mu);
 }
 
-/* ---- fds watched for upstream.c ----------------------------------------- */
+/* ---- the attached part and its raw fds ----------------------------------- */
+
+int loop_attach(loop *l, const loop_part *p)
+{
+    if (!l || !p || l->part.on_fd || l->started) return -1;
+    l->part = *p;
+    return 0;
+}
+
+void *loop_part_ud(const loop *l) { return l ? l->part.ud : NULL; }
 
 int loop_fd_watch(loop *l, int fd, uint32_t events, int known)
 {
@@ -406,10 +416,6 @@ void loop_fd_unwatch(loop *l, int fd)
 {
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL); /* may be closed already */
 }
-
-upstream *loop_upstream(const loop *l) { return l->up; }
-
-void loop_set_builtin_http(loop *l, int on) { upstream_set_builtin(l->up, on); }
 
 /* ---- fds watched for plugins (rk_host.fd_watch) --------------------------- */
 
@@ -507,7 +513,7 @@ static void loop_turn(loop *l)
             }
             continue;
         }
-        upstream_io(l->up, fd, ev->events);
+        if (l->part.on_fd) l->part.on_fd(l->part.ud, fd, ev->events);
     }
     l->in_events = 0;
     while (l->dead) {
@@ -525,7 +531,7 @@ static void loop_shutdown(loop *l)
 {
     while (posts_run(l) > 0) {
     }
-    upstream_close(l->up);
+    if (l->part.on_stop) l->part.on_stop(l->part.ud);
     while (l->heap_len > 0) slot_release(l, l->heap[0]);
     l->shut = 1;
 }
@@ -558,7 +564,6 @@ loop *loop_new(rk_err *err)
         rk_fail(err, RK_ERR_IO, "loop: %s", strerror(errno));
         goto fail;
     }
-    if (!(l->up = upstream_new(l, err))) goto fail;
     return l;
 fail:
     loop_free(l);
@@ -604,7 +609,7 @@ void loop_free(loop *l)
     if (!l) return;
     loop_stop(l);
     if (tl_current == l) return; /* refused above; freeing would crash */
-    upstream_free(l->up); /* before the epoll set closes */
+    if (l->part.on_free) l->part.on_free(l->part.ud); /* before the epoll set closes */
     free(l->q);
     free(l->runq);
     free(l->mine);

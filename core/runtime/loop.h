@@ -1,8 +1,7 @@
 /*
- * loop — the event loop thread: epoll + eventfd wakeups + a timer heap +
- * upstream HTTP (the loop's own client for plain http, libcurl's multi
- * interface for the rest: upstream.c), so that thousands of upstream calls
- * wait with no thread each.
+ * loop — the event loop thread: epoll + eventfd wakeups + a timer heap, so
+ * that thousands of upstream calls wait with no thread each (the upstream
+ * HTTP client that runs on it is net/upstream.h's).
  *
  * One loop runs one thread. Calls marked "loop" must come from that thread;
  * loop_post is the way in from any other thread.
@@ -23,7 +22,7 @@ loop *loop_new(rk_err *err);
 /* Start the thread. */
 int loop_start(loop *l, rk_err *err);
 /* Ask the thread to finish: posted functions still run, then it exits;
- * in-flight http calls are cancelled with on_done(RK_ERR_CANCELLED).
+ * the attached part (the upstream client) ends what it has in flight.
  * Joins the thread. */
 void loop_stop(loop *l);
 void loop_free(loop *l);
@@ -38,16 +37,5 @@ int loop_post(loop *l, void (*fn)(void *ud), void *ud);
 rk_timer *loop_timer_start(loop *l, int64_t delay_ms, void (*fn)(void *ud),
                            void *ud);
 void loop_timer_cancel(loop *l, rk_timer *t);
-
-/* loop: upstream HTTP (see rk_host.http_start/http_cancel). */
-rk_http_call *loop_http_start(loop *l, const rk_http_request *req,
-                              const rk_http_handler *h, void *ud, rk_err *err);
-void loop_http_cancel(loop *l, rk_http_call *c);
-/* loop: stop (pause != 0) or go on reading c's response (see
- * rk_host.http_pause); idle and first-byte timeouts wait meanwhile. */
-void loop_http_pause(loop *l, rk_http_call *c, int pause);
-
-/* any: number of http calls in flight (for metrics and tests). */
-int loop_http_inflight(loop *l);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * loop_internal — the loop's interfaces beyond loop.h. The first part is
- * what loop.c (thread, posts, timers, epoll) and upstream.c (the libcurl
- * multi client) share; the second is what the core's own modules use to
+ * what a part of the loop (net/upstream.c: the upstream HTTP client) uses
+ * to share the thread, its epoll set and its timers; the second is what the core's own modules use to
  * run several loops (server.c numbers them, hostapi.c lends their epoll
  * sets to plugins as fd watches). All calls are "loop" calls (loop thread,
  * or the stopping thread once the loop thread is gone) unless marked.
@@ -12,8 +12,6 @@
 #include <stdint.h>
 
 #include "loop.h"
-
-typedef struct upstream upstream;
 
 /* any: CLOCK_MONOTONIC in microseconds: the unit timers and call deadlines
  * use. On a loop thread, the value read at the start of the current step of
@@ -30,34 +28,30 @@ int loop_on_thread(const loop *l, const char *what);
  * Cancel with loop_timer_cancel. */
 rk_timer *loop_timer_at(loop *l, int64_t due_us, void (*fn)(void *ud), void *ud);
 
+/* A part of the loop that another module provides (net/upstream.c, the
+ * upstream HTTP client), so the loop needs to know nothing of it: raw fds
+ * it registers with loop_fd_watch report to on_fd; on_stop runs on the loop
+ * thread as the loop stops, after the last posts (end live work there);
+ * on_free runs in loop_free before the epoll set closes. */
+typedef struct loop_part {
+    void (*on_fd)(void *ud, int fd, uint32_t events);
+    void (*on_stop)(void *ud);
+    void (*on_free)(void *ud);
+    void *ud;
+} loop_part;
+
+/* One part per loop, attached before loop_start: 0, or -1 when one is
+ * attached already or the loop runs. */
+int loop_attach(loop *l, const loop_part *p);
+/* any: the attached part's ud, or NULL. */
+void *loop_part_ud(const loop *l);
+
 /* Add fd to the loop's epoll set, or change what it waits for (events are
  * EPOLLIN/EPOLLOUT bits); `known` says whether fd was added before. Events
- * on it go to upstream_io. 0, or -1 (logged). */
+ * on it go to the part's on_fd. 0, or -1 (logged). */
 int loop_fd_watch(loop *l, int fd, uint32_t events, int known);
 /* Remove fd; harmless if it is already closed or was never added. */
 void loop_fd_unwatch(loop *l, int fd);
-
-/* any: 1 (the default) lets plain-http calls to a numeric address use the
- * loop's own client (httpc.c); 0 sends every call through libcurl. Calls
- * already started keep the client they have. */
-void loop_set_builtin_http(loop *l, int on);
-
-/* any: the loop's upstream client; set by loop_new, fixed until loop_free. */
-upstream *loop_upstream(const loop *l);
-
-/* upstream.c, called by loop.c. */
-upstream *upstream_new(loop *l, rk_err *err);
-/* epoll reported `events` on one of the fds registered via loop_fd_watch. */
-void upstream_io(upstream *u, int fd, uint32_t events);
-/* any: see loop_set_builtin_http. */
-void upstream_set_builtin(upstream *u, int on);
-/* libcurl's socket callback (CURLMOPT_SOCKETFUNCTION; what is a
- * CURL_POLL_* value), callable by tests to replay a late remove. */
-int upstream_curl_socket(upstream *u, int fd, int what);
-/* Stopping: refuse new calls, end live ones with RK_ERR_CANCELLED. */
-void upstream_close(upstream *u);
-/* Needs the epoll set still open: libcurl unregisters its sockets. */
-void upstream_free(upstream *u);
 
 /* ---- several loops -------------------------------------------------------- */
 

@@ -26,6 +26,7 @@
 #include "listeners.h"
 #include "log.h"
 #include "loop.h"
+#include "upstream.h"
 #include "loop_internal.h"
 #include "loopset.h"
 #include "pipeline.h"
@@ -78,7 +79,7 @@ static void apply_http_client(server *s, const rk_conf *c)
 {
     const char *v = cfg_values_string(c->server, "http_client");
     int builtin = !v || strcmp(v, "libcurl") != 0;
-    for (int i = 0; i < s->nloops; i++) loop_set_builtin_http(s->loops[i], builtin);
+    for (int i = 0; i < s->nloops; i++) upstream_set_builtin(s->loops[i], builtin);
     log_info("core", "upstream http client: %s",
              builtin ? "builtin for plain http at an address, libcurl for the rest"
                      : "libcurl for every call");
@@ -154,7 +155,7 @@ static int start_loops(server *s, int64_t want, rk_err *err)
     if (want > (int64_t)(sizeof s->loops / sizeof s->loops[0]))
         want = (int64_t)(sizeof s->loops / sizeof s->loops[0]);
     for (int i = 0; i < (int)want; i++) {
-        loop *l = loop_new(err);
+        loop *l = upstream_loop_new(err);
         if (!l) return RK_ERR_IO;
         loop_set_index(l, i);
         s->loops[s->nloops++] = l;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "hostapi.h"
+#include "upstream.h"
 #include "listeners.h"
 #include "pathlock.h"
 #include "pool.h"
@@ -183,7 +184,7 @@ static pool *g_pool;
 void ph_runtime_start(int threads)
 {
     rk_err err = {{0}};
-    g_loop = loop_new(&err);
+    g_loop = upstream_loop_new(&err);
     ck_assert_msg(g_loop != NULL, "loop_new: %s", err.msg);
     ck_assert_msg(loop_start(g_loop, &err) == RK_OK, "loop_start: %s", err.msg);
     g_pool = pool_new(threads, &err);

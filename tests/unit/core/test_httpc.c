@@ -1,5 +1,5 @@
 /*
- * test_httpc — the loop's plain-HTTP upstream client (loop_http_start on
+ * test_httpc — the loop's plain-HTTP upstream client (upstream_http_start on
  * http:// URLs with an IP literal host), black-box, against a scripted raw
  * TCP server (rawsrv.h) on 127.0.0.1 that records every request byte and
  * answers with exact bytes, so each test pins one piece of the contract in
@@ -14,6 +14,7 @@
 #include <errno.h>
 
 #include "loop.h"
+#include "upstream.h"
 #include "rawsrv.h"
 #include "testenv.h"
 #include "waiter.h"
@@ -50,7 +51,7 @@ static void setup(void)
     ph_cond_init(&W);
     wcount = 0;
     memset(&S, 0, sizeof S);
-    L = loop_new(&err);
+    L = upstream_loop_new(&err);
     ck_assert_msg(L != NULL, "loop_new: %s", err.msg);
     ck_assert_int_eq(loop_start(L, &err), RK_OK);
 }
@@ -77,7 +78,7 @@ typedef struct hctx {
     char url[256];
     int64_t deadline_rel; /* > 0: deadline this many ms after start */
     int abort_in_body;    /* on_body returns nonzero */
-    int pause_in_body;    /* the first on_body pauses the call (loop_http_pause) */
+    int pause_in_body;    /* the first on_body pauses the call (upstream_http_pause) */
     int64_t idle_ms;      /* > 0: req.idle_ms */
     rk_http_call *call;
     int snap_body_calls;  /* body_calls as seen on the loop by snapshot() */
@@ -131,7 +132,7 @@ static int h_body(void *ud, const char *data, size_t len)
     memcpy(x->body + x->blen, data, len);
     x->blen += len;
     x->body[x->blen] = '\0';
-    if (x->pause_in_body && x->body_calls == 1) loop_http_pause(loop_current(), x->call, 1);
+    if (x->pause_in_body && x->body_calls == 1) upstream_http_pause(loop_current(), x->call, 1);
     return x->abort_in_body;
 }
 
@@ -154,7 +155,7 @@ static void h_start(void *ud)
     x->t_start = clock_now_ms();
     if (x->deadline_rel > 0) x->req.deadline_ms = x->t_start + x->deadline_rel;
     if (x->idle_ms > 0) x->req.idle_ms = x->idle_ms;
-    if (!(x->call = loop_http_start(loop_current(), &x->req, &H, x, &err))) {
+    if (!(x->call = upstream_http_start(loop_current(), &x->req, &H, x, &err))) {
         x->start_failed = 1;
         snprintf(x->start_err, sizeof x->start_err, "%s", err.msg);
         signal_one();
@@ -317,7 +318,7 @@ START_TEST(header_crlf_refused_at_start)
     }
     ph_sleep_ms(100);
     ck_assert_int_eq(atomic_load(&S.accepted), 0);
-    ck_assert_int_eq(loop_http_inflight(L), 0);
+    ck_assert_int_eq(upstream_http_inflight(L), 0);
 }
 END_TEST
 
@@ -656,7 +657,7 @@ static void snapshot(void *ud)
 static void resume(void *ud)
 {
     hctx *x = ud;
-    loop_http_pause(loop_current(), x->call, 0);
+    upstream_http_pause(loop_current(), x->call, 0);
 }
 
 START_TEST(pause_holds_body_until_resumed)

@@ -15,6 +15,7 @@
 
 #include "hostapi.h"
 #include "loop.h"
+#include "upstream.h"
 #include "loop_internal.h"
 #include "loopset.h"
 #include "testsrv.h"
@@ -62,7 +63,7 @@ static void setup(void)
     rk_err err = {{0}};
     wcount = 0;
     ck_assert_int_eq(testsrv_start(&S), 0);
-    L = loop_new(&err);
+    L = upstream_loop_new(&err);
     ck_assert_msg(L != NULL, "loop_new: %s", err.msg);
     ck_assert_int_eq(loop_start(L, &err), RK_OK);
 }
@@ -72,7 +73,7 @@ static void setup(void)
 static void setup_libcurl(void)
 {
     setup();
-    loop_set_builtin_http(L, 0);
+    upstream_set_builtin(L, 0);
 }
 
 static void teardown(void)
@@ -326,7 +327,7 @@ static int h_response(void *ud, int status, const rk_http_header *h, size_t n)
     copy_hdr(x->x_method, sizeof x->x_method, h, n, "X-Method");
     copy_hdr(x->x_final, sizeof x->x_final, h, n, "X-Final");
     if (x->cancel_in_response) {
-        loop_http_cancel(loop_current(), x->call);
+        upstream_http_cancel(loop_current(), x->call);
         x->cancelled = 1;
         signal_one();
     }
@@ -346,7 +347,7 @@ static int h_body(void *ud, const char *data, size_t len)
     x->blen += len;
     x->body[x->blen] = '\0';
     if (x->cancel_in_body) {
-        loop_http_cancel(loop_current(), x->call);
+        upstream_http_cancel(loop_current(), x->call);
         x->cancelled = 1;
         signal_one();
     }
@@ -381,7 +382,7 @@ static void h_start(void *ud)
         x->req.body_len = strlen(body);
     }
     x->in_start = 1;
-    x->call = loop_http_start(loop_current(), &x->req, &H, x, &err);
+    x->call = upstream_http_start(loop_current(), &x->req, &H, x, &err);
     x->in_start = 0;
     memset(body, 'X', sizeof body); /* the call must own a copy */
     if (!x->call) {
@@ -412,7 +413,7 @@ START_TEST(http_fixed_body)
     ck_assert_uint_eq(x.blen, 200000);
     for (size_t i = 0; i < x.blen; i++)
         ck_assert_int_eq(x.body[i], 'a' + (int)(i % 26));
-    ck_assert_int_eq(loop_http_inflight(L), 0);
+    ck_assert_int_eq(upstream_http_inflight(L), 0);
     hctx_free(&x);
 }
 END_TEST
@@ -567,7 +568,7 @@ static void check_cancelled(hctx *x)
     msleep(300);
     ck_assert_int_eq(x->after_cancel, 0);
     ck_assert_int_eq(x->dones, 0);
-    ck_assert_int_eq(loop_http_inflight(L), 0);
+    ck_assert_int_eq(upstream_http_inflight(L), 0);
     hctx y;
     hctx_init(&y, "/fixed?n=10");
     run_one(&y, 10000);
@@ -603,7 +604,7 @@ END_TEST
 static void cancel_later(void *ud)
 {
     hctx *x = ud;
-    loop_http_cancel(loop_current(), x->call);
+    upstream_http_cancel(loop_current(), x->call);
     x->cancelled = 1;
     signal_one();
 }
@@ -661,7 +662,7 @@ START_TEST(http_200_concurrent)
         ck_assert_str_eq(many[i].body, "chunk-0\nchunk-1\nchunk-2\n");
         hctx_free(&many[i]);
     }
-    ck_assert_int_eq(loop_http_inflight(L), 0);
+    ck_assert_int_eq(upstream_http_inflight(L), 0);
     free(many);
 }
 END_TEST
@@ -680,7 +681,7 @@ START_TEST(http_stop_cancels_in_flight)
         ck_assert_int_eq(many[i].dones, 1);
         ck_assert_int_eq(many[i].done_status, RK_ERR_CANCELLED);
     }
-    ck_assert_int_eq(loop_http_inflight(L), 0);
+    ck_assert_int_eq(upstream_http_inflight(L), 0);
     ck_assert_int_eq(loop_post(L, h_start, &many[0]), RK_ERR_UNAVAILABLE);
     free(many);
 }
@@ -696,7 +697,7 @@ static void chain_next(void *ud)
 {
     rk_err err;
     (void)ud;
-    chain.call = loop_http_start(loop_current(), &chain.req, &CH, &chain, &err);
+    chain.call = upstream_http_start(loop_current(), &chain.req, &CH, &chain, &err);
     if (!chain.call) signal_one();
 }
 
@@ -736,7 +737,7 @@ START_TEST(http_rejects_header_injection)
     ck_assert(wait_for(1, 5000));
     ck_assert_int_eq(x.start_failed, 1);
     ck_assert_int_eq(x.dones, 0);
-    ck_assert_int_eq(loop_http_inflight(L), 0);
+    ck_assert_int_eq(upstream_http_inflight(L), 0);
 }
 END_TEST
 
@@ -747,9 +748,9 @@ START_TEST(loop_calls_refused_off_thread)
     hctx x;
     hctx_init(&x, "/fixed?n=1");
     ck_assert_ptr_null(loop_timer_start(L, 0, mark_post, NULL));
-    ck_assert_ptr_null(loop_http_start(L, &x.req, &H, &x, &err));
+    ck_assert_ptr_null(upstream_http_start(L, &x.req, &H, &x, &err));
     ck_assert_int_gt((int)strlen(err.msg), 0);
-    ck_assert_int_eq(loop_http_inflight(L), 0);
+    ck_assert_int_eq(upstream_http_inflight(L), 0);
 }
 END_TEST
 
@@ -791,8 +792,8 @@ static void multi_setup(void)
     atomic_store(&fired_a, 0);
     atomic_store(&fired_b, 0);
     atomic_store(&wrong_thread, 0);
-    A = loop_new(&err);
-    B = loop_new(&err);
+    A = upstream_loop_new(&err);
+    B = upstream_loop_new(&err);
     ck_assert(A && B);
     loop_set_index(B, 1);
     ck_assert_int_eq(loop_start(A, &err), RK_OK);
@@ -924,7 +925,7 @@ static void watch_then_stale_remove(void *ud)
     (void)ud;
     rk_err err;
     wa = loop_watch(A, pa[0], RK_WATCH_READ, on_pipe_stale, NULL, &err);
-    upstream_curl_socket(loop_upstream(A), pa[0], CURL_POLL_REMOVE);
+    upstream_curl_socket(A, pa[0], CURL_POLL_REMOVE);
     signal_one();
 }
 

@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "registry.h"
+#include "upstream.h"
 
 static loop *L;
 static pool *P;
@@ -194,7 +195,7 @@ static void setup(void)
 {
     rk_err err = {{0}};
     metrics_reset_all(); /* counters start at 0 also with CK_FORK=no */
-    L = loop_new(&err);
+    L = upstream_loop_new(&err);
     ck_assert_msg(L && loop_start(L, &err) == RK_OK, "loop: %s", err.msg);
     P = pool_new(4, &err);
     ck_assert_msg(P != NULL, "pool: %s", err.msg);
