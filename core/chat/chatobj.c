@@ -12,6 +12,8 @@
  */
 #include "chatobj.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,7 +81,7 @@ static void chat_free(rk_chat *ch)
     free_chain(&ch->llm);
     free(ch);
     registry_unref(reg);
-    pipeline__release(pl);
+    pl->ops->release(pl);
 }
 
 void chat_unref(rk_chat *ch)
@@ -197,4 +199,23 @@ const char *chat_reason(int status, int http_status, char *buf, size_t cap)
             snprintf(buf, cap, "%s", rk_strerror(status));
     }
     return buf;
+}
+
+void chat_advance(rk_chat *ch) { ch->pl->ops->advance(ch); }
+
+void chat_finish(rk_chat *ch, const rk_chat_result *res) { ch->pl->ops->finish(ch, res); }
+
+void chat_fail(rk_chat *ch, int status, int http_status, const char *type, const char *code,
+               int64_t retry_after_ms, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    rk_chat_result r = {.struct_size = sizeof r, .status = status,
+                        .http_status = http_status, .error_type = type,
+                        .error_code = code, .message = msg,
+                        .retry_after_ms = retry_after_ms};
+    chat_finish(ch, &r);
 }

@@ -42,8 +42,19 @@ typedef struct pl_metrics {
     rk_metric *stage_retrieve, *stage_llm, *stage_total;
 } pl_metrics;
 
+/* Where chat_advance/chat_finish and the last chat_unref lead: the
+ * pipeline's state machine (pipeline.c) and its release (pipeline_new.c),
+ * reached through this table so the stage modules and the chat object need
+ * not know those files. Set by pipeline_new. */
+typedef struct chat_flow_ops {
+    void (*advance)(rk_chat *ch);
+    void (*finish)(rk_chat *ch, const rk_chat_result *res);
+    void (*release)(pipeline *pl); /* drop one reference on pl */
+} chat_flow_ops;
+
 struct pipeline {
     atomic_int refs; /* 1 for the owner (pipeline_free) + 1 per live chat */
+    const chat_flow_ops *ops;
     registry *reg;
     loop *loop; /* chats run here unless chat_start picks another */
     pool *pool;
@@ -171,15 +182,19 @@ void chat_emit_delta(rk_chat *ch, const char *text, size_t len);
 const char *chat_reason(int status, int http_status, char *buf, size_t cap);
 
 
-/* ---- orchestration hooks, implemented in pipeline.c (loop thread) ---- */
+/* ---- how a chat goes on (loop thread) ---- */
 /* The current stage is over (with or without a result): go to the next. */
-void pipeline__advance(rk_chat *ch);
+void chat_advance(rk_chat *ch);
 /* The one on_done of a chat: cancels what runs, reports, releases. */
+void chat_finish(rk_chat *ch, const rk_chat_result *res);
+/* chat_finish with an error result whose message is fmt's. */
+void chat_fail(rk_chat *ch, int status, int http_status, const char *type, const char *code,
+               int64_t retry_after_ms, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+/* pipeline.c's state machine: the targets of chat_flow_ops (only
+ * pipeline_new.c's table names them). */
+void pipeline__advance(rk_chat *ch);
 void pipeline__finish(rk_chat *ch, const rk_chat_result *res);
-void pipeline__fail(rk_chat *ch, int status, int http_status, const char *type,
-                    const char *code, int64_t retry_after_ms, const char *fmt,
-                    ...) __attribute__((format(printf, 7, 8)));
-/* Drop one reference on pl (chat_unref and pipeline_free use it). */
-void pipeline__release(pipeline *pl);
 
 #endif

@@ -10,7 +10,7 @@
 
 #include "chatobj.h"
 
-/* Loop thread, from pipeline__finish with a successful result. Returns 1
+/* Loop thread, from the pipeline's finish with a successful result. Returns 1
  * when it took over: it stores the turn on a worker and then sends on_done
  * (a copy of res with history_saved set) from the chat's loop, followed
  * by the rest of the after-answer work. Returns 0 when the chat has no

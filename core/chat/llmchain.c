@@ -158,7 +158,7 @@ static void attempt_ok(rk_chat *ch, pl_llm *l, const rk_llm_result *res)
     rk_chat_result r = {.struct_size = sizeof r, .status = RK_OK, .http_status = 200,
                         .finish_reason = ch->finish_reason ? ch->finish_reason : "stop",
                         .usage = c->usage};
-    pipeline__finish(ch, &r);
+    chat_finish(ch, &r);
 }
 
 /* Nothing left to try: the error the client gets. */
@@ -171,19 +171,19 @@ static void chain_failed(rk_chat *ch)
     observe_stage(ch);
     if (ch->answer.len > 0) {
         int timeout = c->last_status == RK_ERR_TIMEOUT || late;
-        pipeline__fail(ch, timeout ? RK_ERR_TIMEOUT : RK_ERR_UPSTREAM, timeout ? 504 : 502,
+        chat_fail(ch, timeout ? RK_ERR_TIMEOUT : RK_ERR_UPSTREAM, timeout ? 504 : 502,
                        timeout ? "timeout" : "upstream_error", NULL, 0,
                        "the answer was cut off after %zu bytes: %s (request %s)", ch->answer.len,
                        errs, rid);
     } else if (c->n_failed > 0 && c->n_ratelimited == c->n_failed && !late) {
-        pipeline__fail(ch, RK_ERR_RATE_LIMITED, 429, "rate_limit_error",
+        chat_fail(ch, RK_ERR_RATE_LIMITED, 429, "rate_limit_error",
                        "rate_limit_exceeded", c->retry_after_ms,
                        "all LLM providers are rate limited: %s (request %s)", errs, rid);
     } else if (c->n_timeout > 0 || late) {
-        pipeline__fail(ch, RK_ERR_TIMEOUT, 504, "upstream_timeout", NULL, 0,
+        chat_fail(ch, RK_ERR_TIMEOUT, 504, "upstream_timeout", NULL, 0,
                        "all LLM providers failed: %s (request %s)", errs, rid);
     } else {
-        pipeline__fail(ch, RK_ERR_UPSTREAM, 502, "upstream_error", NULL, 0,
+        chat_fail(ch, RK_ERR_UPSTREAM, 502, "upstream_error", NULL, 0,
                        "all LLM providers failed: %s (request %s)", errs, rid);
     }
 }
@@ -232,7 +232,7 @@ static void answer_too_large(rk_chat *ch)
     observe_stage(ch);
     log_warn(l->inst->name, "answer passed pipeline.max_answer_bytes (%lld bytes); cut off "
              "(request %s)", cap, ch->request_id ? ch->request_id : "-");
-    pipeline__fail(ch, RK_ERR_TOO_LARGE, 502, "upstream_error", "answer_too_large", 0,
+    chat_fail(ch, RK_ERR_TOO_LARGE, 502, "upstream_error", "answer_too_large", 0,
                    "the answer passed pipeline.max_answer_bytes (%lld bytes) and was cut off "
                    "(request %s)", cap, ch->request_id ? ch->request_id : "-");
 }
@@ -356,7 +356,7 @@ void llmchain_start(rk_chat *ch)
 {
     ch->llm.t_chain = clock_now_ms();
     if (plan(ch) < 0) {
-        pipeline__fail(ch, RK_ERR_NOMEM, 500, "server_error", NULL, 0, "out of memory");
+        chat_fail(ch, RK_ERR_NOMEM, 500, "server_error", NULL, 0, "out of memory");
         return;
     }
     attempt_next(ch);

@@ -9,7 +9,7 @@
 
 #include "chatobj.h"
 
-/* ch->prompt is built; the chain ends with pipeline__finish. */
+/* ch->prompt is built; the chain ends with chat_finish. */
 void llmchain_start(rk_chat *ch);
 /* Stop the running attempt without callbacks (cancel, end of the chat). */
 void llmchain_abort(rk_chat *ch);

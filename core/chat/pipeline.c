@@ -161,7 +161,7 @@ static void total_fired(void *ud)
         llmchain_deadline(ch);
         return;
     }
-    pipeline__fail(ch, RK_ERR_TIMEOUT, 504, "timeout", NULL, 0,
+    chat_fail(ch, RK_ERR_TIMEOUT, 504, "timeout", NULL, 0,
                    "the request timed out after %lld ms during %s",
                    (long long)ch->pl->total_timeout, stage_name(ch->stage));
 }
@@ -188,16 +188,16 @@ static void chat_begin(void *ud)
     if (ch->finished) {
         /* nothing: cancelled before it began */
     } else if (ch->cancel_pending) {
-        pipeline__fail(ch, RK_ERR_CANCELLED, 499, "cancelled", NULL, 0,
+        chat_fail(ch, RK_ERR_CANCELLED, 499, "cancelled", NULL, 0,
                        "the request was cancelled");
     } else if (ch->pl->history && ch->new_conv && !ch->conv_id &&
                new_conversation_id(ch) < 0) {
-        pipeline__fail(ch, RK_ERR_INTERNAL, 500, "server_error", NULL, 0,
+        chat_fail(ch, RK_ERR_INTERNAL, 500, "server_error", NULL, 0,
                        "could not create a conversation id");
     } else {
         int64_t left = ch->deadline - clock_now_ms();
         ch->total_timer = loop_timer_start(ch->loop, left > 0 ? left : 0, total_fired, ch);
-        pipeline__advance(ch);
+        chat_advance(ch);
     }
     chat_unref(ch); /* the begin post's reference */
 }
@@ -226,7 +226,7 @@ void pipeline__advance(rk_chat *ch)
         case ST_RETRIEVE: started = stages_retrieve(ch); break;
         case ST_LLM:
             if (build_prompt(ch) < 0) {
-                pipeline__fail(ch, RK_ERR_NOMEM, 500, "server_error", NULL, 0, "out of memory");
+                chat_fail(ch, RK_ERR_NOMEM, 500, "server_error", NULL, 0, "out of memory");
                 return;
             }
             llmchain_start(ch);
@@ -294,21 +294,6 @@ void pipeline__finish(rk_chat *ch, const rk_chat_result *in)
     if (loop_post(ch->loop, release_cb, ch) != RK_OK) chat_unref(ch);
 }
 
-void pipeline__fail(rk_chat *ch, int status, int http_status, const char *type,
-                    const char *code, int64_t retry_after_ms, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    rk_chat_result r = {.struct_size = sizeof r, .status = status,
-                        .http_status = http_status, .error_type = type,
-                        .error_code = code, .message = msg,
-                        .retry_after_ms = retry_after_ms};
-    pipeline__finish(ch, &r);
-}
-
 static void cancel_cb(void *ud)
 {
     rk_chat *ch = ud;
@@ -317,7 +302,7 @@ static void cancel_cb(void *ud)
     } else if (ch->stage == ST_NEW) {
         ch->cancel_pending = 1; /* begin has not run yet; it reports the cancel */
     } else {
-        pipeline__fail(ch, RK_ERR_CANCELLED, 499, "cancelled", NULL, 0,
+        chat_fail(ch, RK_ERR_CANCELLED, 499, "cancelled", NULL, 0,
                        "the request was cancelled");
     }
     chat_unref(ch);

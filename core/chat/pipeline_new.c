@@ -172,6 +172,13 @@ static void pipeline_destroy(pipeline *pl)
     free(pl);
 }
 
+static void pipeline_release(pipeline *pl)
+{
+    if (atomic_fetch_sub(&pl->refs, 1) == 1) pipeline_destroy(pl);
+}
+
+static const chat_flow_ops flow_ops = {pipeline__advance, pipeline__finish, pipeline_release};
+
 pipeline *pipeline_new(registry *r, loop *l, pool *p, rk_err *err)
 {
     const cfg_values *v = r->conf->pipeline;
@@ -182,6 +189,7 @@ pipeline *pipeline_new(registry *r, loop *l, pool *p, rk_err *err)
     }
     atomic_init(&pl->refs, 1);
     atomic_init(&pl->cache_quiet, 0);
+    pl->ops = &flow_ops;
     pl->reg = r;
     pl->loop = l;
     pl->pool = p;
@@ -202,14 +210,9 @@ pipeline *pipeline_new(registry *r, loop *l, pool *p, rk_err *err)
     return pl;
 }
 
-void pipeline__release(pipeline *pl)
-{
-    if (atomic_fetch_sub(&pl->refs, 1) == 1) pipeline_destroy(pl);
-}
-
 void pipeline_free(pipeline *pl)
 {
-    if (pl) pipeline__release(pl);
+    if (pl) pipeline_release(pl);
 }
 
 int pipeline_inflight(const pipeline *pl)

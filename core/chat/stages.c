@@ -169,7 +169,7 @@ static void serve_cached(rk_chat *ch, pcache_answer *a)
     chat_emit_delta(ch, a->answer, strlen(a->answer));
     rk_chat_result res = {.struct_size = sizeof res, .status = RK_OK,
                           .http_status = 200, .finish_reason = a->finish_reason};
-    pipeline__finish(ch, &res);
+    chat_finish(ch, &res);
 }
 
 /* ---- single flight: identical uncached requests wait for one answer ---- */
@@ -191,7 +191,7 @@ static void flight_resume(void *ud)
             serve_cached(ch, &a);
             pcache_answer_free(&a);
         } else {
-            pipeline__advance(ch);
+            chat_advance(ch);
         }
     }
     free(w->data);
@@ -253,7 +253,7 @@ static void lookup_done(sjob *j)
     }
     metrics_add(ch->pl->m.cache_misses, 1);
     if (flight_join(ch, j->key)) return; /* an identical request is computing it */
-    pipeline__advance(ch);
+    chat_advance(ch);
 }
 
 int stages_cache_lookup(rk_chat *ch)
@@ -319,7 +319,7 @@ static void retrieve_done(sjob *j)
         ch->pass = j->pass;
         memset(&j->pass, 0, sizeof j->pass);
     }
-    pipeline__advance(ch);
+    chat_advance(ch);
 }
 
 /* The cache store of a fresh retrieval result runs after the result went
@@ -354,7 +354,7 @@ static void retrieve_timeout(void *ud)
     log_warn(ch->pl->retriever->name,
              "retrieval timed out after %lld ms; answering without passages (request %s)",
              (long long)(clock_now_ms() - ch->t_stage), ch->request_id ? ch->request_id : "-");
-    pipeline__advance(ch); /* bumps stage_seq: the late result is dropped */
+    chat_advance(ch); /* bumps stage_seq: the late result is dropped */
 }
 
 int stages_retrieve(rk_chat *ch)

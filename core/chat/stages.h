@@ -4,7 +4,7 @@
  * deadline), and the work after an answer (cache store in the background;
  * the history append, which histsave runs before on_done, and compaction).
  * Loop-thread entry points unless said otherwise; results come back to the
- * loop and continue the chat through pipeline__advance/__finish.
+ * loop and continue the chat through chat_advance/chat_finish.
  */
 #ifndef RK_CORE_STAGES_H
 #define RK_CORE_STAGES_H

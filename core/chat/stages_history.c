@@ -83,7 +83,7 @@ static void history_done(sjob *j)
         j->msgs = NULL;
         j->n_msgs = 0;
     }
-    pipeline__advance(ch);
+    chat_advance(ch);
 }
 
 int stages_history_load(rk_chat *ch)
