@@ -1,7 +1,11 @@
 /*
- * docs_impl — the document service's internals, shared by docs.c (the
- * public calls and the upload path) and docs_reindex.c (seeding and
- * re-indexing at start-up). Not for other modules: use docs.h.
+ * docs_impl — the document service's internals, shared by its files, from
+ * the lowest layer up: docs_store.c (storage calls), docs_index.c (index
+ * calls, per-document locks), docs_prev.c (the previous version of a
+ * replaced document), docs.c (the upload path, lifecycle), docs_jobs.c
+ * (the public calls as pool jobs) and docs_reindex.c (seeding and
+ * re-indexing at start-up); each uses only those before it. Not for other
+ * modules: use docs.h.
  */
 #ifndef RK_CORE_DOCS_IMPL_H
 #define RK_CORE_DOCS_IMPL_H
@@ -51,7 +55,8 @@ typedef struct docs_put_res {
 
 int docs__put(docs *d, const docs_put_req *req, docs_put_res *res, rk_err *err);
 
-/* Instance calls, each under the instance's serial lock when it asks. */
+/* docs_store.c: storage calls, each under the instance's serial lock when
+ * it asks. */
 int docs__store(docs *d, const rk_doc_meta *m, const void *data, size_t len, rk_err *err);
 int docs__unstore(docs *d, const char *tenant, const char *id, rk_err *err);
 int docs__list(docs *d, const char *tenant, const char *after, size_t limit,

@@ -176,13 +176,6 @@ static int rx_next_page(reindex *rx)
     return 0;
 }
 
-int docs__blob_write(void *ud, const void *data, size_t len)
-{
-    strbuf *b = ud;
-    sb_append(b, data, len);
-    return b->oom ? RK_ERR_NOMEM : 0;
-}
-
 /* Index what storage holds now under (tenant, id), recording the sha256
  * of the bytes read; a document that is gone loses its chunks too. */
 static int rx_redo(docs *d, const char *tenant, const char *id, rk_err *err)
