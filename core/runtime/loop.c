@@ -8,9 +8,10 @@
  * lets thousands of slow upstream streams cost no thread each; a process
  * runs one such loop per core, and work stays on the loop it started on.
  * Timers are handed out as (generation, slot) handles rather than pointers
- * so that cancelling a timer that already fired is a harmless no-op. Posts
- * from other threads go through a mutex-guarded array that the loop swaps
- * out whole, so a steady stream of posts allocates nothing; posts from the
+ * so that cancelling a timer that already fired is a harmless no-op
+ * (theap.c). Posts from other threads go through a mutex-guarded queue
+ * that the loop takes out whole (postq.c), so a steady stream of posts
+ * allocates nothing; posts from the
  * loop's own thread skip the mutex and the eventfd, since the thread is
  * awake and runs them before it next sleeps. An epoll event names either a
  * raw fd of the attached part (its number, tagged) or a watch (its pointer),
@@ -33,9 +34,10 @@
 
 #include "log.h"
 #include "loop_internal.h"
+#include "postq.h"
+#include "theap.h"
 
 #define MAX_EVENTS 256
-#define NO_SLOT UINT32_MAX
 /* epoll data: a watch pointer (8-aligned, low bits 0) or a tagged fd */
 #define EV_FD_TAG 1u
 #define EV_FD(fd) (((uint64_t)(uint32_t)(fd) << 2) | EV_FD_TAG)
@@ -43,24 +45,8 @@
 _Static_assert(sizeof(uintptr_t) >= 8, "timer handles pack 64 bits");
 /* handle = gen << 32 | loop index << SLOT_BITS | (slot + 1): a handle names
  * its loop, so one cancelled on another loop is refused, not misapplied */
-#define SLOT_BITS 26
-#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+#define SLOT_BITS THEAP_SLOT_BITS
 #define INDEX_MASK (0x3fu) /* 64 loops */
-
-typedef struct tslot {
-    int64_t due_us;
-    uint64_t seq;   /* ties broken by creation order */
-    void (*fn)(void *ud);
-    void *ud;
-    uint32_t gen;   /* bumped on release: stale handles stop matching */
-    uint32_t pos;   /* index in the heap, NO_SLOT when free */
-    uint32_t next_free;
-} tslot;
-
-typedef struct post {
-    void (*fn)(void *ud);
-    void *ud;
-} post;
 
 struct rk_watch {
     loop *l;
@@ -77,19 +63,13 @@ struct loop {
     int index;
     pthread_t thread;
     int started, joined, shut;
-    pthread_mutex_t mu; /* guards q, nq, capq */
+    pthread_mutex_t mu; /* guards posts */
     atomic_int stopping;
-    post *q, *runq;
-    size_t nq, capq, caprunq;
-    post *mine, *runmine; /* posts from the loop's own thread: no lock */
-    size_t nmine, capmine, caprunmine;
+    postq posts;          /* from other threads, under mu */
+    postq mine;           /* from the loop's own thread: no lock */
     int in_events;        /* dispatching an epoll batch: defer watch frees */
     rk_watch *dead;
-    tslot *slots;
-    uint32_t nslots, cap_slots, free_slot;
-    uint32_t *heap;
-    uint32_t heap_len;
-    uint64_t tseq;
+    theap timers;
     loop_part part;       /* the upstream HTTP client (net/upstream.c) */
     struct epoll_event evs[MAX_EVENTS];
 };
@@ -138,92 +118,14 @@ int loop_on_thread(const loop *l, const char *what)
     return 0;
 }
 
-/* ---- timer heap ---------------------------------------------------------- */
-
-static int tless(const loop *l, uint32_t a, uint32_t b)
-{
-    const tslot *x = &l->slots[a], *y = &l->slots[b];
-    return x->due_us < y->due_us || (x->due_us == y->due_us && x->seq < y->seq);
-}
-
-static void heap_put(loop *l, uint32_t pos, uint32_t slot)
-{
-    l->heap[pos] = slot;
-    l->slots[slot].pos = pos;
-}
-
-static void sift_up(loop *l, uint32_t pos)
-{
-    uint32_t s = l->heap[pos];
-    while (pos > 0 && tless(l, s, l->heap[(pos - 1) / 2])) {
-        heap_put(l, pos, l->heap[(pos - 1) / 2]);
-        pos = (pos - 1) / 2;
-    }
-    heap_put(l, pos, s);
-}
-
-static void sift_down(loop *l, uint32_t pos)
-{
-    uint32_t s = l->heap[pos];
-    for (;;) {
-        uint32_t c = 2 * pos + 1;
-        if (c >= l->heap_len) break;
-        if (c + 1 < l->heap_len && tless(l, l->heap[c + 1], l->heap[c])) c++;
-        if (!tless(l, l->heap[c], s)) break;
-        heap_put(l, pos, l->heap[c]);
-        pos = c;
-    }
-    heap_put(l, pos, s);
-}
-
-/* Take a slot out of the heap and put it on the free list. */
-static void slot_release(loop *l, uint32_t slot)
-{
-    uint32_t pos = l->slots[slot].pos, last = l->heap[--l->heap_len];
-    if (pos != l->heap_len) {
-        heap_put(l, pos, last);
-        if (pos > 0 && tless(l, last, l->heap[(pos - 1) / 2])) sift_up(l, pos);
-        else sift_down(l, pos);
-    }
-    l->slots[slot].pos = NO_SLOT;
-    l->slots[slot].gen++;
-    l->slots[slot].next_free = l->free_slot;
-    l->free_slot = slot;
-}
-
-static int slots_grow(loop *l)
-{
-    uint32_t cap = l->cap_slots ? l->cap_slots * 2 : 64;
-    tslot *s = realloc(l->slots, cap * sizeof *s);
-    if (!s) return -1;
-    l->slots = s;
-    uint32_t *h = realloc(l->heap, cap * sizeof *h);
-    if (!h) return -1;
-    l->heap = h;
-    l->cap_slots = cap;
-    return 0;
-}
+/* ---- timers (theap.c) ---------------------------------------------------- */
 
 rk_timer *loop_timer_at(loop *l, int64_t due_us, void (*fn)(void *ud), void *ud)
 {
-    uint32_t i = l->free_slot;
-    if (i != NO_SLOT) {
-        l->free_slot = l->slots[i].next_free;
-    } else {
-        if (l->nslots >= SLOT_MASK - 1) return NULL;
-        if (l->nslots == l->cap_slots && slots_grow(l) < 0) return NULL;
-        i = l->nslots++;
-        l->slots[i].gen = 1;
-    }
-    tslot *t = &l->slots[i];
-    t->due_us = due_us;
-    t->seq = l->tseq++;
-    t->fn = fn;
-    t->ud = ud;
-    heap_put(l, l->heap_len++, i);
-    sift_up(l, t->pos);
-    uint32_t idx = ((uint32_t)l->index & INDEX_MASK) << SLOT_BITS;
-    return (rk_timer *)(uintptr_t)(((uint64_t)t->gen << 32) | idx | (i + 1));
+    uint64_t h = theap_add(&l->timers, due_us, fn, ud);
+    if (!h) return NULL;
+    uint64_t idx = ((uint64_t)l->index & INDEX_MASK) << SLOT_BITS;
+    return (rk_timer *)(uintptr_t)(h | idx);
 }
 
 int loop_timer_index(const rk_timer *t)
@@ -242,39 +144,32 @@ rk_timer *loop_timer_start(loop *l, int64_t delay_ms, void (*fn)(void *ud),
 
 void loop_timer_cancel(loop *l, rk_timer *t)
 {
-    uint64_t h = (uint64_t)(uintptr_t)t;
-    uint32_t i = (uint32_t)(h & SLOT_MASK) - 1, gen = (uint32_t)(h >> 32);
-    if (!l || !t || !loop_on_thread(l, "timer_cancel") || i >= l->nslots) return;
+    if (!l || !t || !loop_on_thread(l, "timer_cancel")) return;
     if (loop_timer_index(t) != (l->index & (int)INDEX_MASK)) {
         log_error("loop", "timer_cancel on loop %d for a timer of loop %d; refused",
                   l->index, loop_timer_index(t));
         return;
     }
-    if (l->slots[i].gen != gen || l->slots[i].pos == NO_SLOT) return;
-    slot_release(l, i);
+    theap_cancel(&l->timers, (uint64_t)(uintptr_t)t);
 }
 
 /* Fire what is due, but only timers that existed when this pass began: a
  * callback that starts a 0 ms timer gets it on the next turn, after I/O. */
 static void timers_run(loop *l)
 {
-    uint64_t pass = l->tseq;
+    uint64_t pass = theap_seq(&l->timers);
     int64_t now = loop_clock_us();
-    while (l->heap_len > 0) {
-        tslot *t = &l->slots[l->heap[0]];
-        if (t->due_us > now || t->seq >= pass) break;
-        void (*fn)(void *) = t->fn;
-        void *ud = t->ud;
-        slot_release(l, l->heap[0]);
-        fn(ud);
-    }
+    void (*fn)(void *);
+    void *ud;
+    while (theap_pop_due(&l->timers, now, pass, &fn, &ud)) fn(ud);
 }
 
 static int timers_wait_ms(const loop *l)
 {
-    if (l->nmine > 0) return 0; /* own posts wait: do not sleep */
-    if (l->heap_len == 0) return -1;
-    int64_t d = l->slots[l->heap[0]].due_us - loop_clock_us();
+    if (l->mine.n > 0) return 0; /* own posts wait: do not sleep */
+    int64_t due = theap_next_due(&l->timers);
+    if (due < 0) return -1;
+    int64_t d = due - loop_clock_us();
     if (d <= 0) return 0;
     d = (d + 999) / 1000; /* round up: never wake before the deadline */
     return d > INT_MAX ? INT_MAX : (int)d;
@@ -289,19 +184,6 @@ static void wake(loop *l)
     }
 }
 
-static int post_push(post **q, size_t *n, size_t *cap, void (*fn)(void *), void *ud)
-{
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 256;
-        post *nq = realloc(*q, c * sizeof *nq);
-        if (!nq) return RK_ERR_NOMEM;
-        *q = nq;
-        *cap = c;
-    }
-    (*q)[(*n)++] = (post){fn, ud};
-    return RK_OK;
-}
-
 /* Posts go into a growable array under the mutex; the loop swaps it with
  * its own (empty) array and runs the items outside the lock. A post from
  * the loop's own thread needs neither the lock nor a wakeup. */
@@ -310,53 +192,30 @@ int loop_post(loop *l, void (*fn)(void *ud), void *ud)
     if (!l || !fn) return RK_ERR_INVALID;
     if (tl_current == l) {
         if (atomic_load(&l->stopping)) return RK_ERR_UNAVAILABLE;
-        return post_push(&l->mine, &l->nmine, &l->capmine, fn, ud);
+        return postq_push(&l->mine, fn, ud);
     }
     pthread_mutex_lock(&l->mu);
     if (atomic_load(&l->stopping)) {
         pthread_mutex_unlock(&l->mu);
         return RK_ERR_UNAVAILABLE;
     }
-    int rc = post_push(&l->q, &l->nq, &l->capq, fn, ud);
+    int rc = postq_push(&l->posts, fn, ud);
     /* the loop takes the whole array at once, so only the first post after
      * that needs to wake it */
-    int first = rc == RK_OK && l->nq == 1;
+    int first = rc == RK_OK && l->posts.n == 1;
     pthread_mutex_unlock(&l->mu);
     if (first) wake(l);
     return rc;
 }
 
-/* Run a batch taken out of its queue, then keep the array for reuse. */
-static void batch_run(post *q, size_t n, size_t *cap, post **keep, size_t *keepcap)
-{
-    for (size_t i = 0; i < n; i++) q[i].fn(q[i].ud);
-    if (*cap > 65536) { /* give a burst's memory back */
-        free(q);
-        q = NULL;
-        *cap = 0;
-    }
-    *keep = q;
-    *keepcap = *cap;
-}
-
 static size_t posts_run(loop *l)
 {
     pthread_mutex_lock(&l->mu);
-    post *q = l->q;
-    size_t n = l->nq, cap = l->capq;
-    l->q = l->runq;
-    l->capq = l->caprunq;
-    l->nq = 0;
+    postq_batch b = postq_take(&l->posts);
     pthread_mutex_unlock(&l->mu);
-    batch_run(q, n, &cap, &l->runq, &l->caprunq);
+    size_t n = postq_run(&l->posts, b);
     /* own posts made by these items run in this same pass */
-    post *m = l->mine;
-    size_t nm = l->nmine, capm = l->capmine;
-    l->mine = l->runmine;
-    l->capmine = l->caprunmine;
-    l->nmine = 0;
-    batch_run(m, nm, &capm, &l->runmine, &l->caprunmine);
-    return n + nm;
+    return n + postq_run(&l->mine, postq_take(&l->mine));
 }
 
 /* A post that only says "the loop got here": everything posted before it,
@@ -532,7 +391,7 @@ static void loop_shutdown(loop *l)
     while (posts_run(l) > 0) {
     }
     if (l->part.on_stop) l->part.on_stop(l->part.ud);
-    while (l->heap_len > 0) slot_release(l, l->heap[0]);
+    theap_clear(&l->timers);
     l->shut = 1;
 }
 
@@ -555,7 +414,7 @@ loop *loop_new(rk_err *err)
         return NULL;
     }
     l->epfd = l->evfd = -1;
-    l->free_slot = NO_SLOT;
+    theap_init(&l->timers);
     pthread_mutex_init(&l->mu, NULL);
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -610,14 +469,11 @@ void loop_free(loop *l)
     loop_stop(l);
     if (tl_current == l) return; /* refused above; freeing would crash */
     if (l->part.on_free) l->part.on_free(l->part.ud); /* before the epoll set closes */
-    free(l->q);
-    free(l->runq);
-    free(l->mine);
-    free(l->runmine);
+    postq_free(&l->posts);
+    postq_free(&l->mine);
     if (l->epfd >= 0) close(l->epfd);
     if (l->evfd >= 0) close(l->evfd);
     pthread_mutex_destroy(&l->mu);
-    free(l->slots);
-    free(l->heap);
+    theap_free(&l->timers);
     free(l);
 }
