@@ -6,7 +6,7 @@
  * depth are checked before copying, so a billion-laughs document costs at
  * most CFG_MAX_NODES allocations before it is refused. Scalar values are
  * interpolated from the environment once, here, so no later reader can
- * forget to. Diagnostics are cfg_diag.c; the typed, schema-checked view of
+ * forget to (cfg_env.c). Diagnostics are cfg_diag.c; the typed, schema-checked view of
  * a mapping is cfg_values.c.
  */
 #define _GNU_SOURCE
@@ -23,7 +23,7 @@
 
 #include <yaml.h>
 
-#include "strbuf.h"
+#include "cfg_env.h"
 
 #define CFG_MAX_TEXT (1024 * 1024)
 #define CFG_MAX_NODES 100000
@@ -197,65 +197,6 @@ static cfg_node *node_new(builder *b, cfg_kind kind, const yaml_mark_t *m)
     return n;
 }
 
-static int valid_var_name(const char *s, size_t n)
-{
-    if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_')) return 0;
-    for (size_t i = 1; i < n; i++)
-        if (!(isalnum((unsigned char)s[i]) || s[i] == '_')) return 0;
-    return 1;
-}
-
-/* One "${NAME}" or "${NAME:-default}"; [s, end) is what the braces hold.
- * The value is appended as is: env values are data, never re-expanded. */
-static void expand_var(builder *b, const cfg_node *at, const char *s,
-                       const char *end, strbuf *o)
-{
-    const char *sep = memmem(s, (size_t)(end - s), ":-", 2);
-    size_t nlen = (size_t)((sep ? sep : end) - s);
-    char name[256];
-    if (!valid_var_name(s, nlen) || nlen >= sizeof name) {
-        b_err(b, at->line, at->col, "invalid variable name in '${%.*s}'",
-              (int)(end - s), s);
-        return;
-    }
-    memcpy(name, s, nlen);
-    name[nlen] = '\0';
-    const char *val = getenv(name);
-    if (sep && (!val || !*val))
-        sb_append(o, sep + 2, (size_t)(end - sep - 2));
-    else if (!val)
-        b_err(b, at->line, at->col, "environment variable '%s' is not set", name);
-    else
-        sb_puts(o, val);
-}
-
-/* NULL only when out of memory; errors are reported and the raw text kept
- * so the rest of the document can still be checked. */
-static char *interpolate(builder *b, const cfg_node *at, const char *s)
-{
-    strbuf o = {0};
-    while (*s) {
-        const char *dollar = strchr(s, '$');
-        if (!dollar) {
-            sb_puts(&o, s);
-            break;
-        }
-        sb_append(&o, s, (size_t)(dollar - s) + (dollar[1] != '{'));
-        if (dollar[1] != '{') {
-            s = dollar + 1 + (dollar[1] == '$');
-            continue;
-        }
-        const char *end = strchr(dollar + 2, '}');
-        if (!end) {
-            b_err(b, at->line, at->col, "unterminated '${' (missing '}')");
-            break;
-        }
-        expand_var(b, at, dollar + 2, end, &o);
-        s = end + 1;
-    }
-    return sb_take(&o); /* "" for an empty value; NULL only when out of memory */
-}
-
 static cfg_node *build_scalar(builder *b, const yaml_event_t *ev, int is_key)
 {
     const char *v = (const char *)ev->data.scalar.value;
@@ -263,7 +204,7 @@ static cfg_node *build_scalar(builder *b, const yaml_event_t *ev, int is_key)
     if (!n) return NULL;
     if (memchr(v, '\0', ev->data.scalar.length))
         b_err(b, n->line, n->col, "NUL characters are not allowed in values");
-    n->str = is_key ? strdup(v) : interpolate(b, n, v);
+    n->str = is_key ? strdup(v) : cfg_env_expand(v, b->d, b->file, n->line, n->col, &b->errors);
     if (!n->str) {
         b_fatal(b, &ev->start_mark, "out of memory");
         node_free(n);
