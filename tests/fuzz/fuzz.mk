@@ -24,7 +24,7 @@ FUZZ_SRCS_chat          := plugins/transport_http/http_chat_parse.c \
                            plugins/transport_http/http_buf.c common/oj.c
 FUZZ_SRCS_multipart     := plugins/transport_http/http_multipart.c
 FUZZ_SRCS_range         := plugins/transport_http/http_range.c
-FUZZ_SRCS_httpmsg       := core/net/httpmsg.c
+FUZZ_SRCS_httpmsg       := core/net/httpmsg.c core/net/httprd.c
 FUZZ_SRCS_sse_openai    := plugins/llm_openai/openai_stream.c plugins/lib/llm/llm_sse.c \
                            plugins/lib/llm/llm_common.c common/oj.c
 FUZZ_SRCS_sse_anthropic := plugins/lib/llm/llm_sse.c plugins/lib/llm/llm_common.c common/oj.c

@@ -1,11 +1,13 @@
 /*
  * fuzz_httpmsg — the upstream HTTP/1.1 response reader of the loop's own
  * client (core/net/httpmsg.c): header blocks as httpc finds and parses them,
- * chunk-size lines, and URL targets. The first byte picks which.
+ * chunk-size lines, URL targets, and whole responses through the framing
+ * decoder (core/net/httprd.c) fed in pieces. The first byte picks which.
  */
 #include "fuzz.h"
 
 #include "httpmsg.h"
+#include "httprd.h"
 
 static void head(const uint8_t *data, size_t size)
 {
@@ -51,12 +53,44 @@ static void target(const uint8_t *data, size_t size)
     free(url);
 }
 
+/* A whole response, fed to httprd as a connection would: in pieces whose
+ * size the input's own bytes pick, used bytes dropped, then the close. */
+static void response(const uint8_t *data, size_t size)
+{
+    static httpmsg_fields fields;
+    char *buf = malloc(size + 1);
+    httprd rd;
+    httprd_init(&rd, size && (data[0] & 1));
+    size_t fed = 0, len = 0, pos = 0;
+    int over = 0;
+    while (!over && fed < size) {
+        size_t n = 1 + data[fed] % 64;
+        if (n > size - fed) n = size - fed;
+        memcpy(buf + len, data + fed, n);
+        len += n;
+        fed += n;
+        httprd_ev ev;
+        httprd_kind k;
+        while (!over && (k = httprd_next(&rd, buf, len, &pos, &fields, 1, &ev)) != HTTPRD_MORE) {
+            if (pos > len) abort();
+            if (k == HTTPRD_DATA && (ev.data < buf || ev.data + ev.len > buf + len)) abort();
+            if (k == HTTPRD_DONE || k == HTTPRD_ERROR) over = 1;
+        }
+        memmove(buf, buf + pos, len - pos);
+        len -= pos;
+        pos = 0;
+    }
+    if (!over) (void)httprd_eof(&rd);
+    free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    switch (fz_mode(&data, &size, 3)) {
+    switch (fz_mode(&data, &size, 4)) {
     case 0: head(data, size); break;
     case 1: chunk_lines(data, size); break;
-    default: target(data, size); break;
+    case 2: target(data, size); break;
+    default: response(data, size); break;
     }
     return 0;
 }
