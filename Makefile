@@ -161,6 +161,14 @@ $(BUILD)/obj/tests/abi/%.o: tests/abi/%.c
 $(BUILD)/tests/test_abi: $(TEST_EXTRA_test_abi)
 # unit tests that compile plugin sources in find the shared headers here
 TEST_CFLAGS_test_llm_sse := -Iplugins/lib/llm
+# test_http_openapi links transport_http's own objects (its route table and
+# the compiled-in openapi.json, see its plugin.mk); common/ is in CORE_OBJS
+HTTP_TEST_OBJS := $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard plugins/transport_http/*.c)) \
+  $(patsubst %.c,$(BUILD)/pobj/shared/transport_http/%.o,$(filter-out common/%,$(PLUGIN_SRCS_transport_http))) \
+  $(OPENAPI_GEN_O)
+$(BUILD)/tests/test_http_openapi: $(HTTP_TEST_OBJS)
+TEST_EXTRA_test_http_openapi := $(HTTP_TEST_OBJS) $(call pkg_libs,libmicrohttpd jansson) -lpthread
+TEST_CFLAGS_test_http_openapi := -Iplugins/transport_http $(call pkg_cflags,libmicrohttpd)
 
 define UNIT_RULE
 $(BUILD)/tests/%: tests/unit/$(1)/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS) | $(BUILD)/pkgs/test.ok

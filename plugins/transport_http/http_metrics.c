@@ -19,6 +19,7 @@ static const char *const route_names[ROUTE__COUNT] = {
     [ROUTE_METRICS] = "/metrics",
     [ROUTE_DOCUMENTS] = "/documents",
     [ROUTE_DOCUMENT] = "/documents/{id}",
+    [ROUTE_OPENAPI] = "/openapi.json",
     [ROUTE_OTHER] = "other",
 };
 

@@ -34,6 +34,7 @@ typedef enum http_route {
     ROUTE_METRICS,
     ROUTE_DOCUMENTS, /* /documents */
     ROUTE_DOCUMENT,  /* /documents/{id} */
+    ROUTE_OPENAPI,   /* /openapi.json */
     ROUTE_OTHER,
     ROUTE__COUNT
 } http_route;

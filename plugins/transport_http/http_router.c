@@ -27,6 +27,7 @@
 #include "http_frame.h"
 #include "http_info.h"
 #include "http_limits.h"
+#include "http_openapi.h"
 #include "http_req.h"
 #include "http_resp.h"
 #include "http_server.h"
@@ -36,7 +37,8 @@ typedef enum route_access {
     ACCESS_KEY = 0, /* a key with the route's scopes */
     ACCESS_HEALTH,  /* public unless public_health is off */
     ACCESS_READY,   /* public unless public_ready is off; else admin */
-    ACCESS_METRICS  /* public only with public_metrics; else admin */
+    ACCESS_METRICS, /* public only with public_metrics; else admin */
+    ACCESS_PUBLIC   /* always public (the API description) */
 } route_access;
 
 typedef struct route {
@@ -74,6 +76,8 @@ static const route routes[] = {
      RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL, NULL},
     {"/documents", 1, ROUTE_DOCUMENT, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
      RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle, NULL},
+    {"/openapi.json", 0, ROUTE_OPENAPI, ACCESS_PUBLIC, 0, 0, 0, openapi_handle,
+     NULL, NULL, NULL, NULL},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -134,6 +138,26 @@ static int has_handler(const route *rt, http_method m)
     }
 }
 
+int router_entry(size_t i, char *path, size_t cap, unsigned *methods)
+{
+    if (i >= N_ROUTES)
+        return -1;
+    const route *rt = &routes[i];
+    snprintf(path, cap, "%s%s", rt->path, rt->with_id ? "/{id}" : "");
+    *methods = 0;
+    for (http_method m = METHOD_GET; m < METHOD_OTHER; m++)
+        if (has_handler(rt, m))
+            *methods |= 1u << m;
+    return 0;
+}
+
+int router_serves(const char *url, const char *method)
+{
+    const char *id = NULL;
+    const route *rt = route_by_path(url, &id);
+    return rt && has_handler(rt, method_of(method));
+}
+
 static enum MHD_Result not_allowed(http_req *r, const route *rt)
 {
     char allow[48], msg[96];
@@ -189,6 +213,7 @@ static int needs_key(const http_server *s, const route *rt, http_method m,
     case ACCESS_HEALTH: *scopes = 0; return !s->public_health;
     case ACCESS_READY: *scopes = RK_SCOPE_ADMIN; return !s->public_ready;
     case ACCESS_METRICS: *scopes = RK_SCOPE_ADMIN; return !s->public_metrics;
+    case ACCESS_PUBLIC: *scopes = 0; return 0;
     default: break;
     }
     *scopes = m == METHOD_GET || m == METHOD_HEAD ? rt->read_scope
