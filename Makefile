@@ -8,6 +8,8 @@
 #   make check-tsan the unit and integration suites under ThreadSanitizer
 #                   (clang, build-tsan/)
 #   make bench      benchmarks (see bench/README.md)
+#   make bench-plots  bench/plots/*.png from the recorded bench/results/*.tsv
+#                   (gnuplot; PLOTS_DIR= writes elsewhere)
 #   make analyze    clang static analyzer (scan-build) over core, plugins
 #                   and tools; fails on any report (HTML in build/analyze/)
 #   make fuzz       libFuzzer harnesses (tests/fuzz/fuzz.mk)
@@ -96,7 +98,7 @@ TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/support/*.
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRCS))))
 TOOLS     := $(BUILD)/ragkernel-plugin-check
 
-.PHONY: all run check check-unit check-integration check-asan check-tsan bench install \
+.PHONY: all run check check-unit check-integration check-asan check-tsan bench bench-plots install \
         uninstall deps clean test-build docs FORCE fuzz fuzz-build fuzz-replay analyze
 all: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS)
 
@@ -209,6 +211,10 @@ check-integration: test-build
 
 bench: all
 	bench/run.sh
+
+PLOTS_DIR ?= bench/plots
+bench-plots:
+	bench/plots.sh $(PLOTS_DIR)
 
 # A build of its own (the analyzer compiles everything again), so nothing
 # is skipped as up to date; --status-bugs: exit 1 when anything is reported.

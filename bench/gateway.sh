@@ -7,6 +7,14 @@
 #
 #   bench/gateway.sh [DURATION_S] [CONNS]      (defaults 10, 32; ROUNDS=3)
 #   STREAMS=2000 DELAY=2000 bench/gateway.sh
+#   PARTS=streams bench/gateway.sh             (the concurrency run only)
+#
+# Besides the text, every run writes tab-separated results to $BUILD/bench/:
+# gateway.tsv (one row per round and target), streams.tsv (the concurrency
+# run) and streams_timeline.tsv (the server's RSS, threads and open fds
+# every 100 ms during it). RECORD=1 appends the first two to
+# bench/results/ and replaces the timeline there: make bench-plots draws
+# from bench/results/.
 set -u   # not -e: stop_all (the EXIT trap) must run to the end
 cd "$(dirname "$0")/.."
 export RK_ROOT=$PWD BUILD=${BUILD:-build}
@@ -15,7 +23,8 @@ export RK_ROOT=$PWD BUILD=${BUILD:-build}
 trap stop_all EXIT; trap 'exit 143' TERM INT
 
 DUR=${1:-10}; CONNS=${2:-32}; STREAMS=${STREAMS:-2000}; DELAY=${DELAY:-2000}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-3}; PARTS=${PARTS:-all}; RECORD=${RECORD:-0}
+DAY=$(date -u +%F)
 ulimit -n 65536 2>/dev/null || true   # 2,000 clients + 2,000 upstream sockets
 mkdir -p "$BUILD/bench"
 cc -O2 -o "$BUILD/bench/fake_upstream" bench/fake_upstream.c || exit 1
@@ -59,6 +68,17 @@ measure() { # URL CONNS
 }
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) printf "%.3f", v/1000; else if (v ~ /ms$/) printf "%.3f", v+0; else if (v ~ /s$/) printf "%.3f", v*1000; else print v }'; }
 
+# the results in tab-separated form, for make bench-plots
+TSV_G=$BUILD/bench/gateway.tsv TSV_S=$BUILD/bench/streams.tsv TSV_T=$BUILD/bench/streams_timeline.tsv
+printf 'date\tround\ttarget\trps\tp50_ms\tp99_ms\n' >"$TSV_G"
+record() { # after a part: RECORD=1 appends its rows to bench/results/
+    [ "$RECORD" = 1 ] || return 0
+    mkdir -p bench/results
+    local f=bench/results/$(basename "$1")
+    if [ -s "$f" ]; then tail -n +2 "$1" >>"$f"; else cp "$1" "$f"; fi
+}
+
+if [ "$PARTS" != streams ]; then
 UP=$(free_port); start_fake "$UP" 0 json
 NG1=$(free_port); start_proxy_nginx "$NG1" "$UP" 1
 NG2=$(free_port); start_proxy_nginx "$NG2" "$UP" 2
@@ -85,6 +105,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     for t in direct nginx1 nginx2 ragkernel; do
         read -r rps p50 p99 errs <<<"$(measure "$(url_of $t)" "$CONNS")"
         printf "%-6s %-12s %10s %9s %9s  %s\n" "$r" "$t" "$rps" "$p50" "$p99" "$errs"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$DAY" "$r" "$t" "$rps" "$p50" "$p99" >>"$TSV_G"
         RPS[$t]+="$rps "; P50[$t]+="$p50 "; P99[$t]+="$p99 "
         eval "last_$t=\$rps; last99_$t=\$p99"
     done
@@ -115,13 +136,40 @@ for t in direct nginx1 ragkernel; do
     printf "%-12s p50 %s ms  p99 %s ms  (%s req/s)\n" "$t" "$p50" "$p99" "$rps"
 done
 rk_stop
+record "$TSV_G"
+fi
 
 echo "== concurrency: $STREAMS simultaneous streaming requests, upstream answers after ${DELAY} ms"
 SUP=$(free_port); start_fake "$SUP" "$DELAY" stream
 rk_start bench/configs/gateway.yaml UPSTREAM_PORT="$SUP" UPSTREAM_STREAM=true >/dev/null || exit 1
+# the server's RSS, threads and open fds (a client and an upstream socket
+# per stream) every 100 ms while the streams run
+sample() {
+    local t0=$EPOCHREALTIME
+    printf 't_s\trss_mb\tthreads\tfds\n'
+    while kill -0 "$RK_PID" 2>/dev/null; do
+        local fds; fds=$(ls "/proc/$RK_PID/fd" 2>/dev/null | wc -l)
+        awk -v t="$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2f", b-a}')" -v f="$fds" \
+            '/^VmRSS:/{r=$2} /^Threads:/{n=$2} END{printf "%s\t%.1f\t%s\t%s\n", t, r/1024, n, f}' \
+            "/proc/$RK_PID/status" 2>/dev/null || break
+        sleep 0.1
+    done
+}
+sample >"$TSV_T" &
+SAMPLER=$!
 res=$(cd tests/node && node ../../bench/streams.mjs "$RK_URL/v1/chat/completions" "$STREAMS" 60000 || true)
+sleep 0.5; kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
 threads=$(awk '/^Threads:/{print $2}' "/proc/$RK_PID/status")
 hwm=$(awk '/^VmHWM:/{printf "%.1f", $2/1024}' "/proc/$RK_PID/status")
 echo "result: $res"
 echo "ragkernel threads: $threads, peak RSS: ${hwm} MB"
 rk_stop
+{
+    printf 'date\trun\tstreams\tcompleted\tfailed\tseconds\tthreads\tpeak_rss_mb\n'
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("\t".join(str(x) for x in
+        (sys.argv[2], sys.argv[3], r["requests"], r["completed"], r["failed"], r["seconds"], sys.argv[4], sys.argv[5])))' \
+        "$res" "$DAY" "${RUN_LABEL:-$(git rev-parse --short HEAD 2>/dev/null || echo run)}" "$threads" "$hwm" 2>/dev/null
+} >"$TSV_S"
+record "$TSV_S"
+[ "$RECORD" = 1 ] && cp "$TSV_T" bench/results/streams_timeline.tsv
+exit 0

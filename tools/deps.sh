@@ -15,8 +15,9 @@ APT_PKGS=(
 )
 # tests and benchmarks: real servers and clients
 # clang, clang-tools, libclang-rt-14-dev: make fuzz (libFuzzer), make analyze (scan-build)
+# gnuplot-nox: make bench-plots
 TEST_PKGS=(check libsubunit-dev python3 nodejs npm redis-server redis-tools postgresql-15 nginx wrk
-  clang clang-tools libclang-rt-14-dev)
+  clang clang-tools libclang-rt-14-dev gnuplot-nox)
 what=${1:-all}
 [ "$what" = build ] || APT_PKGS+=("${TEST_PKGS[@]}")
 
