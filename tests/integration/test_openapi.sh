@@ -3,9 +3,12 @@
 # served without a key while /v1/models needs one, as application/json with
 # X-Request-Id, info.version = the binary's version, HEAD too, POST a 405;
 # validated by a real validator (npm @apidevtools/swagger-parser,
-# tests/node/openapi_check.mjs), which also probes every documented
-# operation on the running server (none may be the router's 404 or a 405);
-# the validator itself fails on a document with a dangling $ref. The other
+# tests/node/openapi_check.mjs), which also sends every documented
+# operation to the running server (a real document uploaded for {id}, the
+# operation's example as the body): none may be the router's 404 or a 405,
+# each status must be documented for it and each JSON body must match the
+# documented schema (ajv); the validator itself fails on a document with a
+# dangling $ref. The other
 # direction (every route of the router's table is documented) is the unit
 # test test_http_openapi, which also names what is missing.
 set -u
@@ -56,6 +59,10 @@ rc=$?; cat "$T/check.out"
 check "openapi_check.mjs passes" test "$rc" = 0
 check "it probed every operation (at least 12)" \
     bash -c "n=\$(sed -n 's/.*probed \([0-9]*\) documented.*/\1/p' '$T/check.out'); [ \"\${n:-0}\" -ge 12 ]"
+check "answers checked against their schemas (chat 200, upload 201, errors)" \
+    bash -c "grep -q 'POST /v1/chat/completions -> 200, as documented' '$T/check.out' &&
+             grep -q 'DELETE /documents/{id} -> 204, as documented' '$T/check.out' &&
+             grep -q 'POST /documents -> 400, as documented' '$T/check.out'"
 
 echo "== the validator fails on a broken document"
 python3 - "$T/doc.b" "$T/broken.json" <<'PY'

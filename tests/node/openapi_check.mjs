@@ -7,11 +7,16 @@
 // 1. GET BASE_URL/openapi.json (no key): 200, application/json.
 // 2. @apidevtools/swagger-parser validates it (OpenAPI 3.1 schema, every
 //    $ref resolved) and info.version is EXPECTED_VERSION when given.
-// 3. Every path + method of the document is sent to the server ({id} filled
-//    with a well-formed id, JSON bodies empty objects, with API_KEY when
-//    given): none may get the router's 404 ("Unknown request URL") or 405.
+// 3. Every path + method of the document is sent to the server, with
+//    API_KEY when given: {id} is a document uploaded first, a JSON body is
+//    the operation's example or {}. None may get the router's 404 ("Unknown
+//    request URL") or a 405, every status must be one the operation
+//    documents, and every JSON body must match the documented schema
+//    (ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses it) — the upload's 201
+//    too.
 // Prints one line per failure and exits 1 if there was any.
 import SwaggerParser from "@apidevtools/swagger-parser";
+import Ajv2020 from "ajv/dist/2020.js";
 
 const [base, wantVersion, key] = process.argv.slice(2);
 if (!base) {
@@ -26,14 +31,87 @@ const done = () => {
 };
 
 async function validate(doc) {
+  let api = null;
   try {
     // validate() dereferences in place: give it a copy, keep doc as served
-    const api = await SwaggerParser.validate(structuredClone(doc));
+    api = await SwaggerParser.validate(structuredClone(doc));
     console.log(`  ok: swagger-parser validated ${api.info.title} ${api.info.version} (OpenAPI ${api.openapi})`);
   } catch (e) {
     fail(`swagger-parser: ${e.message}`);
   }
   if (!/^3\.1\./.test(doc.openapi || "")) fail(`openapi is ${doc.openapi}, want 3.1.x`);
+  return api;
+}
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+
+// The response against the operation's documented ones: status, and the
+// JSON body against its schema. Returns the parsed body (or null).
+async function checkAnswer(what, op, r, isHead) {
+  const text = isHead ? "" : await r.text();
+  const doc = op.responses?.[String(r.status)] || op.responses?.default;
+  if (!doc) {
+    fail(`${what}: status ${r.status} is not among the documented ${Object.keys(op.responses || {}).join(", ")}: ${text.slice(0, 200)}`);
+    return null;
+  }
+  const ctype = (r.headers.get("content-type") || "").split(";")[0].trim();
+  if (isHead || ctype !== "application/json" || !text) return null;
+  const schema = doc.content?.["application/json"]?.schema;
+  if (!schema) { fail(`${what}: ${r.status} sent JSON, the document has no JSON body for it`); return null; }
+  let body;
+  try { body = JSON.parse(text); } catch (e) { fail(`${what}: ${r.status} body is not JSON: ${e.message}`); return null; }
+  if (!ajv.validate(schema, body))
+    fail(`${what}: ${r.status} body does not match the documented schema: ${ajv.errorsText(ajv.errors)}: ${text.slice(0, 300)}`);
+  return body;
+}
+
+async function send(method, url, headers, body) {
+  return fetch(url, { method, headers, body, signal: AbortSignal.timeout(30000) });
+}
+
+async function probeAll(api) {
+  const methods = ["get", "head", "post", "put", "patch", "delete", "options", "trace"];
+  const auth = key ? { Authorization: `Bearer ${key}` } : {};
+  // a real document for {id}, uploaded raw; its 201 is checked too
+  let id = "openapi-probe-1";
+  const up = await send("POST", `${base}/documents?filename=openapi-probe.md`,
+                        { ...auth, "Content-Type": "text/markdown" },
+                        "# Probe\n\nA document the OpenAPI check uploads and deletes.\n");
+  const doc = await checkAnswer("POST /documents (raw upload)", api.paths["/documents"].post, up, false);
+  if (up.status !== 201 || !doc?.id) fail(`POST /documents (raw upload): status ${up.status}, want 201 with an id`);
+  else id = doc.id;
+  let n = 0;
+  for (const [path, item] of Object.entries(api.paths || {})) {
+    for (const m of methods) {
+      const op = item[m];
+      if (!op) continue;
+      n++;
+      const what = `${m.toUpperCase()} ${path}`;
+      const url = base + path.replace(/\{[^}]+\}/g, id);
+      const headers = { ...auth };
+      let body;
+      if (m === "post") {
+        headers["Content-Type"] = "application/json";
+        body = JSON.stringify(op.requestBody?.content?.["application/json"]?.example ?? {});
+      }
+      try {
+        const r = await send(m.toUpperCase(), url, headers, body);
+        if (r.status === 405 || r.status === 404 && m !== "head") {
+          const t = await r.clone().text();
+          if (r.status === 405 || t.includes("Unknown request URL")) {
+            fail(`${what} is documented but not served: ${r.status} ${t.slice(0, 200)}`);
+            continue;
+          }
+        }
+        const before = failures.length;
+        await checkAnswer(what, op, r, m === "head");
+        if (failures.length === before) console.log(`  ok: ${what} -> ${r.status}, as documented`);
+      } catch (e) {
+        fail(`${what}: ${e.message}`);
+      }
+    }
+  }
+  console.log(`  probed ${n} documented operations`);
 }
 
 if (base === "--file") {
@@ -51,35 +129,9 @@ let doc;
 try { doc = JSON.parse(text); } catch (e) { fail(`/openapi.json is not JSON: ${e.message}`); }
 
 if (doc) {
-  await validate(doc);
+  const api = await validate(doc);
   if (wantVersion && doc.info?.version !== wantVersion)
     fail(`info.version is ${doc.info?.version}, want the server's ${wantVersion}`);
-  await probeAll(doc);
+  if (api) await probeAll(api);
 }
-
-async function probeAll(doc) {
-  const methods = ["get", "head", "post", "put", "patch", "delete", "options", "trace"];
-  let n = 0;
-  for (const [path, item] of Object.entries(doc.paths || {})) {
-    for (const m of methods) {
-      if (!item[m]) continue;
-      n++;
-      const url = base + path.replace(/\{[^}]+\}/g, "openapi-probe-1");
-      const headers = key ? { Authorization: `Bearer ${key}` } : {};
-      let body;
-      if (m === "post") { headers["Content-Type"] = "application/json"; body = "{}"; }
-      try {
-        const r = await fetch(url, { method: m.toUpperCase(), headers, body,
-                                     signal: AbortSignal.timeout(10000) });
-        const t = m === "head" ? "" : await r.text();
-        if (r.status === 405 || (r.status === 404 && t.includes("Unknown request URL")))
-          fail(`${m.toUpperCase()} ${path} is documented but not served: ${r.status} ${t.slice(0, 200)}`);
-      } catch (e) {
-        fail(`${m.toUpperCase()} ${path}: ${e.message}`);
-      }
-    }
-  }
-  console.log(`  probed ${n} documented operations`);
-}
-
 done();
