@@ -59,10 +59,11 @@ rc=$?; cat "$T/check.out"
 check "openapi_check.mjs passes" test "$rc" = 0
 check "it probed every operation (at least 12)" \
     bash -c "n=\$(sed -n 's/.*probed \([0-9]*\) documented.*/\1/p' '$T/check.out'); [ \"\${n:-0}\" -ge 12 ]"
-check "answers checked against their schemas (chat 200, upload 201, errors)" \
+check "answers checked against their schemas (chat 200 and its stream, upload 201, errors)" \
     bash -c "grep -q 'POST /v1/chat/completions -> 200, as documented' '$T/check.out' &&
              grep -q 'DELETE /documents/{id} -> 204, as documented' '$T/check.out' &&
-             grep -q 'POST /documents -> 400, as documented' '$T/check.out'"
+             grep -q 'POST /documents -> 400, as documented' '$T/check.out' &&
+             grep -q 'ChatCompletionChunk events and \[DONE\]' '$T/check.out'"
 
 echo "== the validator fails on a broken document"
 python3 - "$T/doc.b" "$T/broken.json" <<'PY'

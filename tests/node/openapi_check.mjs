@@ -13,7 +13,8 @@
 //    request URL") or a 405, every status must be one the operation
 //    documents, and every JSON body must match the documented schema
 //    (ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses it) — the upload's 201
-//    too.
+//    too; a streamed chat completion must be text/event-stream whose
+//    events match ChatCompletionChunk, ending with [DONE].
 // Prints one line per failure and exits 1 if there was any.
 import SwaggerParser from "@apidevtools/swagger-parser";
 import Ajv2020 from "ajv/dist/2020.js";
@@ -112,6 +113,33 @@ async function probeAll(api) {
     }
   }
   console.log(`  probed ${n} documented operations`);
+  await checkStream(api, auth);
+}
+
+// A streamed chat completion: text/event-stream whose data events are
+// ChatCompletionChunk objects, ending with [DONE].
+async function checkStream(api, auth) {
+  const what = "POST /v1/chat/completions (stream)";
+  const r = await send("POST", `${base}/v1/chat/completions`, { ...auth, "Content-Type": "application/json" },
+                       JSON.stringify({ stream: true, messages: [{ role: "user", content: "What is BM25?" }] }));
+  const ctype = r.headers.get("content-type") || "";
+  const text = await r.text();
+  if (r.status !== 200 || !ctype.startsWith("text/event-stream")) {
+    fail(`${what}: ${r.status} ${ctype}, want 200 text/event-stream: ${text.slice(0, 200)}`);
+    return;
+  }
+  if (!api.paths["/v1/chat/completions"].post.responses["200"].content["text/event-stream"])
+    fail(`${what}: the document has no text/event-stream answer`);
+  const schema = api.components.schemas.ChatCompletionChunk;
+  const events = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6));
+  let bad = 0;
+  for (const e of events.slice(0, -1))
+    if (!ajv.validate(schema, JSON.parse(e))) {
+      bad++;
+      fail(`${what}: event does not match ChatCompletionChunk: ${ajv.errorsText(ajv.errors)}: ${e.slice(0, 200)}`);
+    }
+  if (events.at(-1) !== "[DONE]") fail(`${what}: the stream does not end with data: [DONE]`);
+  else if (!bad) console.log(`  ok: ${what} -> ${events.length - 1} ChatCompletionChunk events and [DONE]`);
 }
 
 if (base === "--file") {
