@@ -34,6 +34,9 @@ PREFIX    ?= /usr/local
 SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 LOCALSTATEDIR ?= $(if $(filter /usr,$(PREFIX)),/var,$(PREFIX)/var)
 PLUGINDIR     ?= $(PREFIX)/lib/ragkernel/plugins
+# the web UI's files (www/), read by transport_http (its ui_dir default)
+DATADIR       ?= $(PREFIX)/share
+UIDIR         := $(DATADIR)/ragkernel/www
 SAN       ?= 0
 CONFIG    ?= config/default.yaml
 
@@ -106,8 +109,8 @@ all: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS)
 PATHS_H := $(BUILD)/gen/rk_paths.h
 $(PATHS_H): FORCE
 	@mkdir -p $(dir $@)
-	@printf '#define RK_PLUGINDIR "%s"\n#define RK_SYSCONFDIR "%s"\n#define RK_LOCALSTATEDIR "%s"\n' \
-	  '$(PLUGINDIR)' '$(SYSCONFDIR)' '$(LOCALSTATEDIR)' >$@.tmp
+	@printf '#define RK_PLUGINDIR "%s"\n#define RK_SYSCONFDIR "%s"\n#define RK_LOCALSTATEDIR "%s"\n#define RK_UI_DIR "%s"\n' \
+	  '$(PLUGINDIR)' '$(SYSCONFDIR)' '$(LOCALSTATEDIR)' '$(UIDIR)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 $(BUILD)/obj/core/runtime/paths.o: $(PATHS_H)
 FORCE:

@@ -7,6 +7,7 @@
 #include <ragkernel/ragkernel.h>
 
 #include "http_server.h"
+#include "rk_paths.h" /* RK_UI_DIR */
 
 static const rk_config_key http_config[] = {
     {"listen", RK_CFG_STRING, "127.0.0.1:8080", 0,
@@ -56,6 +57,11 @@ static const rk_config_key http_config[] = {
     {"public_metrics", RK_CFG_BOOL, "false", 0,
      "/metrics answers without an API key (otherwise it needs the admin "
      "scope; with no keys configured everyone has every scope)"},
+    {"ui_dir", RK_CFG_STRING, RK_UI_DIR, 0,
+     "directory of the web UI served at / (index.html, app.js, app.css; "
+     "read once at start, no key needed for them); empty = no UI. The "
+     "default is where make install puts it; a missing default only "
+     "turns the UI off"},
     {NULL, 0, NULL, 0, NULL},
 };
 

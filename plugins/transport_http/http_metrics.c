@@ -20,6 +20,7 @@ static const char *const route_names[ROUTE__COUNT] = {
     [ROUTE_DOCUMENTS] = "/documents",
     [ROUTE_DOCUMENT] = "/documents/{id}",
     [ROUTE_OPENAPI] = "/openapi.json",
+    [ROUTE_UI] = "/{ui file}",
     [ROUTE_OTHER] = "other",
 };
 

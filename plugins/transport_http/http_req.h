@@ -35,6 +35,7 @@ typedef enum http_route {
     ROUTE_DOCUMENTS, /* /documents */
     ROUTE_DOCUMENT,  /* /documents/{id} */
     ROUTE_OPENAPI,   /* /openapi.json */
+    ROUTE_UI,        /* the web UI's files (http_static) */
     ROUTE_OTHER,
     ROUTE__COUNT
 } http_route;
@@ -94,6 +95,7 @@ struct http_req {
     int held_status;
     rk_principal who; /* tenant and scopes; never the key */
     char doc_id[HTTP_DOC_ID_MAX + 1]; /* ROUTE_DOCUMENT: the checked id */
+    const struct asset *asset; /* ROUTE_UI: the file (the server's) */
 
     pthread_mutex_t mu; /* guards the fields below and the job's state */
     int suspended;      /* we suspended the connection, nobody resumed it */

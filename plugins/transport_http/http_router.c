@@ -31,6 +31,7 @@
 #include "http_req.h"
 #include "http_resp.h"
 #include "http_server.h"
+#include "http_static.h"
 
 /* Who may call a route. */
 typedef enum route_access {
@@ -38,7 +39,7 @@ typedef enum route_access {
     ACCESS_HEALTH,  /* public unless public_health is off */
     ACCESS_READY,   /* public unless public_ready is off; else admin */
     ACCESS_METRICS, /* public only with public_metrics; else admin */
-    ACCESS_PUBLIC   /* always public (the API description) */
+    ACCESS_PUBLIC   /* always public: the API description, the web UI's files */
 } route_access;
 
 typedef struct route {
@@ -76,8 +77,7 @@ static const route routes[] = {
      RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL, NULL},
     {"/documents", 1, ROUTE_DOCUMENT, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
      RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle, NULL},
-    {"/openapi.json", 0, ROUTE_OPENAPI, ACCESS_PUBLIC, 0, 0, 0, openapi_handle,
-     NULL, NULL, NULL, NULL},
+    ACCESS_PUBLIC   /* always public: the API description, the web UI's files */
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -112,6 +112,18 @@ static const route *route_by_id(http_route id)
         if (routes[i].id == id)
             return &routes[i];
     return NULL;
+}
+
+/* The API's routes first; what none of them takes and the web UI has
+ * ("/" included, when the UI is on) is the UI's. */
+static const route *route_of(http_server *s, http_req *r, const char *url,
+                             const char **id_at)
+{
+    const route *rt = route_by_path(url, id_at);
+    if (rt && rt->id != ROUTE_UI)
+        return rt;
+    r->asset = static_find(s, url);
+    return r->asset ? route_by_id(ROUTE_UI) : NULL;
 }
 
 static http_method method_of(const char *m)
@@ -248,14 +260,16 @@ static int admit(http_req *r, const route *rt, const char *id,
 }
 
 static enum MHD_Result begin(http_server *s, http_req *r, const char *url,
-                             const char *method)
+                             const char *method, int nul_path)
 {
     const char *id = NULL;
     char msg[160];
     frame_info f;
-    const route *rt = route_by_path(url, &id);
+    const route *rt = route_of(s, r, url, &id);
     r->route = rt ? rt->id : ROUTE_OTHER;
     r->method = method_of(method);
+    if (nul_path) /* MHD decoded it into a NUL that cut the URL short */
+        return refuse_close(r, "The URL path contains a NUL byte (%00)");
     if (frame_check(r->conn, &f, msg, sizeof msg) < 0)
         return refuse_close(r, msg);
     if (!rt)
@@ -350,13 +364,14 @@ enum MHD_Result router_access(void *cls, struct MHD_Connection *conn,
     (void)version;
     http_server *s = cls;
     http_req *r = *con_cls;
-    if (!r) {
+    if (!r || r == STATIC_NUL_PATH) {
+        int nul_path = r != NULL;
         limits_headers_in(s, conn);
         r = req_new(s, conn);
         if (!r)
             return MHD_NO;
         *con_cls = r;
-        return begin(s, r, url, method);
+        return begin(s, r, url, method, nul_path);
     }
     switch (r->phase) {
     case PHASE_BODY:

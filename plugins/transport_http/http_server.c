@@ -27,10 +27,12 @@
 
 #include <microhttpd.h>
 
+#include "http_assets.h"
 #include "http_drain.h"
 #include "http_limits.h"
 #include "http_loops.h"
 #include "http_router.h"
+#include "http_static.h"
 
 
 /* "host:port", "[v6]:port", ":port"; port 0 = ephemeral. */
@@ -151,6 +153,8 @@ int server_create(const rk_host *host, rk_instance *self, http_server **out,
     atomic_init(&s->n_conns, 0);
     atomic_init(&s->last_active_ms, 0);
     int rc = read_config(s, err);
+    if (rc == RK_OK)
+        rc = static_open(s, err);
     if (rc < 0) {
         server_destroy(s);
         return rc;
@@ -180,7 +184,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)c;
     http_req *r = *con_cls;
     *con_cls = NULL;
-    if (r)
+    if (r && r != STATIC_NUL_PATH) /* MHD ended it before the router ran */
         req_completed(r, toe);
 }
 
@@ -278,6 +282,8 @@ int server_check(const rk_host *host, rk_instance *self, rk_err *err)
     s->auth = RK_SERVICE(host, self, rk_auth_service, RK_SERVICE_AUTH, authenticate);
     int rc = read_config(s, err);
     if (rc == RK_OK)
+        rc = static_check(s, err);
+    if (rc == RK_OK)
         rc = check_exposure(s, err);
     free(s);
     return rc;
@@ -344,7 +350,8 @@ struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->conn_memory,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, backlog, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_ARRAY,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_URI_LOG_CALLBACK, static_uri_log, NULL, MHD_OPTION_ARRAY,
         pool, MHD_OPTION_END);
 }
 
@@ -454,6 +461,7 @@ void server_destroy(http_server *s)
         return;
     if (s->daemon)
         server_stop(s, s->host->now_ms());
+    assets_free(s->ui);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->mu);
     free(s);

@@ -45,6 +45,7 @@ struct http_server {
     int public_ready;    /* /ready answers without a key (else admin) */
     int public_metrics;  /* /metrics answers without a key (else admin) */
     chat_limits chat_limits; /* what one chat request may hold */
+    struct http_assets *ui;  /* the web UI's files; NULL = off */
 
     struct MHD_Daemon *daemon; /* the (first) daemon: bound address */
     struct http_loops *loops;  /* one daemon per host loop, or NULL */

@@ -22,3 +22,9 @@ $(OPENAPI_GEN_C): plugins/transport_http/openapi.json plugins/transport_http/plu
 	  echo ';'; \
 	  echo 'const size_t http_openapi_json_len = sizeof http_openapi_json - 1;'; \
 	} >$@.tmp && mv $@.tmp $@
+
+# the web UI's default directory (RK_UI_DIR) comes from the Makefile's
+# DATADIR through the generated header the core's paths.c reads too
+PLUGIN_CFLAGS_transport_http := -I$(BUILD)/gen
+$(BUILD)/pobj/plugins/transport_http/http_main.o \
+$(BUILD)/pobj/plugins/transport_http/http_static.o: $(BUILD)/gen/rk_paths.h
