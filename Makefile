@@ -13,7 +13,7 @@
 #   make analyze    clang static analyzer (scan-build) over core, plugins
 #                   and tools; fails on any report (HTML in build/analyze/)
 #   make fuzz       libFuzzer harnesses (tests/fuzz/fuzz.mk)
-#   make install PREFIX=/usr/local   (SYSCONFDIR, LOCALSTATEDIR, DESTDIR too)
+#   make install PREFIX=/usr/local   (SYSCONFDIR, LOCALSTATEDIR, DATADIR, DESTDIR too)
 #   make uninstall                   the same variables
 #   make deps       install missing Debian/npm packages (idempotent)
 #
@@ -241,14 +241,16 @@ deps:
 # The config is installed once (an operator's edits survive reinstalls);
 # the state directory is private (conversations, documents).
 INSTALLED_CONFIG := $(DESTDIR)$(SYSCONFDIR)/ragkernel/ragkernel.yaml
+UI_FILES := $(wildcard www/*.html www/*.js www/*.css www/*.svg)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PLUGINDIR) \
 	  $(DESTDIR)$(PREFIX)/include/ragkernel $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	  $(DESTDIR)$(SYSCONFDIR)/ragkernel
+	  $(DESTDIR)$(SYSCONFDIR)/ragkernel $(DESTDIR)$(UIDIR)
 	install -d -m 700 $(DESTDIR)$(LOCALSTATEDIR)/lib/ragkernel
 	install -m 755 $(BUILD)/ragkernel $(BUILD)/ragkernel-plugin-check $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/
 	install -m 644 sdk/include/ragkernel/*.h $(DESTDIR)$(PREFIX)/include/ragkernel/
+	install -m 644 $(UI_FILES) $(DESTDIR)$(UIDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' sdk/ragkernel.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ragkernel.pc
 	test -e $(INSTALLED_CONFIG) || install -m 644 config/installed.yaml $(INSTALLED_CONFIG)
@@ -259,10 +261,12 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/ragkernel $(DESTDIR)$(PREFIX)/bin/ragkernel-plugin-check \
 	  $(addprefix $(DESTDIR)$(PLUGINDIR)/,$(notdir $(PLUGIN_SOS))) \
 	  $(addprefix $(DESTDIR)$(PREFIX)/include/ragkernel/,$(notdir $(wildcard sdk/include/ragkernel/*.h))) \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ragkernel.pc
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ragkernel.pc \
+	  $(addprefix $(DESTDIR)$(UIDIR)/,$(notdir $(UI_FILES)))
 	if cmp -s config/installed.yaml $(INSTALLED_CONFIG); then rm -f $(INSTALLED_CONFIG); fi
 	-rmdir $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/lib/ragkernel \
 	  $(DESTDIR)$(PREFIX)/include/ragkernel $(DESTDIR)$(SYSCONFDIR)/ragkernel \
+	  $(DESTDIR)$(UIDIR) $(DESTDIR)$(DATADIR)/ragkernel \
 	  $(DESTDIR)$(LOCALSTATEDIR)/lib/ragkernel 2>/dev/null
 
 clean:
