@@ -59,9 +59,12 @@ function providersCard(metrics) {
     el('td', { class: 'num' }, String(e.ok || 0)),
     el('td', { class: 'num' }, String(e.error || 0)),
     el('td', { class: 'num' }, String(e.timeout || 0))));
-  return card('LLM providers', el('table', {},
-    el('thead', {}, el('tr', {}, ['Provider', 'Breaker', 'OK', 'Errors', 'Timeouts'].map((h) => el('th', {}, h)))),
+  const c = card('LLM providers', el('table', {},
+    el('thead', {}, el('tr', {}, ['Provider', 'Breaker', 'OK', 'Errors', 'Timeouts']
+      .map((h, i) => el('th', { class: i > 1 ? 'num' : undefined }, h)))),
     el('tbody', {}, rows)));
+  c.classList.add('wide');
+  return c;
 }
 
 export async function refreshStatus() {
@@ -98,7 +101,7 @@ export async function refreshStatus() {
     ['Indexed passages', metrics.ok ? String(chunks) : '—'],
     ['Total size', docs.ok ? bytes(docs.value.reduce((a, d) => a + (d.size || 0), 0)) : '—'],
   ]));
-  const cards = [server, modelCard, providersCard(m), docCard];
+  const cards = [server, modelCard, docCard, providersCard(m)];
   if (!metrics.ok) {
     cards.push(card('Metrics', el('p', { class: 'muted' },
       `/metrics: ${metrics.error.message} (it needs a key with the admin scope, ` +
