@@ -16,8 +16,9 @@ APT_PKGS=(
 # tests and benchmarks: real servers and clients
 # clang, clang-tools, libclang-rt-14-dev: make fuzz (libFuzzer), make analyze (scan-build)
 # gnuplot-nox: make bench-plots
+# chromium: the web UI's test (headless, driven by npm puppeteer-core)
 TEST_PKGS=(check libsubunit-dev python3 nodejs npm redis-server redis-tools postgresql-15 nginx wrk
-  clang clang-tools libclang-rt-14-dev gnuplot-nox)
+  clang clang-tools libclang-rt-14-dev gnuplot-nox chromium)
 what=${1:-all}
 [ "$what" = build ] || APT_PKGS+=("${TEST_PKGS[@]}")
 
@@ -39,7 +40,8 @@ fi
 
 # Node clients/servers for the integration tests (pinned by the lockfile).
 [ "$what" = build ] && exit 0
-if [ ! -d tests/node/node_modules/openai ] || [ ! -d tests/node/node_modules/s3rver ]; then
+if [ ! -d tests/node/node_modules/openai ] || [ ! -d tests/node/node_modules/s3rver ] ||
+   [ ! -d tests/node/node_modules/puppeteer-core ]; then
   echo "deps: installing test clients (npm ci in tests/node)"
   npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >/dev/null
 fi
