@@ -3,7 +3,8 @@
 # with its headers, ETags and path rules, and the page itself in Debian's
 # headless Chromium driven by puppeteer-core (tests/node/web_ui.mjs):
 # key, upload with progress, a streamed answer citing the upload, its
-# passage, delete, status. Screenshots go to $SVC_TMP/shots, or to
+# passage, delete, status; then config/default.yaml (make run's, no keys):
+# the page works without one. Screenshots go to $SVC_TMP/shots, or to
 # RK_UI_SHOTS (docs/img refreshes the README's).
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
@@ -83,6 +84,18 @@ check "web_ui.mjs ran to the status view" grep -q 'ok: the status view lists the
 for v in documents chat passage status; do
     check "screenshot ui-$v.png" test -s "$SHOTS/ui-$v.png"
 done
+rk_stop
+
+# ---- make run's config (config/default.yaml): no keys, the page works --
+rk_start config/default.yaml RAGKERNEL_PLUGINS="$RK_ROOT/$BUILD/plugins" || exit 1
+check "config/default.yaml serves the page" test "$(code "$RK_URL/")" = 200
+(cd tests/node && RK_MODE=nokey RK_URL=$RK_URL RK_QUESTION="How do I upload a document?" \
+    RK_PIDFILE=$SVC_TMP/chromium2.pid timeout 120 node web_ui.mjs) >"$SVC_TMP/web_ui2.out" 2>&1
+rc=$?
+CHROME_PID=$(cat "$SVC_TMP/chromium2.pid" 2>/dev/null)
+stop_chrome
+sed 's/^/  /' "$SVC_TMP/web_ui2.out"
+check "web_ui.mjs without a key: every check passed" test "$rc" = 0
 rk_stop
 
 # ---- ui_dir: off, missing, unsafe --------------------------------------

@@ -9,6 +9,9 @@
 //   RK_URL     the server; RK_KEY its API key; RK_FILE the file to upload
 //   RK_SENTENCE  the file's unique sentence; RK_QUESTION what to ask
 //   RK_SHOTS   where ui-*.png go; RK_PIDFILE  chromium's PID is written here
+// With RK_MODE=nokey (a server without keys, on loopback): the page must
+// work without asking for a key; RK_QUESTION is asked about the documents
+// already there and the answer must cite one of them.
 import fs from 'node:fs';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
@@ -17,12 +20,13 @@ const env = (k) => {
   if (!process.env[k]) throw new Error(`${k} is not set`);
   return process.env[k];
 };
+const NOKEY = process.env.RK_MODE === 'nokey';
 const URL_ = env('RK_URL');
-const KEY = env('RK_KEY');
-const FILE = env('RK_FILE');
-const SENTENCE = env('RK_SENTENCE');
+const KEY = NOKEY ? '' : env('RK_KEY');
+const FILE = NOKEY ? '' : env('RK_FILE');
+const SENTENCE = NOKEY ? '' : env('RK_SENTENCE');
 const QUESTION = env('RK_QUESTION');
-const SHOTS = env('RK_SHOTS');
+const SHOTS = NOKEY ? '' : env('RK_SHOTS');
 const FILENAME = path.basename(FILE);
 const STEP_MS = 20000;
 
@@ -40,6 +44,7 @@ const foreign = [];
 const pageErrors = [];
 
 async function shot(page, name) {
+  if (!SHOTS) return;
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `ui-${name}.png`) });
   console.log(`screenshot: ${path.join(SHOTS, `ui-${name}.png`)}`);
@@ -60,6 +65,26 @@ async function login(page) {
     { timeout: STEP_MS });
   check('the key is accepted and kept in sessionStorage',
     (await page.evaluate(() => sessionStorage.getItem('ragkernel.api_key'))) === KEY);
+}
+
+async function noKey(page) {
+  await page.goto(`${URL_}/`, { waitUntil: 'load', timeout: STEP_MS });
+  await page.waitForSelector('body[data-ready]', { timeout: STEP_MS });
+  await page.waitForFunction(() => document.getElementById('key-state').textContent !== '',
+    { timeout: STEP_MS });
+  check('without keys on the server the page needs none',
+    (await text(page, '#key-state')) === 'no key needed'
+      && await page.$eval('#notice', (n) => n.hidden));
+  await page.type('#question', QUESTION);
+  await page.click('#send');
+  await page.waitForSelector('.msg.assistant[data-done]', { timeout: STEP_MS });
+  const cites = await page.$$eval('.msg.assistant .text button.cite', (bs) => bs.length);
+  check('an answer with citations, without a key', cites > 0
+    && !(await page.$('.msg.assistant .err')), await text(page, '.msg.assistant'));
+  await page.goto(`${URL_}/#docs`, { waitUntil: 'load', timeout: STEP_MS });
+  await page.waitForSelector('#doc-list[data-loaded]', { timeout: STEP_MS });
+  check('the documents are listed without a key',
+    (await page.$$eval('#doc-list tr', (rs) => rs.length)) > 0);
 }
 
 async function uploadFile(page) {
@@ -176,11 +201,14 @@ try {
   });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
-  await login(page);
-  const id = await uploadFile(page);
-  if (id) {
-    await chat(page, id);
-    await remove(page, id);
+  if (NOKEY) await noKey(page);
+  else {
+    await login(page);
+    const id = await uploadFile(page);
+    if (id) {
+      await chat(page, id);
+      await remove(page, id);
+    }
   }
   await status(page);
   // a 401 before the key is entered is expected (and logged by Chromium)
