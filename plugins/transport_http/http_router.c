@@ -77,7 +77,11 @@ static const route routes[] = {
      RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL, NULL},
     {"/documents", 1, ROUTE_DOCUMENT, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
      RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle, NULL},
-    ACCESS_PUBLIC   /* always public: the API description, the web UI's files */
+    {"/openapi.json", 0, ROUTE_OPENAPI, ACCESS_PUBLIC, 0, 0, 0, openapi_handle,
+     NULL, NULL, NULL, NULL},
+    /* "/" and the file names of ui_dir: see route_of */
+    {"/", 0, ROUTE_UI, ACCESS_PUBLIC, 0, 0, 0, static_handle, NULL, NULL,
+     NULL, NULL},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
