@@ -15,6 +15,8 @@
 #   make fuzz       libFuzzer harnesses (tests/fuzz/fuzz.mk)
 #   make install PREFIX=/usr/local   (SYSCONFDIR, LOCALSTATEDIR, DATADIR, DESTDIR too)
 #   make uninstall                   the same variables
+#   make man        man pages ragkernel(1), ragkernel.yaml(5) -> build/man/
+#   make docs       docs/config.md, docs/plugins.md from the schema tables
 #   make deps       install missing Debian/npm packages (idempotent)
 #
 # Plugins are discovered: every plugins/<name>/ (but plugins/lib/) builds
@@ -37,6 +39,7 @@ PLUGINDIR     ?= $(PREFIX)/lib/ragkernel/plugins
 # the web UI's files (www/), read by transport_http (its ui_dir default)
 DATADIR       ?= $(PREFIX)/share
 UIDIR         := $(DATADIR)/ragkernel/www
+MANDIR        ?= $(DATADIR)/man
 SAN       ?= 0
 CONFIG    ?= config/default.yaml
 
@@ -102,7 +105,7 @@ UNIT_BINS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRCS))))
 TOOLS     := $(BUILD)/ragkernel-plugin-check
 
 .PHONY: all run check check-unit check-integration check-asan check-tsan bench bench-plots install \
-        uninstall deps clean test-build docs FORCE fuzz fuzz-build fuzz-replay analyze
+        uninstall deps clean test-build docs FORCE fuzz fuzz-build fuzz-replay analyze man
 all: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS)
 
 # rewritten only when a directory changed, so only core/runtime/paths.c rebuilds
@@ -229,8 +232,22 @@ analyze:
 	@if ls -d $(BUILD)/analyze/report/*/failures >/dev/null 2>&1; then \
 	  echo "analyze: the analyzer could not read some files: $(BUILD)/analyze/report/*/failures" >&2; exit 1; fi
 
-# docs/plugins.md from the plugins' own schema tables
+# Man pages from docs/man/*.in and what the built binaries print (--help,
+# --config-reference=man over the built plugins): tools/man.sh.
+MAN_PAGES := $(BUILD)/man/ragkernel.1 $(BUILD)/man/ragkernel.yaml.5 \
+             $(BUILD)/man/ragkernel-plugin-check.1
+man: $(MAN_PAGES)
+$(MAN_PAGES) &: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS) $(wildcard docs/man/*.in) \
+    config/installed.yaml tools/man.sh
+	VERSION=$(VERSION) SYSCONFDIR=$(SYSCONFDIR) LOCALSTATEDIR=$(LOCALSTATEDIR) \
+	  PLUGINDIR=$(PLUGINDIR) tools/man.sh $(BUILD)/man $(BUILD)
+
+# docs/config.md (the core's sections) and docs/plugins.md (every plugin's
+# keys) from the same schema tables the config parser validates with
 docs: all
+	@{ echo "# Configuration reference"; echo; \
+	  echo "Generated from the core's schema tables by \`ragkernel --config-reference=md\` (\`make docs\`); the same tables validate a config and write \`ragkernel.yaml(5)\`. Plugin keys: [plugins.md](plugins.md)."; \
+	  $(BUILD)/ragkernel --config-reference=md; } > docs/config.md
 	@{ echo "# Plugin reference"; echo; \
 	  echo "Generated from each plugin's own config schema by \`ragkernel --list-plugins -v build/plugins\` (\`make docs\`). Keys go under \`config:\` of an instance; durations are \`250ms\`/\`30s\`/\`2m\`/\`1h\`, sizes \`64k\`/\`16MB\`."; \
 	  $(BUILD)/ragkernel --list-plugins -v $(BUILD)/plugins; } > docs/plugins.md
@@ -242,7 +259,7 @@ deps:
 # the state directory is private (conversations, documents).
 INSTALLED_CONFIG := $(DESTDIR)$(SYSCONFDIR)/ragkernel/ragkernel.yaml
 UI_FILES := $(wildcard www/*.html www/*.js www/*.css www/*.svg)
-install: all
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PLUGINDIR) \
 	  $(DESTDIR)$(PREFIX)/include/ragkernel $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(SYSCONFDIR)/ragkernel $(DESTDIR)$(UIDIR)
@@ -254,6 +271,9 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' sdk/ragkernel.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ragkernel.pc
 	test -e $(INSTALLED_CONFIG) || install -m 644 config/installed.yaml $(INSTALLED_CONFIG)
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/
 
 # What install put there, but the config if it was edited and the state
 # directory if it holds data (both are the operator's).
@@ -262,7 +282,9 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(PLUGINDIR)/,$(notdir $(PLUGIN_SOS))) \
 	  $(addprefix $(DESTDIR)$(PREFIX)/include/ragkernel/,$(notdir $(wildcard sdk/include/ragkernel/*.h))) \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ragkernel.pc \
-	  $(addprefix $(DESTDIR)$(UIDIR)/,$(notdir $(UI_FILES)))
+	  $(addprefix $(DESTDIR)$(UIDIR)/,$(notdir $(UI_FILES))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MAN_PAGES)))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MAN_PAGES))))
 	if cmp -s config/installed.yaml $(INSTALLED_CONFIG); then rm -f $(INSTALLED_CONFIG); fi
 	-rmdir $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/lib/ragkernel \
 	  $(DESTDIR)$(PREFIX)/include/ragkernel $(DESTDIR)$(SYSCONFDIR)/ragkernel \

@@ -39,6 +39,9 @@ static const rk_config_key key_schema[] = {
     {NULL, 0, NULL, 0, NULL}};
 
 static const rk_config_key auth_schema_keys[] = {
+    {"keys", RK_CFG_MAP, NULL, 0,
+     "API keys by name (letters, digits, _ and -; up to 64), each with the settings "
+     "under auth.keys.NAME; none = no authentication, which a non-loopback listener refuses"},
     {"limiter", RK_CFG_STRING, NULL, 0, "cache instance that keeps shared rate limits"},
     {NULL, 0, NULL, 0, NULL}};
 
@@ -165,7 +168,6 @@ static int load_section(auth *a, cfg_node *sec, cfg_diag *d)
     }
     const cfg_node *lim = cfg_map_get(sec, "limiter");
     if (lim && lim->kind == CFG_SCALAR && lim->str[0]) a->limiter = strdup(lim->str);
-    (void)auth_schema_keys;
     const cfg_node *keys = cfg_map_get(sec, "keys");
     if (!keys) return errs;
     if (keys->kind != CFG_MAP) {
@@ -246,3 +248,6 @@ int auth_limits(const auth *a, const char *key_id, int64_t *rpm, int64_t *tpm)
     *rpm = *tpm = 0;
     return -1;
 }
+
+const rk_config_key *auth_schema(void) { return auth_schema_keys; }
+const rk_config_key *auth_key_schema(void) { return key_schema; }

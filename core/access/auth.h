@@ -36,5 +36,9 @@ const char *auth_limiter(const auth *a);
 int auth_limits(const auth *a, const char *key_id, int64_t *rpm, int64_t *tpm);
 /* "chat" -> RK_SCOPE_CHAT, ...; 0 if unknown. */
 uint32_t auth_scope_parse(const char *s);
+/* The keys of the auth: section and of one auth.keys entry, for the
+ * generated config reference (confdoc.h); static tables. */
+const rk_config_key *auth_schema(void);
+const rk_config_key *auth_key_schema(void);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "cfg.h"
 #include "conf.h"
+#include "confdoc.h"
 #include "hostapi.h"
 #include "loader.h"
 #include "log.h"
@@ -37,6 +38,10 @@ static void usage(FILE *f)
             "                                    tree's and %s);\n"
             "                                    -v: every plugin's config keys (Markdown);\n"
             "                                    exit 1 if none loads\n"
+            "       ragkernel --config-reference=md|man [-c FILE] [DIR...]\n"
+            "                                    every key of the core's sections and,\n"
+            "                                    given -c or DIRs, of the plugins found\n"
+            "                                    there; as Markdown or man(7)\n"
             "       ragkernel --version          core and plugin ABI versions\n"
             "       ragkernel --help\n"
             "Relative paths in FILE are relative to FILE's directory. State (data files)\n"
@@ -83,31 +88,9 @@ static int check_config(const char *path)
     return ok ? 0 : 1;
 }
 
-static const char *type_name(rk_cfg_type t)
-{
-    static const char *names[] = {"?", "string", "int", "double", "bool",
-                                  "duration", "size", "list", "map"};
-    return (unsigned)t < sizeof names / sizeof *names ? names[t] : "?";
-}
-
-/* The config keys of a plugin, from its schema table (Markdown rows). */
-static void describe(const rk_plugin *d)
-{
-    printf("\n### %s (%s)\n\n%s\n\n", d->name, loader_kind_name(d->kind),
-           d->description ? d->description : "");
-    if (!d->config || !d->config[0].name) {
-        printf("No configuration keys.\n");
-        return;
-    }
-    printf("| key | type | default | |\n|---|---|---|---|\n");
-    for (const rk_config_key *k = d->config; k->name; k++)
-        printf("| `%s` | %s | %s | %s |\n", k->name, type_name(k->type),
-               k->required ? "**required**" : k->default_value ? k->default_value : "",
-               k->description ? k->description : "");
-}
-
 typedef struct listing {
     int verbose;
+    confdoc_fmt fmt; /* of -v and --config-reference */
     size_t loaded;
 } listing;
 
@@ -116,7 +99,9 @@ static void list_one(void *ud, const char *path, const loader_plugin *p, const c
     listing *l = ud;
     if (p) l->loaded++;
     if (l->verbose && p) {
-        describe(p->desc);
+        const rk_plugin *d = p->desc;
+        confdoc_plugin(stdout, l->fmt, d->name, loader_kind_name(d->kind), d->description,
+                       d->config);
         return;
     }
     if (l->verbose) return;
@@ -151,7 +136,9 @@ static size_t list_dirs(int argc, char **argv, rk_conf *c, const char **out, siz
     return n;
 }
 
-static int list_plugins(int argc, char **argv, const char *config, int verbose)
+/* verbose: every plugin's keys in fmt (-v: Markdown) instead of a table. */
+static int list_plugins(int argc, char **argv, const char *config, int verbose,
+                        confdoc_fmt fmt)
 {
     rk_conf *c = NULL;
     const char *dirs[64];
@@ -169,7 +156,7 @@ static int list_plugins(int argc, char **argv, const char *config, int verbose)
     size_t n = list_dirs(argc, argv, c, dirs, 64, beside, sizeof beside);
     if (!verbose)
         printf("%-10s %-20s %-8s %-5s %s\n", "KIND", "NAME", "VERSION", "ABI", "DESCRIPTION");
-    listing l = {.verbose = verbose};
+    listing l = {.verbose = verbose, .fmt = fmt};
     loader_scan(dirs, n, list_one, &l);
     if (!l.loaded) {
         fprintf(stderr, "ragkernel: no plugin could be loaded from");
@@ -178,6 +165,17 @@ static int list_plugins(int argc, char **argv, const char *config, int verbose)
     }
     conf_free(c);
     return l.loaded ? 0 : 1;
+}
+
+/* --config-reference: the core's sections, then the plugins found in the
+ * DIRs or in -c FILE's plugin_path when either is given. */
+static int reference(int argc, char **argv, const char *config, confdoc_fmt fmt)
+{
+    confdoc_core(stdout, fmt);
+    if (argc == 0 && !config) return 0;
+    confdoc_part(stdout, fmt, "Plugins",
+                 "The keys of each plugin go under config: of an instance of it.");
+    return list_plugins(argc, argv, config, 1, fmt);
 }
 
 static int serve(const char *path)
@@ -202,7 +200,7 @@ static int serve(const char *path)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_CHECK = 256, OPT_LIST, OPT_VERSION };
+    enum { OPT_CHECK = 256, OPT_LIST, OPT_VERSION, OPT_REFERENCE };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", required_argument, NULL, OPT_CHECK},
@@ -210,6 +208,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
         {"verbose", no_argument, NULL, 'v'},
+        {"config-reference", required_argument, NULL, OPT_REFERENCE},
         {NULL, 0, NULL, 0}};
     const char *config = NULL;
     /* nothing we create is anyone else's to read: conversations, documents,
@@ -218,12 +217,21 @@ int main(int argc, char **argv)
     setenv("RAGKERNEL_STATE_DIR", paths_state_dir(), 0);
     paths_absolute_plugin_env(); /* before any chdir to a config's directory */
     int list = 0, verbose = 0, test = 0, c;
+    confdoc_fmt fmt = CONFDOC_MD;
     while ((c = getopt_long(argc, argv, "c:htv", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 't': test = 1; break;
         case OPT_CHECK: return check_config(optarg);
         case OPT_LIST: list = 1; break;
+        case OPT_REFERENCE:
+            if (confdoc_parse_fmt(optarg, &fmt) != 0) {
+                fprintf(stderr, "ragkernel: --config-reference=%s: unknown format (md or man)\n",
+                        optarg);
+                return 2;
+            }
+            list = 2;
+            break;
         case OPT_VERSION:
             printf("ragkernel %s (plugin ABI %d.%d)\n", RK_VERSION, RK_ABI_MAJOR, RK_ABI_MINOR);
             return 0;
@@ -232,7 +240,8 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (list) return list_plugins(argc - optind, argv + optind, config, verbose);
+    if (list == 2) return reference(argc - optind, argv + optind, config, fmt);
+    if (list) return list_plugins(argc - optind, argv + optind, config, verbose, CONFDOC_MD);
     if (test && !config && optind + 1 == argc) config = argv[optind++];
     if (test && optind == argc) return check_config(config ? config : paths_default_config());
     if (optind != argc) {
