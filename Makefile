@@ -16,6 +16,7 @@
 #   make install PREFIX=/usr/local   (SYSCONFDIR, LOCALSTATEDIR, DATADIR, DESTDIR too)
 #   make uninstall                   the same variables
 #   make man        man pages ragkernel(1), ragkernel.yaml(5) -> build/man/
+#   make deb        Debian packages -> build/pkg/ (packaging/deb/build.sh)
 #   make docs       docs/config.md, docs/plugins.md from the schema tables
 #   make deps       install missing Debian/npm packages (idempotent)
 #
@@ -105,7 +106,7 @@ UNIT_BINS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRCS))))
 TOOLS     := $(BUILD)/ragkernel-plugin-check
 
 .PHONY: all run check check-unit check-integration check-asan check-tsan bench bench-plots install \
-        uninstall deps clean test-build docs FORCE fuzz fuzz-build fuzz-replay analyze man
+        uninstall deps clean test-build docs FORCE fuzz fuzz-build fuzz-replay analyze man deb
 all: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS)
 
 # rewritten only when a directory changed, so only core/runtime/paths.c rebuilds
@@ -123,10 +124,10 @@ $(BUILD)/obj/%.o: %.c | $(BUILD)/pkgs/core.ok
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
 
 $(BUILD)/ragkernel: $(CORE_OBJS) $(BUILD)/obj/core/runtime/main.o
-	$(CC) $(SANLD) -o $@ $^ $(CORE_LIBS)
+	$(CC) $(SANLD) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 $(BUILD)/ragkernel-plugin-check: $(CORE_OBJS) $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/plugin_check*.c))
-	$(CC) $(SANLD) -o $@ $^ $(CORE_LIBS)
+	$(CC) $(SANLD) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 # one rule per plugin: every .c in plugins/<name>/ -> build/plugins/<name>.so
 define PLUGIN_RULE
@@ -135,7 +136,7 @@ PLUGIN_LIBS_$(1) := $(call pkg_libs,$(PLUGIN_PKGS_$(1))) $(PLUGIN_LIBS_$(1))
 $(BUILD)/plugins/$(1).so: $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard plugins/$(1)/*.c)) \
     $(patsubst %.c,$(BUILD)/pobj/shared/$(1)/%.o,$(PLUGIN_SRCS_$(1)))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(SANLD) -shared $$(PLUGIN_LDFLAGS) -o $$@ $$^ $$(PLUGIN_LIBS_$(1))
+	$$(CC) $(SANLD) $$(LDFLAGS) -shared $$(PLUGIN_LDFLAGS) -o $$@ $$^ $$(PLUGIN_LIBS_$(1))
 $(BUILD)/pobj/plugins/$(1)/%.o: plugins/$(1)/%.c | $(BUILD)/pkgs/plugin-$(1).ok
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(PLUGIN_CFLAGS) $$(PLUGIN_CFLAGS_$(1)) -c $$< -o $$@
@@ -241,6 +242,12 @@ $(MAN_PAGES) &: $(BUILD)/ragkernel $(PLUGIN_SOS) $(TOOLS) $(wildcard docs/man/*.
     config/installed.yaml tools/man.sh
 	VERSION=$(VERSION) SYSCONFDIR=$(SYSCONFDIR) LOCALSTATEDIR=$(LOCALSTATEDIR) \
 	  PLUGINDIR=$(PLUGINDIR) tools/man.sh $(BUILD)/man $(BUILD)
+
+# Debian packages (binary, plugins, man pages, config, systemd unit; and
+# -dev: SDK headers, ragkernel.pc, ragkernel-plugin-check) from a staged
+# `make install PREFIX=/usr` in a build dir of their own: packaging/deb/build.sh.
+deb:
+	MAKE="$(MAKE)" BUILD=$(BUILD) VERSION=$(VERSION) SAN=$(SAN) packaging/deb/build.sh
 
 # docs/config.md (the core's sections) and docs/plugins.md (every plugin's
 # keys) from the same schema tables the config parser validates with

@@ -17,8 +17,10 @@ APT_PKGS=(
 # clang, clang-tools, libclang-rt-14-dev: make fuzz (libFuzzer), make analyze (scan-build)
 # gnuplot-nox: make bench-plots
 # chromium: the web UI's test (headless, driven by npm puppeteer-core)
+# dpkg-dev, lintian, man-db, systemd: make deb and its test (dpkg-gencontrol,
+# lintian, man -l, systemd-analyze verify)
 TEST_PKGS=(check libsubunit-dev python3 nodejs npm redis-server redis-tools postgresql-15 nginx wrk
-  clang clang-tools libclang-rt-14-dev gnuplot-nox chromium)
+  clang clang-tools libclang-rt-14-dev gnuplot-nox chromium dpkg-dev lintian man-db systemd)
 what=${1:-all}
 [ "$what" = build ] || APT_PKGS+=("${TEST_PKGS[@]}")
 

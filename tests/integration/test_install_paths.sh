@@ -20,6 +20,8 @@ tail -5 "$T/install.log" | sed 's/^/    /'
 check "make install PREFIX=scratch" test "$rc" = 0
 BIN=$P/bin/ragkernel
 check "installed config at SYSCONFDIR/ragkernel/ragkernel.yaml" test -f "$P/etc/ragkernel/ragkernel.yaml"
+check "man pages in PREFIX/share/man (ragkernel.1, ragkernel.yaml.5)" \
+    test -f "$P/share/man/man1/ragkernel.1" -a -f "$P/share/man/man5/ragkernel.yaml.5"
 check "state dir LOCALSTATEDIR/lib/ragkernel is 0700" test "$(stat -c %a "$P/var/lib/ragkernel")" = 700
 check "--help names the compiled-in paths" grep -q "$P/etc/ragkernel/ragkernel.yaml" <("$BIN" --help)
 check "--list-plugins finds the installed plugins" \
@@ -97,6 +99,7 @@ check "--list-plugins with nothing loadable exits 1" bash -c '! "$1" --list-plug
 make -s BUILD="$T/build" PREFIX="$P" uninstall >"$T/uninstall.log" 2>&1
 check "make uninstall removes the binaries" test ! -e "$BIN" -a ! -e "$P/bin/ragkernel-plugin-check"
 check "... the plugins and headers" test ! -e "$P/lib/ragkernel" -a ! -e "$P/include/ragkernel"
+check "... the man pages" test ! -e "$P/share/man/man1/ragkernel.1" -a ! -e "$P/share/man/man5/ragkernel.yaml.5"
 check "... the unedited config" test ! -e "$P/etc/ragkernel/ragkernel.yaml"
 check "... but not the data" test -f "$S/history.sqlite"
 rk_summary
