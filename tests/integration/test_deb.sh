@@ -4,7 +4,7 @@
 # there with its installed config: --version, --check-config, a start on a
 # loopback port with a scratch state dir, /health, an upload and a /chat
 # answer citing it; a plugin replaced in place and reloaded under the
-# MemoryDenyWriteExecute= filter the unit sets. Also: lintian (no errors),
+# seccomp filters the unit sets (MemoryDenyWriteExecute, SystemCallFilter). Also: lintian (no errors),
 # systemd-analyze verify on the unit, the man pages render without a
 # warning and document the core keys.
 set -u
@@ -66,12 +66,36 @@ check "--help names /etc/ragkernel/ragkernel.yaml and /var/lib/ragkernel" bash -
 sed 's/^/    /' "$T/check.log"
 check "--check-config on the installed config" test "$rc" = 0
 
-# served under the seccomp filter of the unit's MemoryDenyWriteExecute=yes
-cc -std=gnu11 -Wall -Wextra -Werror -O2 -o "$T/mdwe_exec" tests/tools/mdwe_exec.c
+# served under the seccomp filters of the unit: MemoryDenyWriteExecute=yes
+# and SystemCallFilter=@system-service (EPERM for the rest), the group's
+# system calls as this machine's systemd-analyze lists them
+check "tests/tools/unit_seccomp.c builds" \
+    cc -std=gnu11 -Wall -Wextra -Werror -O2 -o "$T/unit_seccomp" tests/tools/unit_seccomp.c
+SANDBOX=("$T/unit_seccomp")
+syscalls() { # GROUP: its system call names, nested groups expanded
+    systemd-analyze syscall-filter "$1" | sed -n 's/^    \([^# ].*\)$/\1/p' |
+    while read -r s; do case $s in @*) syscalls "$s" ;; *) echo "$s" ;; esac; done
+}
+if command -v systemd-analyze >/dev/null; then
+    allow=$(awk 'NR == FNR { want[$1] = 1; next }
+                 /^#define __NR_/ && want[substr($2, 6)] { printf "%s%s", sep, $3; sep = "," }' \
+            <(syscalls @system-service) /usr/include/x86_64-linux-gnu/asm/unistd_64.h)
+    echo "    @system-service: $(tr , '\n' <<<"$allow" | wc -l) system calls allowed"
+    SANDBOX+=(--allow "$allow")
+    check "the SystemCallFilter emulation refuses mount(2) (not in @system-service)" bash -c \
+        '"$@" python3 -c "import ctypes, sys; c = ctypes.CDLL(None, use_errno=True);
+c.mount(b\"none\", b\"/nonexistent-rk\", b\"tmpfs\", 0, None); sys.exit(ctypes.get_errno() != 1)"' \
+        _ "${SANDBOX[@]}"
+else
+    echo "SKIP SystemCallFilter emulation: systemd-analyze not installed"
+fi
 check "the MDWE filter refuses a writable+executable mapping" bash -c \
-    '! "$1" python3 -c "import mmap; mmap.mmap(-1, 4096, prot=7)" 2>/dev/null' _ "$T/mdwe_exec"
+    '"$@" python3 -c "import mmap, sys
+try: mmap.mmap(-1, 4096, prot=7)
+except PermissionError: sys.exit(0)
+sys.exit(3)"' _ "${SANDBOX[@]}"
 port=$(free_port)
-(cd / && exec env RAGKERNEL_LISTEN="127.0.0.1:$port" "$T/mdwe_exec" "$B" \
+(cd / && exec env RAGKERNEL_LISTEN="127.0.0.1:$port" "${SANDBOX[@]}" "$B" \
      -c "$X/etc/ragkernel/ragkernel.yaml") >"$T/served.log" 2>&1 &
 pid=$!
 _svc_record ragkernel "$pid" TERM
@@ -91,7 +115,7 @@ P=$X/usr/lib/ragkernel/plugins
 cp "$P/llm_extractive.so" "$P/.new" && mv "$P/.new" "$P/llm_extractive.so"
 kill -HUP "$pid"
 for _ in $(seq 100); do grep -q 'generation 2' "$T/served.log" && break; sleep 0.1; done
-check "SIGHUP reloads a replaced plugin under MemoryDenyWriteExecute" \
+check "SIGHUP reloads a replaced plugin under the unit's filters" \
     grep -q 'llm_extractive.so changed on disk since it was loaded' "$T/served.log"
 check "... and the new generation answers" bash -c \
     'grep -q "configuration reloaded" "$1" && grep -q keeper.txt <<<"$2"' _ "$T/served.log" "$(ask)"
