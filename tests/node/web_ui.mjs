@@ -107,8 +107,11 @@ async function uploadFile(page) {
   const texts = await page.evaluate(() => window.uploadTexts);
   check('upload progress was reported (XMLHttpRequest upload events)',
     texts.some((t) => /^(Uploading .*: .* of |Indexing )/.test(t)), JSON.stringify(texts));
-  const id = await page.evaluate((name) => [...document.querySelectorAll('#doc-list tr')]
-    .find((r) => r.cells[0].textContent === name)?.dataset.id, FILENAME);
+  // the list is refreshed after "Added" is shown: wait for the row
+  const row = await page.waitForFunction((name) => [...document.querySelectorAll('#doc-list tr')]
+    .find((r) => r.cells[0].textContent === name)?.dataset.id, { timeout: STEP_MS }, FILENAME)
+    .catch(() => null);
+  const id = row ? await row.jsonValue() : undefined;
   check('the list shows the uploaded file', !!id);
   await shot(page, 'documents');
   return id;
