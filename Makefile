@@ -178,6 +178,7 @@ HTTP_TEST_OBJS := $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard plugins/transport_
 $(BUILD)/tests/test_http_openapi: $(HTTP_TEST_OBJS)
 TEST_EXTRA_test_http_openapi := $(HTTP_TEST_OBJS) $(call pkg_libs,libmicrohttpd jansson) -lpthread
 TEST_CFLAGS_test_http_openapi := -Iplugins/transport_http $(call pkg_cflags,libmicrohttpd)
+TEST_CFLAGS_test_pdftext := -Iplugins/extract_pdf
 
 define UNIT_RULE
 $(BUILD)/tests/%: tests/unit/$(1)/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS) | $(BUILD)/pkgs/test.ok

@@ -1,7 +1,7 @@
 /*
  * plugin_check — what the ragkernel-plugin-check driver (plugin_check.c),
  * the per-kind contract checks (plugin_check_contracts.c, _cache.c,
- * _caps.c) and the reporting (plugin_check_report.c) share. Private to the
+ * _caps.c, _extract.c) and the reporting (plugin_check_report.c) share. Private to the
  * tool. Calls go one way: driver -> contracts -> caps/cache -> report.
  */
 #ifndef RK_TOOLS_PLUGIN_CHECK_H
@@ -41,6 +41,9 @@ void pc_run_contract(checker *ck, rk_instance *in, loop *lp);
 
 /* The default cache contract (plugin_check_cache.c). */
 void pc_cache_contract(checker *ck, const rk_plugin *d, void *ctx);
+
+/* The extractor contract (plugin_check_extract.c). */
+void pc_extractor_contract(checker *ck, const rk_plugin *d, void *ctx);
 
 /* The contract the instance's declared capabilities imply, run instead of
  * the kind's default one (plugin_check_caps.c): 1 if it ran, 0 when the

@@ -476,6 +476,7 @@ void pc_run_contract(checker *ck, rk_instance *in, loop *lp)
     case RK_KIND_RETRIEVER: retriever_contract(ck, d, in->ctx); break;
     case RK_KIND_HISTORY: history_contract(ck, d, in->ctx); break;
     case RK_KIND_TRANSPORT: transport_contract(ck, d, in->ctx); break;
+    case RK_KIND_EXTRACTOR: pc_extractor_contract(ck, d, in->ctx); break;
     default: break;
     }
     pthread_mutex_unlock(&in->serial);

@@ -15,8 +15,10 @@
 
 #include "log.h"
 
-static const char *const pipeline_refs[] = {"llm", "retriever", "cache", "history",
-                                            "storage", "history_summarizer"};
+/* The lists come first (they may be sequences). */
+static const char *const pipeline_refs[] = {"llm", "extractors", "retriever", "cache",
+                                            "history", "storage", "history_summarizer"};
+#define PIPELINE_LISTS 2
 
 static int is_empty(const cfg_node *n)
 {
@@ -85,36 +87,52 @@ static int check_server(const rk_conf *c, const cfg_node *sec, cfg_diag *d)
     return errs;
 }
 
-/* The ingest limits (core/ingest.h) the schema types cannot express. */
-static int check_ingest(const rk_conf *c, const cfg_node *sec, cfg_diag *d)
+/* "pdftotext_max_memory" -> "max_memory": the key's name in extract_pdf,
+ * where the pdftotext keys moved; NULL for any other key. */
+static const char *moved_to(const char *k)
 {
-    static const struct {
-        const char *key, *rule;
-        int64_t min, max;
-    } ranges[] = {
-        {"ingest_timeout", "must be at least 1ms", 1, INT64_MAX},
-        {"pdftotext_max_memory", "must be at least 32MB (pdftotext needs about that to start)",
-         32LL << 20, INT64_MAX},
-        {"pdftotext_max_parallel", "must be between 1 and 256", 1, 256},
-        {"pdftotext_queue_timeout", "must not be negative", 0, INT64_MAX},
-    };
+    if (strncmp(k, "pdftotext", 9) != 0) return NULL;
+    return !k[9] ? "program" : k[9] == '_' && k[10] ? k + 10 : NULL;
+}
+
+/* The pipeline section with the moved keys left out (view's arrays are
+ * the caller's to free), each reported with where it went instead of as
+ * unknown. */
+static int drop_moved(const cfg_node *sec, cfg_node *view, cfg_diag *d)
+{
     int errs = 0;
-    const cfg_node *at = sec ? sec : cfg_root(c->doc);
-    const char *prog = cfg_values_string(c->pipeline, "pdftotext");
-    if (!prog || prog[0] != '/') {
-        const cfg_node *n = cfg_map_get(sec, "pdftotext");
-        cfg_diag_at(d, n ? n : at, "pipeline.pdftotext: must be an absolute path (it is "
-                                   "not looked up in PATH), got '%s'", prog ? prog : "");
-        errs++;
-    }
-    for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++) {
-        int64_t v = cfg_values_int(c->pipeline, ranges[i].key);
-        if (v >= ranges[i].min && v <= ranges[i].max) continue;
-        const cfg_node *n = cfg_map_get(sec, ranges[i].key);
-        cfg_diag_at(d, n ? n : at, "pipeline.%s: %s", ranges[i].key, ranges[i].rule);
-        errs++;
+    *view = *sec;
+    view->n = 0;
+    view->keys = calloc(sec->n ? sec->n : 1, sizeof *view->keys);
+    view->items = calloc(sec->n ? sec->n : 1, sizeof *view->items);
+    if (!view->keys || !view->items) return 0; /* then unknown, not moved */
+    for (size_t i = 0; i < sec->n; i++) {
+        const char *k = sec->keys[i]->str, *to = moved_to(k);
+        if (to) {
+            cfg_diag_at(d, sec->keys[i], "pipeline.%s moved: set `%s` in an extract_pdf "
+                        "instance (instances: {pdf: {plugin: extract_pdf, config: {%s: ...}}})",
+                        k, to, to);
+            errs++;
+            continue;
+        }
+        view->keys[view->n] = sec->keys[i];
+        view->items[view->n++] = sec->items[i];
     }
     return errs;
+}
+
+static cfg_values *build_pipeline(const cfg_node *pipe, const cfg_node *root, int *errs,
+                                  cfg_diag *d)
+{
+    if (!pipe || pipe->kind != CFG_MAP)
+        return cfg_values_build(pipe, conf_pipeline_schema, pipe ? pipe : root, d);
+    cfg_node view;
+    *errs += drop_moved(pipe, &view, d);
+    cfg_values *v = cfg_values_build(view.keys && view.items ? &view : pipe,
+                                     conf_pipeline_schema, pipe, d);
+    free(view.keys);
+    free(view.items);
+    return v;
 }
 
 /* The pipeline's numbers that have a floor (pipeline.c refuses them at
@@ -131,8 +149,13 @@ static int check_pipeline(const rk_conf *c, const cfg_node *sec, cfg_diag *d)
         {"fast_max_words", 0}, {"history_max_messages", 0}, {"max_messages", 1},
         {"max_input_bytes", 1},
     };
-    int errs = check_ingest(c, sec, d);
+    int errs = 0;
     const cfg_node *at = sec ? sec : cfg_root(c->doc);
+    if (cfg_values_int(c->pipeline, "ingest_timeout") < 1) {
+        const cfg_node *n = cfg_map_get(sec, "ingest_timeout");
+        cfg_diag_at(d, n ? n : at, "pipeline.ingest_timeout: must be at least 1ms");
+        errs++;
+    }
     for (size_t i = 0; i < sizeof floors / sizeof *floors; i++) {
         int64_t v = cfg_values_int(c->pipeline, floors[i].key);
         if (v >= floors[i].min) continue;
@@ -229,7 +252,7 @@ static int check_refs(const rk_conf *c, const cfg_node *pipe, cfg_diag *d)
     if (!pipe || pipe->kind != CFG_MAP) return 0;
     for (size_t i = 0; i < sizeof pipeline_refs / sizeof *pipeline_refs; i++) {
         const cfg_node *v = cfg_map_get(pipe, pipeline_refs[i]);
-        if (v && v->kind == CFG_SEQ && i == 0)
+        if (v && v->kind == CFG_SEQ && i < PIPELINE_LISTS)
             for (size_t j = 0; j < v->n; j++)
                 errs += check_ref(c, pipeline_refs[i], v->items[j], d);
         else if (v)
@@ -273,7 +296,7 @@ rk_conf *conf_load_all(const char *path, cfg_diag *d, int *errors)
     const cfg_node *pipe = cfg_map_get(root, "pipeline");
     c->server = cfg_values_build(srv, conf_server_schema, srv ? srv : root, d);
     errs += c->server ? check_server(c, srv, d) : 1;
-    c->pipeline = cfg_values_build(pipe, conf_pipeline_schema, pipe ? pipe : root, d);
+    c->pipeline = build_pipeline(pipe, root, &errs, d);
     errs += c->pipeline ? check_pipeline(c, pipe, d) : 1;
     errs += load_instances(c, cfg_map_get(root, "instances"), d);
     errs += check_refs(c, pipe, d);

@@ -35,6 +35,9 @@ const rk_config_key conf_pipeline_schema[] = {
     {"storage", RK_CFG_STRING, NULL, 0, "document storage instance; absent = no documents"},
     {"seed_dir", RK_CFG_STRING, NULL, 0,
      "documents uploaded on first run, when the storage holds none"},
+    {"extractors", RK_CFG_LIST, NULL, 0,
+     "extractor instances that read uploads, in the order they are asked (first match "
+     "wins); absent = every extractor instance, in declaration order"},
     {"llm_timeout", RK_CFG_DURATION, "60s", 0, "deadline of one LLM call"},
     {"total_timeout", RK_CFG_DURATION, "120s", 0, "deadline of the whole answer"},
     {"retrieval_timeout", RK_CFG_DURATION, "60s", 0, "deadline of retrieval"},
@@ -66,16 +69,8 @@ const rk_config_key conf_pipeline_schema[] = {
     {"max_messages", RK_CFG_INT, "256", 0, "most messages accepted in one request"},
     {"max_input_bytes", RK_CFG_SIZE, "256k", 0, "most message bytes accepted in one request"},
     {"ingest_timeout", RK_CFG_DURATION, "30s", 0,
-     "time budget of one document upload (text extraction, pdftotext included, and "
+     "time budget of one document upload (text extraction by its extractor and "
      "chunking); over it the upload gets 422 and nothing is stored"},
-    {"pdftotext", RK_CFG_STRING, "/usr/bin/pdftotext", 0,
-     "absolute path of poppler's pdftotext, which reads PDF uploads (no PATH lookup)"},
-    {"pdftotext_max_memory", RK_CFG_SIZE, "512MB", 0,
-     "address space of one pdftotext process (RLIMIT_AS; at least 32MB); its CPU time "
-     "is limited to ingest_timeout"},
-    {"pdftotext_max_parallel", RK_CFG_INT, "2", 0, "pdftotext processes running at once"},
-    {"pdftotext_queue_timeout", RK_CFG_DURATION, "5s", 0,
-     "how long a PDF upload waits for one of them to finish, then 503 (retry later)"},
     {"max_answer_bytes", RK_CFG_SIZE, "4m", 0,
      "longest answer; an upstream that writes more is cut off with an error"},
     {"system_prompt", RK_CFG_STRING,

@@ -11,7 +11,7 @@
  */
 #include "docname.h"
 
-#include "extract.h"
+#include "textnorm.h"
 
 /* A bidirectional formatting control at p (U+202A..U+202E, U+2066..U+2069
  * as UTF-8), or 0. p is NUL-terminated, so p[2] is only read after p[1]
@@ -34,7 +34,7 @@ int docname_chars_ok(const char *name, size_t n, rk_err *err)
         if (u[i] < 0x20 || u[i] == 0x7F)
             return rk_fail(err, RK_ERR_INVALID,
                            "filename contains control characters (byte 0x%02X)", u[i]);
-    if (!extract_utf8_valid(name, n))
+    if (!tn_utf8_valid(name, n))
         return rk_fail(err, RK_ERR_INVALID, "filename is not UTF-8");
     for (size_t i = 0; i < n; i++) {
         if (u[i] == 0xC2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F)

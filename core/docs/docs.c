@@ -171,7 +171,7 @@ int docs__put(docs *d, const docs_put_req *req, docs_put_res *res, rk_err *err)
     if ((rc = filename_of(req->filename, req->id, &filename, err)) != RK_OK) return rc;
     if (req->id) snprintf(res->id, sizeof res->id, "%s", req->id);
     else docs_derive_id(filename, res->id);
-    if ((rc = ingest_run(req->data, req->len, filename, req->content_type, &doc, err)) != RK_OK) {
+    if ((rc = ingest_run(d->ingest, req->data, req->len, filename, req->content_type, &doc, err)) != RK_OK) {
         res->http = ingest_http_status(rc);
         return rc;
     }
@@ -235,6 +235,7 @@ void docs_free(docs *d)
     pthread_cond_destroy(&d->idle);
     pthread_mutex_destroy(&d->mu);
     docs__locks_destroy(d);
+    ingest_set_free(d->ingest);
     free(d->seed_dir);
     free(d);
 }
@@ -242,4 +243,14 @@ void docs_free(docs *d)
 void docs_set_cache(docs *d, rk_instance *cache)
 {
     if (d) d->cache = cache;
+}
+
+void docs_set_ingest(docs *d, ingest_set *s)
+{
+    if (!d) {
+        ingest_set_free(s);
+        return;
+    }
+    ingest_set_free(d->ingest);
+    d->ingest = s;
 }

@@ -95,6 +95,11 @@ int docs_reindex_running(docs *d);
  * documents when they change (docver.h); NULL = none. Call before use. */
 void docs_set_cache(docs *d, rk_instance *cache);
 
+/* The extractors uploads are read with (ingest.h; owned from here on,
+ * freed by docs_free). Call before use; without one every upload gets 415. */
+struct ingest_set;
+void docs_set_ingest(docs *d, struct ingest_set *s);
+
 /* Exposed for tests: the id derived from a filename (buffer of at least
  * DOCS_ID_MAX + 1 bytes), and the id/tenant syntax check. */
 void docs_derive_id(const char *filename, char out[DOCS_ID_MAX + 1]);

@@ -23,6 +23,7 @@
 struct docs {
     rk_instance *storage, *retriever; /* borrowed; retriever may be NULL */
     rk_instance *cache;               /* borrowed, may be NULL: see docver.h */
+    ingest_set *ingest;               /* owned; NULL = no extractor (uploads get 415) */
     const rk_storage_vtable *svt;
     const rk_retriever_vtable *rvt;   /* NULL without a retriever */
     pool *pool;                       /* borrowed */

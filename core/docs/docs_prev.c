@@ -53,7 +53,7 @@ int docs__prev_restore(docs *d, docs_prev *p, rk_err *err)
     rk_err e = {{0}};
     int rc = docs__store(d, &p->meta, sb_str(&p->blob), p->blob.len, &e);
     if (rc == RK_OK)
-        rc = ingest_run(sb_str(&p->blob), p->blob.len, p->filename, p->ctype, &doc, &e);
+        rc = ingest_run(d->ingest, sb_str(&p->blob), p->blob.len, p->filename, p->ctype, &doc, &e);
     if (rc == RK_OK) rc = docs__index(d, p->meta.tenant, p->meta.id, &doc, p->sha256, &e);
     ingest_doc_free(&doc);
     if (rc != RK_OK) rk_fail(err, rc, "%s", e.msg);

@@ -194,7 +194,7 @@ static int rx_redo(docs *d, const char *tenant, const char *id, rk_err *err)
     sha256_init(&sc);
     sha256_update(&sc, sb_str(&cur.blob), cur.blob.len);
     sha256_final_hex(&sc, sha);
-    rc = ingest_run(sb_str(&cur.blob), cur.blob.len, cur.filename, cur.ctype, &doc, err);
+    rc = ingest_run(d->ingest, sb_str(&cur.blob), cur.blob.len, cur.filename, cur.ctype, &doc, err);
     if (rc == RK_OK) rc = docs__index(d, tenant, id, &doc, sha, err);
     ingest_doc_free(&doc);
     docs__prev_free(&cur);

@@ -42,6 +42,7 @@ const char *loader_kind_name(rk_kind k)
     case RK_KIND_CACHE: return "cache";
     case RK_KIND_STORAGE: return "storage";
     case RK_KIND_HISTORY: return "history";
+    case RK_KIND_EXTRACTOR: return "extractor";
     }
     return "?";
 }
@@ -120,6 +121,8 @@ static const slot_req history_slots[] = {
     SLOT(rk_history_vtable, append), SLOT(rk_history_vtable, load),
     SLOT(rk_history_vtable, replace), SLOT(rk_history_vtable, expire),
     {NULL, 0}};
+static const slot_req extractor_slots[] = {
+    SLOT(rk_extractor_vtable, formats), SLOT(rk_extractor_vtable, extract), {NULL, 0}};
 static const slot_req no_slots[] = {{NULL, 0}};
 #undef SLOT
 
@@ -137,6 +140,8 @@ static size_t vtable_size_1_0(rk_kind k, const slot_req **req)
     case RK_KIND_CACHE: *req = cache_slots; return END(rk_cache_vtable, del);
     case RK_KIND_STORAGE: *req = storage_slots; return END(rk_storage_vtable, remove);
     case RK_KIND_HISTORY: *req = history_slots; return END(rk_history_vtable, expire);
+    /* since 1.1: its first vtable is its smallest */
+    case RK_KIND_EXTRACTOR: *req = extractor_slots; return END(rk_extractor_vtable, extract);
     }
     *req = no_slots;
     return 0;

@@ -233,7 +233,7 @@ static const struct {
     {"pipeline", "llm", RK_KIND_LLM},          {"pipeline", "retriever", RK_KIND_RETRIEVER},
     {"pipeline", "cache", RK_KIND_CACHE},      {"pipeline", "history", RK_KIND_HISTORY},
     {"pipeline", "storage", RK_KIND_STORAGE},  {"pipeline", "history_summarizer", RK_KIND_LLM},
-    {"auth", "limiter", RK_KIND_CACHE},
+    {"pipeline", "extractors", RK_KIND_EXTRACTOR}, {"auth", "limiter", RK_KIND_CACHE},
 };
 
 static int check_ref_kind(const registry *r, const char *section, const char *key,

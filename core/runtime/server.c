@@ -85,21 +85,6 @@ static void apply_http_client(server *s, const rk_conf *c)
                      : "libcurl for every call");
 }
 
-/* The limits document uploads run under from now on (conf.c checked them). */
-static void apply_ingest(const rk_conf *c)
-{
-    const cfg_values *p = c->pipeline;
-    ingest_limits l = {
-        .timeout_ms = cfg_values_int(p, "ingest_timeout"),
-        .pdf = {.prog = cfg_values_string(p, "pdftotext"),
-                .max_memory = cfg_values_int(p, "pdftotext_max_memory"),
-                .max_parallel = (int)cfg_values_int(p, "pdftotext_max_parallel"),
-                .queue_timeout_ms = cfg_values_int(p, "pdftotext_queue_timeout")},
-    };
-    rk_err err = {{0}};
-    if (ingest_configure(&l, &err) != RK_OK) log_error("core", "%s", err.msg);
-}
-
 /* The document service and the rate limiter of a generation. */
 static int attach_services(server *s, generation *g, rk_err *err)
 {
@@ -115,6 +100,9 @@ static int attach_services(server *s, generation *g, rk_err *err)
     if (!si) return rk_fail(err, RK_ERR_CONFIG, "pipeline.storage '%s' is not a storage instance", st);
     g->docs = docs_new(si, ri, s->workers, cfg_values_string(c->pipeline, "seed_dir"), err);
     if (!g->docs) return RK_ERR_CONFIG;
+    ingest_set *ing = ingest_set_new(g->reg, err);
+    if (!ing) return RK_ERR_CONFIG;
+    docs_set_ingest(g->docs, ing);
     const char *ca = cfg_values_string(c->pipeline, "cache");
     docs_set_cache(g->docs, ca ? registry_get_kind(g->reg, ca, RK_KIND_CACHE) : NULL);
     return RK_OK;
@@ -211,7 +199,6 @@ server *server_new(const char *config_path, cfg_diag *d)
     s->delay_ms = cfg_values_int(c->server, "shutdown_delay");
     if (start_loops(s, cfg_values_int(c->server, "loops"), &err) != RK_OK) goto fail_err;
     apply_http_client(s, c);
-    apply_ingest(c);
     s->workers = pool_new((int)cfg_values_int(c->server, "workers"), &err);
     if (!s->workers) goto fail_err;
     hostapi_set_runtime(s->loops[0], s->workers);
@@ -243,7 +230,6 @@ int server_reload(server *s, cfg_diag *d)
     if (!g.reg) return -1;
     apply_logging(g.reg->conf);
     apply_http_client(s, g.reg->conf);
-    apply_ingest(g.reg->conf);
     generation old = hostapi_swap(g);
     hostapi_set_starting(NULL);
     s->gen = g;

@@ -29,9 +29,10 @@ FUZZ_SRCS_sse_openai    := plugins/llm_openai/openai_stream.c plugins/lib/llm/ll
                            plugins/lib/llm/llm_common.c common/oj.c
 FUZZ_SRCS_sse_anthropic := plugins/lib/llm/llm_sse.c plugins/lib/llm/llm_common.c common/oj.c
 FUZZ_SRCS_cfg           := core/config/cfg.c core/config/cfg_diag.c core/config/cfg_values.c \
-                           core/base/strbuf.c common/oj.c
-FUZZ_SRCS_extract       := core/docs/extract.c core/docs/extract_html.c core/docs/extract_md.c \
-                           core/base/strbuf.c common/oj.c
+                           common/strbuf.c common/oj.c
+FUZZ_SRCS_extract       := plugins/extract_text/extract.c plugins/extract_text/extract_html.c \
+                           plugins/extract_text/extract_md.c common/textnorm.c common/strbuf.c \
+                           common/oj.c
 FUZZ_SRCS_tokenize      := plugins/retriever_sqlite/analyze.c plugins/lib/text/textproc.c
 FUZZ_SRCS_s3xml         := plugins/storage_s3/s3_xml.c plugins/storage_s3/s3_buf.c
 
@@ -42,6 +43,7 @@ FUZZ_INC_sse_openai := -Iplugins/llm_openai -Iplugins/lib/llm
 FUZZ_INC_sse_anthropic := -Iplugins/lib/llm
 FUZZ_INC_tokenize  := -Iplugins/retriever_sqlite -Iplugins/lib/text
 FUZZ_INC_s3xml     := -Iplugins/storage_s3
+FUZZ_INC_extract   := -Iplugins/extract_text
 FUZZ_LIBS_cfg           := $(shell pkg-config --libs yaml-0.1 2>/dev/null)
 FUZZ_LIBS_sse_openai    := $(shell pkg-config --libs jansson 2>/dev/null)
 FUZZ_LIBS_sse_anthropic := $(FUZZ_LIBS_sse_openai)

@@ -1,6 +1,6 @@
 /*
- * fuzz_extract — text extraction of uploaded documents (core/docs/extract.c,
- * extract_html.c): the first byte picks plain text, Markdown or HTML. The
+ * fuzz_extract — text extraction of uploaded documents (the extract_text
+ * plugin's extract.c, extract_md.c, extract_html.c): the first byte picks plain text, Markdown or HTML. The
  * output must be valid UTF-8 without NUL whatever came in; `make fuzz`
  * runs it with a timeout, as ingestion must stay linear.
  */
@@ -18,12 +18,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              : mode == 1 ? extract_markdown(in, size, &out, &err)
                          : extract_html(in, size, &out, &err);
     if (rc == RK_OK) {
-        if (!out.text || !extract_utf8_valid(out.text, strlen(out.text)))
+        if (!out.text || !tn_utf8_valid(out.text, strlen(out.text)))
             abort();
-        if (out.title && (!extract_utf8_valid(out.title, strlen(out.title)) ||
-                          strlen(out.title) > EXTRACT_TITLE_MAX))
+        if (out.title && (!tn_utf8_valid(out.title, strlen(out.title)) ||
+                          strlen(out.title) > TN_TITLE_MAX))
             abort();
-        char *first = extract_first_line(out.text);
+        char *first = tn_first_line(out.text);
         free(first);
     }
     extract_out_free(&out);

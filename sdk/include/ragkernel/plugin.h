@@ -61,7 +61,8 @@ typedef enum rk_kind {
     RK_KIND_RETRIEVER = 3,
     RK_KIND_CACHE = 4,
     RK_KIND_STORAGE = 5,
-    RK_KIND_HISTORY = 6
+    RK_KIND_HISTORY = 6,
+    RK_KIND_EXTRACTOR = 7 /* since 1.1. extractor.h */
 } rk_kind;
 
 /* ---- config schema -------------------------------------------------------

@@ -84,7 +84,9 @@
  *        rk_chat_result.history_saved; history probe (optional);
  *        backpressure: the chat service's chat_flow, rk_host.http_pause
  *        and rk_llm_vtable.pause (optional);
- *        rk_plugin.check (optional: --check-config without create()).
+ *        rk_plugin.check (optional: --check-config without create());
+ *        the extractor kind (RK_KIND_EXTRACTOR, extractor.h): document
+ *        formats as plugins.
  */
 #ifndef RAGKERNEL_H
 #define RAGKERNEL_H
@@ -100,5 +102,6 @@
 #include "cache.h"
 #include "storage.h"
 #include "history.h"
+#include "extractor.h"
 
 #endif

@@ -191,22 +191,25 @@ START_TEST(test_ingest_values)
 {
     rk_conf *c = load("instances:\n  a:\n    plugin: transport_http\n");
     ck_assert_ptr_nonnull(c);
-    ck_assert_str_eq(cfg_values_string(c->pipeline, "pdftotext"), "/usr/bin/pdftotext");
     ck_assert_int_eq(cfg_values_int(c->pipeline, "ingest_timeout"), 30000);
-    ck_assert_int_eq(cfg_values_int(c->pipeline, "pdftotext_max_memory"), 512LL << 20);
-    ck_assert_int_eq(cfg_values_int(c->pipeline, "pdftotext_max_parallel"), 2);
+    ck_assert_uint_eq(cfg_values_count(c->pipeline, "extractors"), 0);
     conf_free(c);
     cfg_diag_free(&diag);
     memset(&diag, 0, sizeof diag);
+    /* the pdftotext keys moved to extract_pdf: each is named with its new
+     * place, and not also reported as unknown */
     ck_assert_ptr_null(load("pipeline:\n  pdftotext: pdftotext\n  ingest_timeout: 0\n"
                             "  pdftotext_max_memory: 1MB\n  pdftotext_max_parallel: 0\n"));
     ck_assert_uint_eq(diag.n, 4);
-    expect_line(0, "2:14: pipeline.pdftotext: must be an absolute path (it is not looked up "
-                   "in PATH), got 'pdftotext'");
-    expect_line(1, "3:19: pipeline.ingest_timeout: must be at least 1ms");
-    expect_line(2, "4:25: pipeline.pdftotext_max_memory: must be at least 32MB (pdftotext "
-                   "needs about that to start)");
-    expect_line(3, "5:27: pipeline.pdftotext_max_parallel: must be between 1 and 256");
+    expect_line(0, "2:3: pipeline.pdftotext moved: set `program` in an extract_pdf instance "
+                   "(instances: {pdf: {plugin: extract_pdf, config: {program: ...}}})");
+    expect_line(3, "3:19: pipeline.ingest_timeout: must be at least 1ms");
+    expect_line(1, "4:3: pipeline.pdftotext_max_memory moved: set `max_memory` in an "
+                   "extract_pdf instance (instances: {pdf: {plugin: extract_pdf, config: "
+                   "{max_memory: ...}}})");
+    expect_line(2, "5:3: pipeline.pdftotext_max_parallel moved: set `max_parallel` in an "
+                   "extract_pdf instance (instances: {pdf: {plugin: extract_pdf, config: "
+                   "{max_parallel: ...}}})");
 }
 END_TEST
 

@@ -21,6 +21,7 @@
 
 #include "docs.h"
 #include "hostapi.h"
+#include "ingest.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -142,7 +143,8 @@ static env env_open(const char *storage_plugin, const char *index, const char *s
              "server:\n  plugin_path: [\"%s/plugins\", \"%s/test-plugins\"]\n"
              "instances:\n"
              "  files:\n    plugin: %s\n%s"
-             "  index:\n%s",
+             "  index:\n%s"
+             "  text:\n    plugin: extract_text\n",
              ph_build_dir(), ph_build_dir(), storage_plugin, storage_cfg, index_cfg);
     FILE *f = fopen(yaml, "w");
     ck_assert_ptr_nonnull(f);
@@ -163,6 +165,9 @@ static env env_open(const char *storage_plugin, const char *index, const char *s
     e.retriever = registry_get(e.reg, "index");
     e.docs = docs_new(e.storage, e.retriever, e.pool, seed_dir, &err);
     ck_assert_msg(e.docs != NULL, "docs_new: %s", err.msg);
+    ingest_set *ing = ingest_set_new(e.reg, &err);
+    ck_assert_msg(ing != NULL, "ingest_set_new: %s", err.msg);
+    docs_set_ingest(e.docs, ing);
     return e;
 }
 

@@ -1,7 +1,9 @@
 /*
  * test_ingest — text extraction, titles and chunking on the sample files
  * in tests/fixtures/docs (English and Russian text, Markdown, HTML and a
- * small PDF read through the real pdftotext), content-type decisions, the
+ * small PDF read through the real pdftotext), read by the built
+ * extract_text and extract_pdf plugins, content-type decisions among them
+ * (and with none), the
  * 415/422 refusals, the time budget of one upload (test_pdftext has the
  * pdftotext child's failure modes and limits), and the chunker's
  * bounds: size, overlap, sentence breaks, whole UTF-8 characters,
@@ -18,13 +20,39 @@
 #include <unistd.h>
 
 #include "chunk.h"
-#include "extract.h"
 #include "ingest.h"
-#include "testenv.h"
-#include "tmpdir.h"
+#include "plugin_harness.h"
+#include "strbuf.h"
+#include "textnorm.h"
 
 static char *g_buf;
 static size_t g_len;
+/* extract_text and extract_pdf instances, in that order, and the set */
+static ph g_ex[2];
+static ingest_set *g_set;
+
+static ingest_set *set_with_budget(int64_t ms)
+{
+    rk_instance *in[2] = {&g_ex[0].inst, &g_ex[1].inst};
+    ingest_set *s = ingest_set_of(in, 2, ms);
+    ck_assert_ptr_nonnull(s);
+    return s;
+}
+
+static void setup(void)
+{
+    ph_open(&g_ex[0], "extract_text", RK_KIND_EXTRACTOR, "text", "{}");
+    ph_open(&g_ex[1], "extract_pdf", RK_KIND_EXTRACTOR, "pdf", "{}");
+    g_set = set_with_budget(30000);
+}
+
+/* The type chosen, or NULL when no extractor reads it. */
+static const char *ingest_content_type(const char *given, const char *filename,
+                                       const void *data, size_t len)
+{
+    ingest_pick pk;
+    return ingest_pick_for(g_set, given, filename, data, len, &pk) ? pk.type : NULL;
+}
 
 static void load_fixture(const char *name)
 {
@@ -36,6 +64,10 @@ static void teardown(void)
 {
     free(g_buf);
     g_buf = NULL;
+    ingest_set_free(g_set);
+    g_set = NULL;
+    ph_close(&g_ex[1]);
+    ph_close(&g_ex[0]);
 }
 
 #define ck_has(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, "missing '%s' in:\n%s", (needle), (hay))
@@ -47,7 +79,7 @@ static ingest_doc ingest_fixture(const char *name, const char *ctype)
     ingest_doc d;
     rk_err err = {{0}};
     load_fixture(name);
-    int rc = ingest_run(g_buf, g_len, name, ctype, &d, &err);
+    int rc = ingest_run(g_set, g_buf, g_len, name, ctype, &d, &err);
     ck_assert_msg(rc == RK_OK, "%s: %s", name, err.msg);
     ck_assert_uint_ge(d.chunks.n, 1);
     return d;
@@ -58,7 +90,7 @@ static void check_chunk_bounds(const chunk_list *l, size_t target)
     for (size_t i = 0; i < l->n; i++) {
         size_t n = strlen(l->text[i]);
         ck_assert_msg(n > 0 && n <= target, "chunk %zu has %zu bytes", i, n);
-        ck_assert_msg(extract_utf8_valid(l->text[i], n), "chunk %zu is not valid UTF-8", i);
+        ck_assert_msg(tn_utf8_valid(l->text[i], n), "chunk %zu is not valid UTF-8", i);
     }
 }
 
@@ -114,18 +146,18 @@ START_TEST(markdown_titles)
     rk_err err = {{0}};
     ingest_doc d;
     const char *setext = "Intro line is not a heading\n\nReal Title\n==========\n\nBody text.\n";
-    ck_assert_int_eq(ingest_run(setext, strlen(setext), "a.md", NULL, &d, &err), RK_OK);
+    ck_assert_int_eq(ingest_run(g_set, setext, strlen(setext), "a.md", NULL, &d, &err), RK_OK);
     ck_assert_str_eq(d.title, "Real Title");
     ck_lacks(d.text, "===");
     ingest_doc_free(&d);
     const char *fm = "---\ntitle: \"Front Matter Title\"\ntags: [a]\n---\n# Heading\n\nBody.\n";
-    ck_assert_int_eq(ingest_run(fm, strlen(fm), "b.markdown", NULL, &d, &err), RK_OK);
+    ck_assert_int_eq(ingest_run(g_set, fm, strlen(fm), "b.markdown", NULL, &d, &err), RK_OK);
     ck_assert_str_eq(d.title, "Front Matter Title");
     ck_lacks(d.text, "tags:");
     ck_has(d.text, "Heading\n\nBody.");
     ingest_doc_free(&d);
     const char *none = "just *some* text\nmore\n";
-    ck_assert_int_eq(ingest_run(none, strlen(none), "c.md", NULL, &d, &err), RK_OK);
+    ck_assert_int_eq(ingest_run(g_set, none, strlen(none), "c.md", NULL, &d, &err), RK_OK);
     ck_assert_str_eq(d.title, "just some text");
     ingest_doc_free(&d);
 }
@@ -157,7 +189,7 @@ START_TEST(html_broken_markup)
     ingest_doc d;
     const char *h = "<p>a < b and <img alt=Don't>still here &bogus; &#99999999; end"
                     "<script>never";
-    ck_assert_int_eq(ingest_run(h, strlen(h), "x.htm", NULL, &d, &err), RK_OK);
+    ck_assert_int_eq(ingest_run(g_set, h, strlen(h), "x.htm", NULL, &d, &err), RK_OK);
     ck_has(d.text, "a < b and still here &bogus; \uFFFD end");
     ck_lacks(d.text, "never");
     ck_assert_str_eq(d.title, "a < b and still here &bogus; \uFFFD end");
@@ -177,12 +209,12 @@ START_TEST(pdf_through_pdftotext)
     /* sniffed by its magic bytes, whatever the name says */
     ingest_doc e;
     rk_err err = {{0}};
-    ck_assert_int_eq(ingest_run(g_buf, g_len, "upload.bin", NULL, &e, &err), RK_OK);
+    ck_assert_int_eq(ingest_run(g_set, g_buf, g_len, "upload.bin", NULL, &e, &err), RK_OK);
     ck_assert_str_eq(e.content_type, "application/pdf");
     ingest_doc_free(&e);
 
     const char *junk = "%PDF-1.4\nthis is not really a pdf\n";
-    int rc = ingest_run(junk, strlen(junk), "bad.pdf", NULL, &e, &err);
+    int rc = ingest_run(g_set, junk, strlen(junk), "bad.pdf", NULL, &e, &err);
     ck_assert_int_eq(rc, RK_ERR_INVALID);
     ck_assert_int_eq(ingest_http_status(rc), 422);
     ck_has(err.msg, "could not read the PDF");
@@ -197,26 +229,27 @@ START_TEST(budget_is_enforced)
     strbuf b = {0};
     for (int i = 0; i < 200000; i++)
         sb_puts(&b, "Some [linked](http://x) *words* and `code` on a line of their own.\n");
-    ingest_limits l = {.timeout_ms = 1,
-                       .pdf = {.prog = "/usr/bin/pdftotext", .max_memory = 512LL << 20,
-                               .max_parallel = 2, .queue_timeout_ms = 1000}};
+    ingest_set *tight = set_with_budget(1);
     rk_err err = {{0}};
-    ck_assert_int_eq(ingest_configure(&l, &err), RK_OK);
     ingest_doc d;
-    int rc = ingest_run(b.s, b.len, "big.md", NULL, &d, &err);
+    int rc = ingest_run(tight, b.s, b.len, "big.md", NULL, &d, &err);
     ck_assert_int_eq(rc, RK_ERR_TIMEOUT);
     ck_assert_int_eq(ingest_http_status(rc), 422);
     ck_has(err.msg, "pipeline.ingest_timeout (1 ms)");
     ck_assert_ptr_null(d.text);
+    ingest_set_free(tight);
 
-    l.timeout_ms = 60000;
-    ck_assert_int_eq(ingest_configure(&l, &err), RK_OK);
-    ck_assert_int_eq(ingest_run(b.s, b.len, "big.md", NULL, &d, &err), RK_OK);
+    ingest_set *roomy = set_with_budget(60000);
+    ck_assert_int_eq(ingest_run(roomy, b.s, b.len, "big.md", NULL, &d, &err), RK_OK);
     ingest_doc_free(&d);
+    ingest_set_free(roomy);
 
-    l.pdf.prog = "pdftotext";
-    ck_assert_int_eq(ingest_configure(&l, &err), RK_ERR_CONFIG);
+    /* extract_pdf refuses a program found through PATH */
+    ph p;
+    ph_load(&p, "extract_pdf", RK_KIND_EXTRACTOR, "pdf", "{program: pdftotext}");
+    ck_assert_int_eq(ph_create(&p, &err), RK_ERR_CONFIG);
     ck_has(err.msg, "absolute");
+    ph_close(&p);
     sb_free(&b);
 }
 END_TEST
@@ -248,14 +281,29 @@ START_TEST(unsupported_is_415)
 {
     rk_err err = {{0}};
     ingest_doc d;
-    int rc = ingest_run("\x89PNG\r\n", 6, "photo.png", "image/png", &d, &err);
+    int rc = ingest_run(g_set, "\x89PNG\r\n", 6, "photo.png", "image/png", &d, &err);
     ck_assert_int_eq(rc, RK_ERR_UNSUPPORTED);
     ck_assert_int_eq(ingest_http_status(rc), 415);
     ck_has(err.msg, "image/png");
-    rc = ingest_run("PK\3\4", 4, "report.docx", NULL, &d, &err);
+    rc = ingest_run(g_set, "PK\3\4", 4, "report.docx", NULL, &d, &err);
     ck_assert_int_eq(rc, RK_ERR_UNSUPPORTED);
     ck_has(err.msg, "report.docx");
+    ck_has(err.msg, "no extractor handles it");
     ck_assert_ptr_null(d.text);
+}
+END_TEST
+
+/* Without extractors every upload is refused, text too, saying so. */
+START_TEST(no_extractor_is_415)
+{
+    rk_err err = {{0}};
+    ingest_doc d;
+    int rc = ingest_run(NULL, "plain words", 11, "a.txt", "text/plain", &d, &err);
+    ck_assert_int_eq(rc, RK_ERR_UNSUPPORTED);
+    ck_has(err.msg, "text/plain");
+    ck_has(err.msg, "no extractor is configured");
+    ingest_pick pk;
+    ck_assert_int_eq(ingest_pick_for(NULL, NULL, "README", "plain words", 11, &pk), 0);
 }
 END_TEST
 
@@ -268,7 +316,7 @@ START_TEST(empty_is_422)
                               {"<html><head><title>T</title><script>x()</script></head></html>", "s.html"},
                               {"# \n\n---\n", "rules.md"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        int rc = ingest_run(cases[i][0], strlen(cases[i][0]), cases[i][1], NULL, &d, &err);
+        int rc = ingest_run(g_set, cases[i][0], strlen(cases[i][0]), cases[i][1], NULL, &d, &err);
         ck_assert_msg(rc == RK_ERR_INVALID, "%s: rc %d", cases[i][1], rc);
         ck_assert_int_eq(ingest_http_status(rc), 422);
         ck_assert_str_eq(err.msg, "no text could be extracted");
@@ -282,18 +330,18 @@ START_TEST(invalid_utf8)
     ingest_doc d;
     /* a stray Latin-1 byte is replaced, the rest kept */
     const char *few = "Caf\xe9 au lait is a coffee drink with hot milk, served in a bowl.";
-    ck_assert_int_eq(ingest_run(few, strlen(few), "c.txt", NULL, &d, &err), RK_OK);
+    ck_assert_int_eq(ingest_run(g_set, few, strlen(few), "c.txt", NULL, &d, &err), RK_OK);
     ck_has(d.text, "Caf\uFFFD au lait");
     ingest_doc_free(&d);
     /* Windows-1251 Russian: mostly invalid, refused */
     const char *cp1251 = "\xcf\xf0\xe8\xe2\xe5\xf2 \xec\xe8\xf0";
-    int rc = ingest_run(cp1251, strlen(cp1251), "r.txt", NULL, &d, &err);
+    int rc = ingest_run(g_set, cp1251, strlen(cp1251), "r.txt", NULL, &d, &err);
     ck_assert_int_eq(rc, RK_ERR_INVALID);
     ck_has(err.msg, "not UTF-8 text");
     /* overlong, surrogate, NUL and control bytes */
     strbuf b = {0};
     size_t bad = 0;
-    extract_utf8_clean("\xef\xbb\xbf" "a\xc0\xaf" "b\xed\xa0\x80" "c\0d\x01\r\ne", 17, &b, &bad);
+    tn_utf8_clean("\xef\xbb\xbf" "a\xc0\xaf" "b\xed\xa0\x80" "c\0d\x01\r\ne", 17, &b, &bad);
     ck_assert_str_eq(sb_str(&b), "a\uFFFD\uFFFDb\uFFFD\uFFFD\uFFFDcd\ne");
     ck_assert_uint_eq(bad, 5);
     sb_free(&b);
@@ -312,13 +360,13 @@ START_TEST(title_fallbacks)
     long_line[n] = '\0';
     rk_err err = {{0}};
     ingest_doc d;
-    ck_assert_int_eq(ingest_run(long_line, n, "long.txt", NULL, &d, &err), RK_OK);
-    ck_assert_uint_le(strlen(d.title), EXTRACT_TITLE_MAX);
-    ck_assert_uint_ge(strlen(d.title), EXTRACT_TITLE_MAX - 1);
-    ck_assert(extract_utf8_valid(d.title, strlen(d.title)));
+    ck_assert_int_eq(ingest_run(g_set, long_line, n, "long.txt", NULL, &d, &err), RK_OK);
+    ck_assert_uint_le(strlen(d.title), TN_TITLE_MAX);
+    ck_assert_uint_ge(strlen(d.title), TN_TITLE_MAX - 1);
+    ck_assert(tn_utf8_valid(d.title, strlen(d.title)));
     ingest_doc_free(&d);
     const char *h = "<html><body><p>   </p><h2>  First   words  </h2><p>more</p>";
-    ck_assert_int_eq(ingest_run(h, strlen(h), "t.html", NULL, &d, &err), RK_OK);
+    ck_assert_int_eq(ingest_run(g_set, h, strlen(h), "t.html", NULL, &d, &err), RK_OK);
     ck_assert_str_eq(d.title, "First words");
     ingest_doc_free(&d);
 }
@@ -346,7 +394,7 @@ static char *make_prose(size_t want, int cyrillic)
             sb_puts(&b, s + 1 < sentences ? " " : "\n\n");
         }
     }
-    char *t = extract_normalize(b.s, b.len, 0);
+    char *t = tn_normalize(b.s, b.len, 0);
     sb_free(&b);
     return t;
 }
@@ -470,10 +518,11 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("ingest");
-    ph_add_tcase(s, "core", 30, NULL, teardown,
+    ph_add_tcase(s, "core", 30, setup, teardown,
                  PH_TESTS(plain_english, plain_russian, markdown_markup_removed, markdown_titles,
                           html_text_only, html_broken_markup, pdf_through_pdftotext,
-                          budget_is_enforced, content_types, unsupported_is_415, empty_is_422,
+                          budget_is_enforced, content_types, unsupported_is_415, no_extractor_is_415,
+                          empty_is_422,
                           invalid_utf8, title_fallbacks, chunks_english_prose,
                           chunks_russian_prose, chunks_never_split_utf8,
                           chunks_paragraphs_first));

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "extract.h"
+#include "textnorm.h"
 
 #define STDERR_KEEP 4096
 #define MSG_KEEP 200
@@ -267,11 +267,11 @@ static int reap(pid_t pid, int64_t deadline, int kill_now)
  * death by a limit says which. */
 static int child_failed(const pdftext_limits *lim, int st, strbuf *eb, rk_err *err)
 {
-    char *msg = eb->oom ? NULL : extract_normalize(sb_str(eb), eb->len, 1);
+    char *msg = eb->oom ? NULL : tn_normalize(sb_str(eb), eb->len, 1);
     if (msg) {
         for (char *p = msg; *p; p++)
             if (*p == '\n') *p = ' ';
-        msg[extract_utf8_cut(msg, strlen(msg), MSG_KEEP)] = '\0';
+        msg[tn_utf8_cut(msg, strlen(msg), MSG_KEEP)] = '\0';
     }
     const char *sep = msg && *msg ? ": " : "", *m = msg ? msg : "";
     int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0, rc;

@@ -6,6 +6,7 @@
  * and its environment (PATH only: no server secrets), a memory hog stopped
  * by RLIMIT_AS with the child's peak RSS measured, and the cap on children
  * at once (the extra upload waits, then gets RK_ERR_UNAVAILABLE -> 503).
+ * pdftext.c of the extract_pdf plugin is compiled into this test.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -22,7 +23,7 @@
 #include <unistd.h>
 
 #include "ingest.h"
-#include "pdftext.h"
+#include "../../../plugins/extract_pdf/pdftext.c"
 #include "testenv.h"
 #include "tmpdir.h"
 

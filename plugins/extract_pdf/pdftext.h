@@ -9,8 +9,8 @@
  * Threads: pdftext_run blocks (call it on a worker); any thread may call
  * it at the same time as others.
  */
-#ifndef RK_CORE_PDFTEXT_H
-#define RK_CORE_PDFTEXT_H
+#ifndef RK_EXTRACT_PDF_PDFTEXT_H
+#define RK_EXTRACT_PDF_PDFTEXT_H
 
 #include <stddef.h>
 #include <stdint.h>

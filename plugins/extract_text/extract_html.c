@@ -103,9 +103,9 @@ static size_t entity_numeric(strbuf *o, const char *s, size_t n)
     if (cp == '\t' || cp == '\n') {
         sb_append(o, " ", 1);
     } else if (cp >= 0x20 && !(cp >= 0x7F && cp <= 0x9F)) {
-        extract_put_cp(o, cp);
+        tn_put_cp(o, cp);
     } else {
-        extract_put_cp(o, 0xFFFD);
+        tn_put_cp(o, 0xFFFD);
     }
     return i;
 }
@@ -180,7 +180,7 @@ static size_t html_raw_element(html_st *st, const char *name, const char *body, 
     if (strcmp(name, "title") == 0 && !st->title) {
         strbuf t = {0};
         html_text(NULL, &t, body, end);
-        st->title = t.oom ? NULL : extract_title_dup(sb_str(&t), t.len);
+        st->title = t.oom ? NULL : tn_title_dup(sb_str(&t), t.len);
         sb_free(&t);
     }
     if (end == n) return n;

@@ -1,53 +1,24 @@
 /*
- * extract — turns uploaded text formats into the plain UTF-8 text that is
- * chunked and indexed. Retrieval only needs the words a reader would see,
- * so markup is removed rather than rendered: Markdown loses its heading
- * hashes, emphasis markers, link URLs and fences (but keeps link text and
- * code), HTML loses tags, scripts, styles and comments (and gains paragraph
- * breaks at block elements). Bytes that are not UTF-8 are replaced with
- * U+FFFD instead of failing the upload, because one stray Latin-1 byte in a
- * long document should not cost the whole document; only input that is
- * mostly invalid (more than 1 byte in EXTRACT_BAD_RATIO) is refused as "not
- * UTF-8 text". All scanners are linear and bounded, since the input comes
- * straight from clients. Markdown (extract_md.c) and HTML (extract_html.c)
- * have files of their own on top of the UTF-8 and normalisation helpers
- * and the plain-text extractor here.
+ * textnorm — the UTF-8 and whitespace rules of extracted text, in one
+ * place because the core and the extractor plugins must agree on them: the
+ * plugins clean as they parse (their ratio of invalid bytes decides "not
+ * text"), and the core runs the same pass over whatever any extractor,
+ * ours or a third party's, hands it, so the index only ever holds valid,
+ * normalised UTF-8. Bytes that are not UTF-8 become U+FFFD instead of
+ * failing, because one stray Latin-1 byte in a long document should not
+ * cost the whole document. Every scan is linear: the input comes straight
+ * from clients. Sequences are checked by oj_utf8_seq (RFC 3629), the one
+ * copy of those rules.
  */
-#include "extract.h"
+#include "textnorm.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-void extract_out_free(extract_out *o)
-{
-    if (!o) return;
-    free(o->text);
-    free(o->title);
-    o->text = o->title = NULL;
-}
+#include "oj.h"
 
 /* ---- UTF-8 ---------------------------------------------------------- */
-
-/* Length of the valid sequence at s (1..4), or 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0], cp, min;
-    size_t k;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) k = 2, cp = c & 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0) k = 3, cp = c & 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) k = 4, cp = c & 0x07, min = 0x10000;
-    else return 0;
-    if (n < k) return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return k;
-}
 
 static size_t utf8_put(char out[4], uint32_t cp)
 {
@@ -74,13 +45,13 @@ static size_t utf8_put(char out[4], uint32_t cp)
     return 4;
 }
 
-void extract_put_cp(strbuf *b, unsigned long cp)
+void tn_put_cp(strbuf *b, unsigned long cp)
 {
     char u[4];
     sb_append(b, u, utf8_put(u, cp > 0x10FFFF ? 0xFFFD : (uint32_t)cp));
 }
 
-void extract_utf8_clean(const char *in, size_t len, strbuf *out, size_t *bad)
+void tn_utf8_clean(const char *in, size_t len, strbuf *out, size_t *bad)
 {
     const unsigned char *s = (const unsigned char *)in;
     size_t i = 0, nbad = 0;
@@ -102,7 +73,7 @@ void extract_utf8_clean(const char *in, size_t len, strbuf *out, size_t *bad)
             sb_append(out, in + i++, 1);
         } else if (c < 0x20 || c == 0x7F) {
             i++; /* control bytes carry no text */
-        } else if ((k = utf8_seq(s + i, len - i)) == 0) {
+        } else if ((k = oj_utf8_seq(s + i, len - i)) == 0) {
             sb_append(out, "\xEF\xBF\xBD", 3);
             nbad++;
             i++;
@@ -114,18 +85,18 @@ void extract_utf8_clean(const char *in, size_t len, strbuf *out, size_t *bad)
     if (bad) *bad = nbad;
 }
 
-int extract_utf8_valid(const char *s, size_t len)
+int tn_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        size_t k = u[i] ? utf8_seq(u + i, len - i) : 0;
+        size_t k = u[i] ? oj_utf8_seq(u + i, len - i) : 0;
         if (k == 0) return 0;
         i += k;
     }
     return 1;
 }
 
-size_t extract_utf8_cut(const char *s, size_t len, size_t max)
+size_t tn_utf8_cut(const char *s, size_t len, size_t max)
 {
     if (len <= max) return len;
     size_t p = max;
@@ -165,7 +136,7 @@ static void norm_line(strbuf *b, const char *s, size_t n, int collapse, int *pen
     }
 }
 
-char *extract_normalize(const char *s, size_t len, int collapse)
+char *tn_normalize(const char *s, size_t len, int collapse)
 {
     strbuf b = {0};
     int pending = 0; /* 0 nothing emitted yet, 1 line break, 2 paragraph break */
@@ -180,11 +151,11 @@ char *extract_normalize(const char *s, size_t len, int collapse)
     return sb_take(&b);
 }
 
-char *extract_title_dup(const char *s, size_t len)
+char *tn_title_dup(const char *s, size_t len)
 {
     while (len > 0 && is_ws(*s)) s++, len--;
     while (len > 0 && is_ws(s[len - 1])) len--;
-    len = extract_utf8_cut(s, len, EXTRACT_TITLE_MAX);
+    len = tn_utf8_cut(s, len, TN_TITLE_MAX);
     if (len == 0) return NULL;
     char *t = strndup(s, len);
     if (!t) return NULL;
@@ -193,59 +164,15 @@ char *extract_title_dup(const char *s, size_t len)
     return t;
 }
 
-char *extract_first_line(const char *text)
+char *tn_first_line(const char *text)
 {
     const char *p = text;
     while (*p) {
         const char *e = strchr(p, '\n');
         size_t n = e ? (size_t)(e - p) : strlen(p);
-        char *t = extract_title_dup(p, n);
+        char *t = tn_title_dup(p, n);
         if (t || !e) return t;
         p = e + 1;
     }
     return NULL;
-}
-
-int extract_clean_checked(const char *data, size_t len, strbuf *b, rk_err *err)
-{
-    size_t bad = 0;
-    extract_utf8_clean(data, len, b, &bad);
-    if (b->oom) return rk_fail(err, RK_ERR_NOMEM, "out of memory");
-    if (bad > 0 && bad * EXTRACT_BAD_RATIO > len)
-        return rk_fail(err, RK_ERR_INVALID, "not UTF-8 text (%zu of %zu bytes invalid)",
-                       bad, len);
-    return RK_OK;
-}
-
-int extract_finish(const strbuf *raw, int collapse, extract_out *out, rk_err *err)
-{
-    if (raw->oom || !(out->text = extract_normalize(sb_str(raw), raw->len, collapse))) {
-        extract_out_free(out);
-        return rk_fail(err, RK_ERR_NOMEM, "out of memory");
-    }
-    return RK_OK;
-}
-
-int extract_plain(const char *data, size_t len, extract_out *out, rk_err *err)
-{
-    strbuf b = {0};
-    *out = (extract_out){0};
-    int rc = extract_clean_checked(data, len, &b, err);
-    if (rc == RK_OK) rc = extract_finish(&b, 0, out, err);
-    sb_free(&b);
-    return rc;
-}
-
-int64_t extract_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int extract_in_time(int64_t deadline_ms, rk_err *err)
-{
-    if (deadline_ms > 0 && extract_now_ms() >= deadline_ms)
-        return rk_fail(err, RK_ERR_TIMEOUT, "text extraction ran out of time");
-    return RK_OK;
 }

@@ -278,7 +278,7 @@ static void md_heading(md_state *st, const char *l, size_t n)
     sb_append(&st->out, "\n\n", 2);
     md_text(&st->out, l + h, n - h);
     if (!st->title && !st->out.oom)
-        st->title = extract_title_dup(st->out.s + start, st->out.len - start);
+        st->title = tn_title_dup(st->out.s + start, st->out.len - start);
     sb_append(&st->out, "\n\n", 2);
     st->prev_text = 0;
 }
@@ -308,7 +308,7 @@ static int md_block(md_state *st, const char *l, size_t n)
     }
     if ((ch = md_rule(l, n)) != 0) {
         if (st->prev_text && (ch == '=' || ch == '-') && !st->title && !st->out.oom)
-            st->title = extract_title_dup(st->out.s + st->prev_off, st->prev_len);
+            st->title = tn_title_dup(st->out.s + st->prev_off, st->prev_len);
         if (st->prev_text || ch != '=') {
             sb_append(&st->out, "\n\n", 2);
             st->prev_text = 0;
@@ -369,7 +369,7 @@ static size_t md_front_matter(const char *s, size_t len, char **title)
             size_t vn = n - 6;
             while (vn > 0 && is_hspace(*v)) v++, vn--;
             if (vn >= 2 && (v[0] == '"' || v[0] == '\'') && v[vn - 1] == v[0]) v++, vn -= 2;
-            *title = extract_title_dup(v, vn);
+            *title = tn_title_dup(v, vn);
         }
         i += n + 1;
     }
