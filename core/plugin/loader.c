@@ -239,6 +239,10 @@ static int validate_identity(const rk_plugin *d, const char *path,
     if (expect_kind && d->kind != expect_kind)
         return refuse(err, path, d, "is a %s plugin, expected %s",
                       loader_kind_name(d->kind), loader_kind_name(expect_kind));
+    /* a 1.0 host does not know the kind: the descriptor must say so */
+    if (d->kind == RK_KIND_EXTRACTOR && d->abi_minor < 1)
+        return refuse(err, path, d, "is an extractor, a kind of ABI 1.1, but declares it "
+                                    "needs only 1.%u", (unsigned)d->abi_minor);
     return RK_OK;
 }
 

@@ -262,6 +262,17 @@ static int check_kinds(const registry *r, cfg_diag *d)
     return errs;
 }
 
+/* Documents without any extractor instance: a warning, as at start (the
+ * service runs, but every upload will get 415). */
+static void warn_no_extractor(const registry *r)
+{
+    if (!cfg_values_string(r->conf->pipeline, "storage")) return;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->inst[i]->plugin && r->inst[i]->plugin->kind == RK_KIND_EXTRACTOR) return;
+    log_warn("documents", "no extractor instance is declared: every upload will be "
+                          "refused with 415 (declare extract_text and extract_pdf instances)");
+}
+
 /* The plugins' own checks (rk_plugin.check, since 1.1), every instance's,
  * with the services answering for this generation (scope). */
 static int check_plugins(registry *r, const rk_host *host, void (*scope)(registry *),
@@ -296,6 +307,7 @@ int registry_check(const rk_conf *conf, const rk_host *host, void (*scope)(regis
     int rc = registry_prepare(r, d);
     int errs = check_kinds(r, d);
     errs += check_plugins(r, host, scope, d);
+    if (r->conf->pipeline && rc == 0) warn_no_extractor(r);
     if (errs) rc = -1;
     r->conf = NULL;
     registry_free(r);

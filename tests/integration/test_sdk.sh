@@ -67,7 +67,8 @@ check "example 'make install' puts it in plugindir" \
 # The checker must be able to fail.
 check "test plugins build" make -s BUILD="$BUILD" SAN="${SAN:-0}" \
     $(for p in bad_cache_contract bad_abi_major good_llm good_storage good_retriever \
-      good_history good_transport retriever_readonly bad_readonly retriever_fixed; do
+      good_history good_transport retriever_readonly bad_readonly retriever_fixed \
+      extract_csv bad_extractor; do
       echo "$BUILD/test-plugins/$p.so"; done)
 out=$("$prefix/bin/ragkernel-plugin-check" "$TP/bad_cache_contract.so" 2>&1); rc=$?
 echo "$out" | grep FAIL | sed 's/^/    /'
@@ -81,11 +82,17 @@ check "plugin-check refusal is one line naming both ABIs" \
     test "$(lines "$out")" = 1 -a -n "$(has "host ABI ${ABI//./\\.}, plugin ABI 2\\.0" "$out" && echo y)"
 
 # Every contract the checker knows, on the reference test plugins.
-for p in good_llm good_storage good_retriever good_history good_transport; do
+for p in good_llm good_storage good_retriever good_history good_transport extract_csv; do
     out=$("$prefix/bin/ragkernel-plugin-check" "$TP/$p.so" 2>&1); rc=$?
     [ "$rc" = 0 ] || echo "$out" | sed 's/^/    /'
     check "plugin-check passes $p" test "$rc" = 0
 done
+check "plugin-check runs the extractor contract" \
+    has '^ok extractor reads a text/csv sample$' "$out"
+out=$("$prefix/bin/ragkernel-plugin-check" "$TP/bad_extractor.so" 2>&1); rc=$?
+check "plugin-check fails an extractor that accepts junk (exit 1)" test "$rc" = 1
+check "plugin-check names the broken extractor checks" \
+    has "^FAIL extractor refuses binary junk as text/x-bad: RK_OK" "$out"
 
 # Declared capabilities change the contract: a read-only retriever passes
 # on refusing writes; one whose declaration is a lie fails, by name.

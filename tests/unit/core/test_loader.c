@@ -233,9 +233,11 @@ START_TEST(refuses_renamed_file)
 END_TEST
 
 static const char *good[] = {"good_cache", "good_llm", "good_storage",
-                             "good_retriever", "good_history", "good_transport"};
+                             "good_retriever", "good_history", "good_transport",
+                             "extract_csv"};
 static const rk_kind good_kind[] = {RK_KIND_CACHE, RK_KIND_LLM, RK_KIND_STORAGE,
-                                    RK_KIND_RETRIEVER, RK_KIND_HISTORY, RK_KIND_TRANSPORT};
+                                    RK_KIND_RETRIEVER, RK_KIND_HISTORY, RK_KIND_TRANSPORT,
+                                    RK_KIND_EXTRACTOR};
 
 START_TEST(loads_good)
 {
@@ -264,15 +266,51 @@ START_TEST(validate_in_memory)
     ck_assert_int_eq(loader_validate(NULL, "x.so", 0, &err), RK_ERR_ABI);
     ck_has(err.msg, "x.so: plugin ?: entry returned NULL (" HOST_ABI ", plugin ABI ?)");
     ck_assert_str_eq(loader_kind_name(RK_KIND_HISTORY), "history");
+    ck_assert_str_eq(loader_kind_name(RK_KIND_EXTRACTOR), "extractor");
     ck_assert_str_eq(loader_kind_name((rk_kind)99), "?");
 }
 END_TEST
+
 
 static int m_create(const rk_host *h, rk_instance *self, void **ctx, rk_err *err)
 {
     return RK_OK;
 }
 static void m_destroy(void *ctx) {}
+
+static int x_extract(void *ctx, const rk_extract_request *rq, const rk_extract_sink *out,
+                     rk_err *err)
+{
+    return RK_OK;
+}
+
+/* The extractor kind (since 1.1): formats and extract are required, and a
+ * descriptor that claims to need only 1.0 cannot be one. */
+START_TEST(extractor_slots)
+{
+    static const rk_extract_format fmts[] = {{"text/x-test", ".xt", NULL}, {NULL, NULL, NULL}};
+    rk_extractor_vtable vt = {.struct_size = sizeof vt, .formats = fmts};
+    rk_plugin d = {.struct_size = sizeof d, .abi_major = RK_ABI_MAJOR, .abi_minor = 1,
+                   .kind = RK_KIND_EXTRACTOR, .name = "mem", .vtable = &vt,
+                   .create = m_create, .destroy = m_destroy};
+    rk_err err = {{0}};
+    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
+    ck_has(err.msg, "extractor vtable slot 'extract' is NULL");
+    vt.extract = x_extract;
+    ck_assert_int_eq(loader_validate(&d, "mem.so", RK_KIND_EXTRACTOR, &err), RK_OK);
+    vt.formats = NULL;
+    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
+    ck_has(err.msg, "extractor vtable slot 'formats' is NULL");
+    vt.formats = fmts;
+    vt.struct_size = offsetof(rk_extractor_vtable, extract);
+    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
+    ck_has(err.msg, "extractor vtable struct_size");
+    vt.struct_size = sizeof vt;
+    d.abi_minor = 0;
+    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
+    ck_has(err.msg, "is an extractor, a kind of ABI 1.1, but declares it needs only 1.0");
+}
+END_TEST
 
 /* abi_minor is the lowest minor the plugin needs: 1.0 and 1.1 load here,
  * 1.2 does not; requirement bits this host does not know are refused, and
@@ -451,6 +489,7 @@ static Suite *suite(void)
     tcase_add_test(tc, refuses_renamed_file);
     tcase_add_loop_test(tc, loads_good, 0, (int)(sizeof good / sizeof *good));
     tcase_add_test(tc, validate_in_memory);
+    tcase_add_test(tc, extractor_slots);
     tcase_add_test(tc, find_in_path);
     tcase_add_test(tc, scan_lists);
     suite_add_tcase(s, tc);
