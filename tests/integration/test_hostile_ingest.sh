@@ -11,7 +11,8 @@
 #    child's peak RSS and the server's RSS measured and no child left over;
 #  - a PDF upload over pdftotext_max_parallel waits, then gets 503 with
 #    Retry-After; the real pdftotext still reads a real PDF under the limits;
-#  - a relative pipeline.pdftotext is refused by --check-config.
+#  - a relative extract_pdf program is refused by --check-config, and so
+#    are the pipeline.pdftotext* keys of old configs, naming where they went.
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
@@ -206,10 +207,21 @@ check "the message says to try again" said second.pdf 'try again later'
 check "the first upload: 201" test "$(code first.pdf)" = 201
 rk_stop
 
-echo "== pipeline.pdftotext must be an absolute path"
+echo "== extract_pdf's program must be an absolute path"
 out=$(PDFTOTEXT=pdftotext RK_PORT=1 "$RK_BIN" --check-config "$CFG" 2>&1); rc=$?
 echo "  $out" | head -3
 check "--check-config exits 1" test "$rc" = 1
-check "naming the key and the rule" grep -q 'pipeline.pdftotext: must be an absolute path' <<<"$out"
+check "naming the key and the rule" grep -q 'program: must be an absolute path' <<<"$out"
+
+echo "== the old pipeline.pdftotext keys are refused, naming where they moved"
+old=$SVC_TMP/old_keys.yaml
+sed 's/^  extractors: \[text, pdf\]$/  pdftotext: \/usr\/bin\/pdftotext\n  pdftotext_max_parallel: 2/' "$CFG" >"$old"
+out=$(RK_PORT=1 "$RK_BIN" --check-config "$old" 2>&1); rc=$?
+echo "$out" | head -3 | sed 's/^/  /'
+check "--check-config exits 1" test "$rc" = 1
+check "pipeline.pdftotext at its line, pointing to program" \
+    grep -q "old_keys.yaml:[0-9]*:3: pipeline.pdftotext moved: set \`program\` in an extract_pdf instance" <<<"$out"
+check "pipeline.pdftotext_max_parallel, pointing to max_parallel" \
+    grep -q "pipeline.pdftotext_max_parallel moved: set \`max_parallel\`" <<<"$out"
 
 rk_summary

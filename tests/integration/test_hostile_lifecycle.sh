@@ -39,6 +39,8 @@ instances:
   files:
     plugin: storage_local
     config: {root: "\${RAGKERNEL_DATA}/documents"}
+  text:
+    plugin: extract_text
 EOF
 export RAGKERNEL_DATA=$SVC_TMP/data
 rk_start "$cfg" || exit 1
