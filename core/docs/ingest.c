@@ -223,14 +223,14 @@ static int on_title(void *ud, const char *s, size_t len)
     return RK_OK;
 }
 
-static int over_budget(const ingest_set *s, const char *what, const char *type, rk_err *err)
+static int over_budget(int64_t budget_ms, const char *what, const char *type, rk_err *err)
 {
     return rk_fail(err, RK_ERR_TIMEOUT, "%s%s took longer than pipeline.ingest_timeout "
-                   "(%lld ms)", what, type ? type : "", (long long)s->timeout_ms);
+                   "(%lld ms)", what, type ? type : "", (long long)budget_ms);
 }
 
 /* Run the chosen extractor into c; its errors keep their status. */
-static int extract(const ingest_set *s, const ingest_pick *pk, const char *filename,
+static int extract(int64_t budget, const ingest_pick *pk, const char *filename,
                    const void *data, size_t len, int64_t deadline, collect *c, rk_err *err)
 {
     rk_extract_request rq = {.struct_size = sizeof rq, .content_type = pk->type,
@@ -244,7 +244,7 @@ static int extract(const ingest_set *s, const ingest_pick *pk, const char *filen
     if (rc == RK_ERR_TOO_LARGE && c->capped)
         return rk_fail(err, rc, "extracted text over %u bytes", INGEST_MAX_TEXT);
     if (rc == RK_ERR_TIMEOUT || (rc == RK_OK && clock_now_ms() >= deadline))
-        return over_budget(s, "extracting ", pk->type, err);
+        return over_budget(budget, "extracting ", pk->type, err);
     if (rc != RK_OK && !err->msg[0])
         rk_fail(err, rc, "extractor '%s': %s", pk->inst->name, rk_strerror(rc));
     return rc > 0 ? RK_ERR_INTERNAL : rc;
@@ -277,18 +277,19 @@ int ingest_run(const ingest_set *s, const void *data, size_t len, const char *fi
 {
     collect c = {.title = NULL};
     ingest_pick pk;
-    int64_t deadline = clock_now_ms() + (s ? s->timeout_ms : INGEST_TIMEOUT_MS);
+    int64_t budget = s ? s->timeout_ms : INGEST_TIMEOUT_MS;
+    int64_t deadline = clock_now_ms() + budget;
     *out = (ingest_doc){0};
     if (!data) data = "", len = 0;
     if (!ingest_pick_for(s, content_type, filename, data, len, &pk))
         return unsupported(s, content_type, filename, err);
-    int rc = extract(s, &pk, filename, data, len, deadline, &c, err);
+    int rc = extract(budget, &pk, filename, data, len, deadline, &c, err);
     if (rc == RK_OK) rc = finish(&c, filename, out, err);
     if (rc == RK_OK && chunk_text(out->text, strlen(out->text), CHUNK_TARGET_BYTES,
                                   CHUNK_OVERLAP_BYTES, &out->chunks) != 0)
         rc = rk_fail(err, RK_ERR_NOMEM, "out of memory");
     if (rc == RK_OK && clock_now_ms() >= deadline)
-        rc = over_budget(s, "chunking the text", NULL, err);
+        rc = over_budget(budget, "chunking the text", NULL, err);
     out->content_type = pk.type;
     sb_free(&c.text);
     free(c.title);
