@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gate.h"
+#include "strbuf.h"
 
 typedef struct mem_reader {
     const char *p;
