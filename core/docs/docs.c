@@ -25,6 +25,7 @@
 
 #include "docname.h"
 #include "docs_prev.h"
+#include "docs_track.h"
 #include "ingest.h"
 #include "log.h"
 #include "loop.h"
@@ -140,7 +141,13 @@ static int put_store_index(docs *d, const docs_put_req *req, docs_put_res *res,
     res->http = 503;
     docs__doc_lock(d, req->tenant, res->id);
     if (d->retriever) rc = docs__prev_load(d, req->tenant, res->id, &prev, &e);
+    track_progress(d->track, req->tenant, res->id, "storing", NULL, NULL, NULL);
     if (rc == RK_OK) rc = docs__store(d, &res->meta, req->data, req->len, &e);
+    if (rc == RK_OK) {
+        uint64_t stored = req->len;
+        track_progress(d->track, req->tenant, res->id, d->retriever ? "indexing" : NULL,
+                       &stored, NULL, NULL);
+    }
     if (rc != RK_OK) {
         if (rc == RK_ERR_TOO_LARGE) res->http = 413;
         rc = rk_fail(err, rc, "storage unavailable: %s", e.msg);
@@ -150,6 +157,8 @@ static int put_store_index(docs *d, const docs_put_req *req, docs_put_res *res,
     } else {
         res->http = 201;
         res->chunks = doc->chunks.n;
+        uint64_t n = d->retriever ? doc->chunks.n : 0;
+        track_progress(d->track, req->tenant, res->id, "done", NULL, NULL, &n);
     }
     docs__doc_unlock(d, req->tenant, res->id);
     docs__prev_free(&prev);
@@ -171,10 +180,13 @@ int docs__put(docs *d, const docs_put_req *req, docs_put_res *res, rk_err *err)
     if ((rc = filename_of(req->filename, req->id, &filename, err)) != RK_OK) return rc;
     if (req->id) snprintf(res->id, sizeof res->id, "%s", req->id);
     else docs_derive_id(filename, res->id);
+    track_progress(d->track, req->tenant, res->id, "extracting", NULL, NULL, NULL);
     if ((rc = ingest_run(d->ingest, req->data, req->len, filename, req->content_type, &doc, err)) != RK_OK) {
         res->http = ingest_http_status(rc);
         return rc;
     }
+    uint64_t total = doc.chunks.n;
+    track_progress(d->track, req->tenant, res->id, NULL, NULL, &total, NULL);
     sha256_ctx sc;
     sha256_init(&sc);
     sha256_update(&sc, req->data, req->len);
@@ -202,7 +214,8 @@ docs *docs_new(rk_instance *storage, rk_instance *retriever, pool *p,
         return NULL;
     }
     docs *d = calloc(1, sizeof *d);
-    if (!d || (seed_dir && !(d->seed_dir = strdup(seed_dir)))) {
+    if (!d || !(d->track = track_new()) || (seed_dir && !(d->seed_dir = strdup(seed_dir)))) {
+        if (d) track_free(d->track);
         free(d);
         rk_fail(err, RK_ERR_NOMEM, "out of memory");
         return NULL;
@@ -236,6 +249,7 @@ void docs_free(docs *d)
     pthread_mutex_destroy(&d->mu);
     docs__locks_destroy(d);
     ingest_set_free(d->ingest);
+    track_free(d->track);
     free(d->seed_dir);
     free(d);
 }

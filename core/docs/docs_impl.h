@@ -36,6 +36,7 @@ struct docs {
     atomic_int reindexing;
     rk_metric *m_uploaded, *m_deleted, *m_ingest;
     pthread_mutex_t doc_mu[DOCS_STRIPES]; /* docs_index.c: one document's writes */
+    struct docs_track *track;         /* owned: docs_track.h */
 };
 
 /* One upload through the whole path (validate, extract + chunk, store,
@@ -69,6 +70,10 @@ int docs__stat(docs *d, const char *tenant, const char *id,
 /* An rk_write_fn that appends to the strbuf at ud (RK_ERR_NOMEM once it
  * ran out of memory): a whole document into memory. */
 int docs__blob_write(void *ud, const void *data, size_t len);
+/* docs_reindex.c. Index what storage holds now under (tenant, id), under
+ * the caller's docs__doc_lock; *chunks (may be NULL) gets the count.
+ * RK_ERR_NOT_FOUND when storage no longer has it (its chunks are gone). */
+int docs__redo(docs *d, const char *tenant, const char *id, size_t *chunks, rk_err *err);
 
 /* docs_index.c. Index the chunks of doc, recording version (the stored
  * sha256; NULL = none) when the retriever keeps versions. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "docs_track.h"
 #include "docver.h"
 #include "log.h"
 #include "loop.h"
@@ -109,6 +110,10 @@ static void run_put(doc_job *j)
         return;
     }
     docver_bump(d->cache, j->tenant);
+    track_rec tr = {.state = TRACK_DONE, .indexed_ms = clock_wall_ms(), .phase = "done",
+                    .bytes_total = j->len, .bytes_stored = j->len, .chunks_total = res.chunks,
+                    .chunks_indexed = d->retriever ? res.chunks : 0};
+    track_set(d->track, j->tenant, res.id, &tr); /* clears an earlier failure */
     metrics_add(d->m_uploaded, 1);
     metrics_observe(d->m_ingest, (double)(clock_now_ms() - t0) / 1000.0);
     log_info("documents", "stored tenant=%s id=%s bytes=%zu chunks=%zu", j->tenant, res.id,
@@ -208,6 +213,7 @@ static void run_delete(doc_job *j)
     } else if (rc != RK_OK) {
         fail(j, rc, 503, NULL, "storage unavailable: %s", err.msg);
     } else {
+        track_drop(d->track, j->tenant, j->id);
         metrics_add(d->m_deleted, 1);
         log_info("documents", "deleted tenant=%s id=%s", j->tenant, j->id);
         j->sink.on_done(j->ud, RK_OK, 204, NULL, NULL);

@@ -178,7 +178,7 @@ static int rx_next_page(reindex *rx)
 
 /* Index what storage holds now under (tenant, id), recording the sha256
  * of the bytes read; a document that is gone loses its chunks too. */
-static int rx_redo(docs *d, const char *tenant, const char *id, rk_err *err)
+int docs__redo(docs *d, const char *tenant, const char *id, size_t *chunks, rk_err *err)
 {
     docs_prev cur;
     ingest_doc doc = {0};
@@ -188,7 +188,9 @@ static int rx_redo(docs *d, const char *tenant, const char *id, rk_err *err)
     if (!cur.have) { /* deleted since it was listed */
         rc = docs__unindex(d, tenant, id, err);
         docs__prev_free(&cur);
-        return rc == RK_ERR_NOT_FOUND ? RK_OK : rc;
+        return rc == RK_OK || rc == RK_ERR_NOT_FOUND
+                   ? rk_fail(err, RK_ERR_NOT_FOUND, "no document '%s'", id)
+                   : rc;
     }
     sha256_ctx sc;
     sha256_init(&sc);
@@ -196,6 +198,7 @@ static int rx_redo(docs *d, const char *tenant, const char *id, rk_err *err)
     sha256_final_hex(&sc, sha);
     rc = ingest_run(d->ingest, sb_str(&cur.blob), cur.blob.len, cur.filename, cur.ctype, &doc, err);
     if (rc == RK_OK) rc = docs__index(d, tenant, id, &doc, sha, err);
+    if (rc == RK_OK && chunks) *chunks = doc.chunks.n;
     ingest_doc_free(&doc);
     docs__prev_free(&cur);
     return rc;
@@ -211,9 +214,9 @@ static void rx_one(reindex *rx, const rx_item *it)
     }
     docs__doc_lock(d, it->tenant, it->id);
     int rc = docs__index_current(d, it->tenant, it->id, it->sha256, &err);
-    if (rc == 0) rc = rx_redo(d, it->tenant, it->id, &err);
+    if (rc == 0) rc = docs__redo(d, it->tenant, it->id, NULL, &err);
     docs__doc_unlock(d, it->tenant, it->id);
-    if (rc == 1) return; /* already current */
+    if (rc == 1 || rc == RK_ERR_NOT_FOUND) return; /* already current, or deleted since */
     if (rc == RK_OK) {
         rx->done++;
     } else {

@@ -326,6 +326,14 @@ static int h_doc_delete(const rk_instance *self, const char *tenant, const char 
     return rc;
 }
 
+int hostapi_docs_call(int (*fn)(docs *d, void *arg, rk_err *err), void *arg, rk_err *err)
+{
+    pthread_rwlock_rdlock(&g_lock);
+    int rc = g_current.docs ? fn(g_current.docs, arg, err) : no_docs(err);
+    pthread_rwlock_unlock(&g_lock);
+    return rc;
+}
+
 /* ---- auth and limits -----------------------------------------------------------
  * Keys and limits belong to the configuration generation, so a reload can
  * add or revoke keys; the in-process buckets outlive reloads (ratelimit.c). */

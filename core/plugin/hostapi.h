@@ -41,5 +41,10 @@ void hostapi_set_starting(registry *r);
  * and stop sending first). Any thread. */
 void hostapi_set_draining(int on);
 generation hostapi_current(void);
+/* fn(the current generation's docs, arg, err) under the generation's read
+ * lock (so a reload cannot free it meanwhile), or RK_ERR_UNSUPPORTED with
+ * "documents are not enabled" when it has none. fn must only hand work
+ * over (docs_* calls return at once). */
+int hostapi_docs_call(int (*fn)(docs *d, void *arg, rk_err *err), void *arg, rk_err *err);
 
 #endif

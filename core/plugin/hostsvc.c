@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "hostdocs.h"
 #include "listeners.h"
 #include "pipeline.h"
 #include "registry.h"
@@ -45,7 +46,10 @@ static void build(const rk_host *h)
                                .doc_put = h->doc_put,
                                .doc_list = h->doc_list,
                                .doc_get = h->doc_get,
-                               .doc_delete = h->doc_delete};
+                               .doc_delete = h->doc_delete,
+                               .doc_status = hostdocs_status,
+                               .doc_reindex = hostdocs_reindex,
+                               .doc_put_async = hostdocs_put_async};
     g_auth = (rk_auth_service){.struct_size = sizeof g_auth,
                                .auth_required = h->auth_required,
                                .authenticate = h->authenticate};

@@ -90,6 +90,29 @@ typedef struct rk_http_handler {
     void (*on_done)(void *ud, int status, const char *message);
 } rk_http_handler;
 
+/* since 1.1. One document's state, as the "documents" service reports it
+ * (doc_status). Strings and meta are valid during the callback only. */
+typedef struct rk_doc_status {
+    uint32_t struct_size;
+    const char *tenant, *id;
+    /* the stored document; NULL while an asynchronous upload has not been
+     * stored yet, or after one failed before it was */
+    const rk_doc_meta *meta;
+    /* "indexed" (the index holds the stored version), "pending" (an
+     * asynchronous upload or a re-index is under way), "failed" (see
+     * error), "stored" (no index is configured) */
+    const char *state;
+    const char *error;   /* state "failed": why, else NULL */
+    int64_t chunks;      /* chunks the index holds for it; -1 unknown */
+    int64_t indexed_ms;  /* Unix ms it was indexed at; 0 unknown */
+    const char *version; /* the version the index holds ("" none); NULL unknown */
+    /* progress of an asynchronous upload or re-index ("" when none):
+     * "queued", "extracting", "storing", "indexing", "done" */
+    const char *phase;
+    uint64_t bytes_total, bytes_stored; /* the upload's body */
+    uint64_t chunks_total, chunks_indexed;
+} rk_doc_status;
+
 /* since 1.1. Results of a document operation ("documents" service). Callbacks run on a host
  * worker thread (never the loop); on_data may block to apply backpressure.
  * Pointers are valid during the callback only. on_done comes exactly once
@@ -105,6 +128,10 @@ typedef struct rk_doc_sink {
      * next is the list cursor for the next page, or NULL at the end. */
     void (*on_done)(void *ud, int status, int http_status, const char *message,
                     const char *next);
+    /* since 1.1 (the host checks RK_HAS_FIELD: a shorter sink gets no
+     * status). doc_status, doc_reindex, doc_put_async: the document's
+     * state, once, before on_done. */
+    void (*on_status)(void *ud, const rk_doc_status *st);
 } rk_doc_sink;
 
 /* since 1.1 */

@@ -81,6 +81,24 @@ typedef struct rk_docs_service {
     int (*doc_delete)(const rk_instance *self, const char *tenant,
                       const char *id, const rk_doc_sink *sink, void *ud,
                       rk_err *err);
+    /* since 1.1 (check RK_HAS_FIELD). One document's state: on_status
+     * (rk_doc_status), then on_done(RK_OK, 200); 404 when it is neither
+     * stored nor being uploaded. */
+    int (*doc_status)(const rk_instance *self, const char *tenant,
+                      const char *id, const rk_doc_sink *sink, void *ud,
+                      rk_err *err);
+    /* since 1.1. Re-extract and re-index the stored document from storage,
+     * then on_status (the new state) and on_done(RK_OK, 200); 404 unknown,
+     * 415/422 when its bytes no longer extract, 503 index unavailable. */
+    int (*doc_reindex)(const rk_instance *self, const char *tenant,
+                       const char *id, const rk_doc_sink *sink, void *ud,
+                       rk_err *err);
+    /* since 1.1. doc_put that answers once the upload is accepted: input
+     * errors as doc_put; else on_status (state "pending", phase "queued",
+     * its id) and on_done(RK_OK, 202). The host goes on extracting,
+     * storing and indexing it; doc_status reports progress and outcome. */
+    int (*doc_put_async)(const rk_instance *self, const rk_doc_upload *up,
+                         const rk_doc_sink *sink, void *ud, rk_err *err);
 } rk_docs_service;
 
 /* ---- "auth": API keys (transports) --------------------------------------

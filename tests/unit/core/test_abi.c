@@ -152,6 +152,11 @@ START_TEST(services_by_role)
     const rk_docs_service *dsv =
         RK_SERVICE(h, &tr, rk_docs_service, RK_SERVICE_DOCUMENTS, doc_delete);
     ck_assert(dsv && dsv->doc_put == h->doc_put && dsv->doc_get == h->doc_get);
+    /* 1.1 document administration: offered, and covered by the size */
+    ck_assert(RK_HAS_FIELD(dsv, rk_docs_service, doc_put_async) && dsv->doc_status &&
+              dsv->doc_reindex && dsv->doc_put_async);
+    ck_assert_ptr_nonnull(
+        RK_SERVICE(h, &tr, rk_docs_service, RK_SERVICE_DOCUMENTS, doc_put_async));
     const rk_auth_service *asv = RK_SERVICE(h, &tr, rk_auth_service, RK_SERVICE_AUTH, authenticate);
     ck_assert(asv && asv->authenticate == h->authenticate);
     const rk_limits_service *lim =

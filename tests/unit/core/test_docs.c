@@ -101,7 +101,7 @@ static void on_done(void *ud, int status, int http, const char *msg, const char 
     ph_latch_fire(&r->done_latch);
 }
 
-static const rk_doc_sink SINK = {sizeof SINK, on_meta, on_data, on_done};
+static const rk_doc_sink SINK = {sizeof SINK, on_meta, on_data, on_done, NULL};
 
 static void res_wait(result *r)
 {
@@ -483,7 +483,7 @@ START_TEST(input_errors)
     rk_err err = {{0}};
     rk_doc_upload up = {sizeof up, NULL, NULL, "a.txt", NULL, "Words.", 6};
     ck_assert_int_eq(docs_put(e.docs, &up, NULL, NULL, &err), RK_ERR_INVALID);
-    rk_doc_sink no_done = {sizeof no_done, on_meta, on_data, NULL};
+    rk_doc_sink no_done = {sizeof no_done, on_meta, on_data, NULL, NULL};
     ck_assert_int_eq(docs_list(e.docs, NULL, NULL, 0, &no_done, NULL, &err), RK_ERR_INVALID);
     env_close(&e);
 }
