@@ -107,7 +107,7 @@ static int view_load(docs *d, const char *tenant, const char *id, st_view *v, in
 }
 
 /* The state and error to report for v. */
-static const char *view_state(const docs *d, const st_view *v, const char **error)
+static const char *view_state(docs *d, const st_view *v, const char **error)
 {
     *error = NULL;
     if (v->have_tr && v->tr.state == TRACK_PENDING) return "pending";
@@ -117,7 +117,7 @@ static const char *view_state(const docs *d, const st_view *v, const char **erro
     }
     if (!d->retriever) return "stored";
     if (v->current) return "indexed";
-    if (atomic_load(&((docs *)d)->reindexing)) return "pending";
+    if (atomic_load(&d->reindexing)) return "pending";
     *error = "the index does not hold the stored version (its upload or re-index was "
              "interrupted): POST /documents/{id}/reindex";
     return "failed";
@@ -130,17 +130,16 @@ static void emit(adm_job *j, const st_view *v)
     const char *state = view_state(j->d, v, &error);
     int64_t indexed = v->have_tr && v->tr.indexed_ms ? v->tr.indexed_ms : 0;
     if (!indexed && v->current) indexed = v->meta.created_ms; /* indexed right after storing */
-    int tracked = v->have_tr && v->tr.state != TRACK_DONE;
     rk_doc_status st = {
         .struct_size = sizeof st, .tenant = j->tenant, .id = j->id,
         .meta = v->stored ? &v->meta : NULL, .state = state, .error = error,
         .chunks = v->chunks, .indexed_ms = indexed,
         .version = j->d->retriever ? v->version : NULL,
         .phase = v->have_tr ? v->tr.phase : "",
-        .bytes_total = tracked ? v->tr.bytes_total : 0,
-        .bytes_stored = tracked ? v->tr.bytes_stored : 0,
-        .chunks_total = tracked ? v->tr.chunks_total : 0,
-        .chunks_indexed = tracked ? v->tr.chunks_indexed : 0,
+        .bytes_total = v->tr.bytes_total,
+        .bytes_stored = v->tr.bytes_stored,
+        .chunks_total = v->tr.chunks_total,
+        .chunks_indexed = v->tr.chunks_indexed,
     };
     j->sink.on_status(j->ud, &st);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_docs_admin.h"
 #include "http_multipart.h"
 #include "http_resp.h"
 #include "http_server.h"
@@ -388,9 +389,6 @@ enum MHD_Result docs_upload_handle(http_req *r)
     enum MHD_Result rc = MHD_YES;
     if (upload_parse(r, &u, &rc) < 0)
         return rc;
-    docs_job *j = job_new(r, DOP_PUT);
-    if (!j)
-        return hr_fail(r, 503, NULL, "out of memory");
     rk_doc_upload up = {
         .struct_size = sizeof up,
         .tenant = docs_tenant(r),
@@ -400,6 +398,17 @@ enum MHD_Result docs_upload_handle(http_req *r)
         .data = u.data,
         .len = u.len,
     };
+    int async = docs_admin_async_wanted(r, u.len);
+    if (async < 0)
+        return hr_fail(r, 400, "async", "'async' must be 1, true, 0 or false");
+    if (async) {
+        rc = docs_admin_upload_async(r, &up);
+        hbuf_free(&r->body); /* doc_put_async took its own copy */
+        return rc;
+    }
+    docs_job *j = job_new(r, DOP_PUT);
+    if (!j)
+        return hr_fail(r, 503, NULL, "out of memory");
     if (pre_call(r, &rc) < 0)
         return rc;
     rk_err err = {{0}};

@@ -21,6 +21,8 @@ static const char *const route_names[ROUTE__COUNT] = {
     [ROUTE_DOCUMENT] = "/documents/{id}",
     [ROUTE_OPENAPI] = "/openapi.json",
     [ROUTE_UI] = "/{ui file}",
+    [ROUTE_DOCUMENT_STATUS] = "/documents/{id}/status",
+    [ROUTE_DOCUMENT_REINDEX] = "/documents/{id}/reindex",
     [ROUTE_OTHER] = "other",
 };
 

@@ -36,6 +36,8 @@ typedef enum http_route {
     ROUTE_DOCUMENT,  /* /documents/{id} */
     ROUTE_OPENAPI,   /* /openapi.json */
     ROUTE_UI,        /* the web UI's files (http_static) */
+    ROUTE_DOCUMENT_STATUS,  /* /documents/{id}/status */
+    ROUTE_DOCUMENT_REINDEX, /* /documents/{id}/reindex */
     ROUTE_OTHER,
     ROUTE__COUNT
 } http_route;

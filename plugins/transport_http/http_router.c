@@ -22,6 +22,7 @@
 #include "http_auth.h"
 #include "http_chat.h"
 #include "http_docs.h"
+#include "http_docs_admin.h"
 #include "http_download.h"
 #include "http_embed.h"
 #include "http_frame.h"
@@ -44,7 +45,7 @@ typedef enum route_access {
 
 typedef struct route {
     const char *path;
-    int with_id;       /* path + "/" + a document id */
+    int with_id;       /* path + "/" + a document id (+ suffix) */
     http_route id;
     route_access who;
     int json_any_type; /* any Content-Type whose body is a JSON object */
@@ -56,32 +57,37 @@ typedef struct route {
     /* a JSON body the handler parses itself (the chat routes: every chat
      * request, read without building a tree) */
     enum MHD_Result (*post_json_raw)(http_req *r, const char *body, size_t len);
+    const char *suffix; /* with_id: what follows the id ("/status"), or NULL */
 } route;
 
 static const route routes[] = {
     {"/v1/chat/completions", 0, ROUTE_COMPLETIONS, ACCESS_KEY, 1, 0,
-     RK_SCOPE_CHAT, NULL, NULL, NULL, NULL, chat_completions},
+     RK_SCOPE_CHAT, NULL, NULL, NULL, NULL, chat_completions, NULL},
     {"/chat", 0, ROUTE_CHAT, ACCESS_KEY, 1, 0, RK_SCOPE_CHAT, NULL, NULL,
-     NULL, NULL, chat_legacy},
+     NULL, NULL, chat_legacy, NULL},
     {"/v1/embeddings", 0, ROUTE_EMBEDDINGS, ACCESS_KEY, 0, 0, RK_SCOPE_CHAT,
-     NULL, embed_handle, NULL, NULL, NULL},
+     NULL, embed_handle, NULL, NULL, NULL, NULL},
     {"/v1/models", 0, ROUTE_MODELS, ACCESS_KEY, 0, RK_SCOPE_CHAT, 0,
-     info_models, NULL, NULL, NULL, NULL},
+     info_models, NULL, NULL, NULL, NULL, NULL},
     {"/health", 0, ROUTE_HEALTH, ACCESS_HEALTH, 0, 0, 0, info_health, NULL,
-     NULL, NULL, NULL},
+     NULL, NULL, NULL, NULL},
     {"/ready", 0, ROUTE_READY, ACCESS_READY, 0, RK_SCOPE_ADMIN, 0, info_ready,
-     NULL, NULL, NULL, NULL},
+     NULL, NULL, NULL, NULL, NULL},
     {"/metrics", 0, ROUTE_METRICS, ACCESS_METRICS, 0, RK_SCOPE_ADMIN, 0,
-     info_metrics, NULL, NULL, NULL, NULL},
+     info_metrics, NULL, NULL, NULL, NULL, NULL},
     {"/documents", 0, ROUTE_DOCUMENTS, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
-     RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL, NULL},
+     RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL, NULL, NULL},
+    {"/documents", 1, ROUTE_DOCUMENT_STATUS, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ, 0,
+     docs_status_handle, NULL, NULL, NULL, NULL, "/status"},
+    {"/documents", 1, ROUTE_DOCUMENT_REINDEX, ACCESS_KEY, 0, 0, RK_SCOPE_DOCS_WRITE,
+     NULL, NULL, docs_reindex_handle, NULL, NULL, "/reindex"},
     {"/documents", 1, ROUTE_DOCUMENT, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
-     RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle, NULL},
+     RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle, NULL, NULL},
     {"/openapi.json", 0, ROUTE_OPENAPI, ACCESS_PUBLIC, 0, 0, 0, openapi_handle,
-     NULL, NULL, NULL, NULL},
+     NULL, NULL, NULL, NULL, NULL},
     /* "/" and the file names of ui_dir: see route_of */
     {"/", 0, ROUTE_UI, ACCESS_PUBLIC, 0, 0, 0, static_handle, NULL, NULL,
-     NULL, NULL},
+     NULL, NULL, NULL},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -92,9 +98,27 @@ static int json_body(const route *rt)
     return rt->post != NULL || rt->post_json_raw != NULL;
 }
 
+/* Whether rest ("<id><suffix>") ends in rt's suffix after a one-segment
+ * id; *id_len gets the id's length. Routes without a suffix take the rest
+ * whole (it may be empty or hold more slashes: checked later). */
+static int id_suffix_match(const route *rt, const char *rest, size_t *id_len)
+{
+    size_t n = strlen(rest);
+    if (!rt->suffix) {
+        *id_len = n;
+        return 1;
+    }
+    size_t k = strlen(rt->suffix);
+    if (n <= k || strcmp(rest + n - k, rt->suffix) != 0)
+        return 0;
+    *id_len = n - k;
+    return memchr(rest, '/', *id_len) == NULL;
+}
+
 /* The route for url; for an id route, *id_at points at what follows
- * "<path>/" (it may be empty or hold more slashes: checked later). */
-static const route *route_by_path(const char *url, const char **id_at)
+ * "<path>/" and *id_len is the id's length (a suffix excluded). */
+static const route *route_by_path(const char *url, const char **id_at,
+                                  size_t *id_len)
 {
     for (size_t i = 0; i < N_ROUTES; i++) {
         size_t n = strlen(routes[i].path);
@@ -102,7 +126,8 @@ static const route *route_by_path(const char *url, const char **id_at)
             continue;
         if (!routes[i].with_id && url[n] == '\0')
             return &routes[i];
-        if (routes[i].with_id && url[n] == '/') {
+        if (routes[i].with_id && url[n] == '/' &&
+            id_suffix_match(&routes[i], url + n + 1, id_len)) {
             *id_at = url + n + 1;
             return &routes[i];
         }
@@ -121,9 +146,9 @@ static const route *route_by_id(http_route id)
 /* The API's routes first; what none of them takes and the web UI has
  * ("/" included, when the UI is on) is the UI's. */
 static const route *route_of(http_server *s, http_req *r, const char *url,
-                             const char **id_at)
+                             const char **id_at, size_t *id_len)
 {
-    const route *rt = route_by_path(url, id_at);
+    const route *rt = route_by_path(url, id_at, id_len);
     if (rt && rt->id != ROUTE_UI)
         return rt;
     r->asset = static_find(s, url);
@@ -159,7 +184,8 @@ int router_entry(size_t i, char *path, size_t cap, unsigned *methods)
     if (i >= N_ROUTES)
         return -1;
     const route *rt = &routes[i];
-    snprintf(path, cap, "%s%s", rt->path, rt->with_id ? "/{id}" : "");
+    snprintf(path, cap, "%s%s%s", rt->path, rt->with_id ? "/{id}" : "",
+             rt->suffix ? rt->suffix : "");
     *methods = 0;
     for (http_method m = METHOD_GET; m < METHOD_OTHER; m++)
         if (has_handler(rt, m))
@@ -170,7 +196,8 @@ int router_entry(size_t i, char *path, size_t cap, unsigned *methods)
 int router_serves(const char *url, const char *method)
 {
     const char *id = NULL;
-    const route *rt = route_by_path(url, &id);
+    size_t id_len = 0;
+    const route *rt = route_by_path(url, &id, &id_len);
     return rt && has_handler(rt, method_of(method));
 }
 
@@ -241,7 +268,7 @@ static int needs_key(const http_server *s, const route *rt, http_method m,
  * whose cost is known before the body, one request of the key's budget.
  * Chats and embeddings are charged once their input size is known. */
 static int admit(http_req *r, const route *rt, const char *id,
-                 enum MHD_Result *rc)
+                 size_t id_len, enum MHD_Result *rc)
 {
     uint32_t scopes = 0;
     if (!needs_key(r->srv, rt, r->method, &scopes))
@@ -249,14 +276,19 @@ static int admit(http_req *r, const route *rt, const char *id,
     if (auth_request(r, scopes, rc) < 0)
         return -1;
     if (rt->with_id) {
-        if (!id || !docs_id_ok(id)) { /* route_by_path sets id for these */
+        char buf[HTTP_DOC_ID_MAX + 1];
+        if (id && id_len < sizeof buf) {
+            memcpy(buf, id, id_len);
+            buf[id_len] = '\0';
+        }
+        if (!id || id_len >= sizeof buf || !docs_id_ok(buf)) {
             *rc = hr_fail(r, 400, "id",
                           "Invalid document id: use 1 to %d characters of "
                           "A-Z, a-z, 0-9, '_' and '-'",
                           HTTP_DOC_ID_MAX);
             return -1;
         }
-        memcpy(r->doc_id, id, strlen(id) + 1);
+        memcpy(r->doc_id, buf, id_len + 1);
     }
     if (rt->who == ACCESS_KEY && !json_body(rt))
         return auth_charge(r, 1, 0, rc);
@@ -267,9 +299,10 @@ static enum MHD_Result begin(http_server *s, http_req *r, const char *url,
                              const char *method, int nul_path)
 {
     const char *id = NULL;
+    size_t id_len = 0;
     char msg[160];
     frame_info f;
-    const route *rt = route_of(s, r, url, &id);
+    const route *rt = route_of(s, r, url, &id, &id_len);
     r->route = rt ? rt->id : ROUTE_OTHER;
     r->method = method_of(method);
     if (nul_path) /* MHD decoded it into a NUL that cut the URL short */
@@ -287,7 +320,7 @@ static enum MHD_Result begin(http_server *s, http_req *r, const char *url,
         return refuse_close(r, msg);
     }
     enum MHD_Result rc = MHD_YES;
-    if (admit(r, rt, id, &rc) < 0)
+    if (admit(r, rt, id, id_len, &rc) < 0)
         return rc;
     if (r->method == METHOD_POST) {
         if (json_body(rt) && !rt->json_any_type && !json_content_type(r->conn))

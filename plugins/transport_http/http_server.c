@@ -114,6 +114,8 @@ static int read_config(http_server *s, rk_err *err)
     s->threads = (unsigned)threads;
     s->max_connections = (unsigned)maxc;
     s->max_body = (size_t)body;
+    int64_t async_over = h->cfg_int(s->self, "documents_async_over");
+    s->async_over = async_over > 0 ? (size_t)async_over : 0;
     s->timeout_s = (unsigned)((tmo + 999) / 1000);
     s->conn_memory = (size_t)mem;
     s->request_id_header = h->cfg_string(s->self, "request_id_header");

@@ -38,6 +38,7 @@ struct http_server {
     unsigned header_timeout_s; /* until a request's headers are in */
     unsigned max_per_ip;       /* connections from one address */
     size_t max_body;
+    size_t async_over; /* documents_async_over: uploads over it get 202 */
     size_t conn_memory;
     const char *request_id_header; /* host-owned */
     int auth_by_proxy;   /* beyond loopback without keys, warned about */
