@@ -18,6 +18,7 @@
 
 #include <ragkernel/ragkernel.h>
 
+#include "hp_admin.h"
 #include "pgpool.h"
 
 #define HP_SQL_MAX 768
@@ -26,6 +27,7 @@
 typedef struct hp_sql {
     char touch[HP_SQL_MAX], clear[HP_SQL_MAX], load[HP_SQL_MAX], expire[HP_SQL_MAX];
     char insert_head[HP_SQL_MAX];
+    char list[HP_SQL_MAX], remove[HP_SQL_MAX]; /* hp_admin.c */
     char ddl[4][HP_SQL_MAX];
 } hp_sql;
 
@@ -223,6 +225,21 @@ static void build_sql(hp_sql *s, const char *p)
              "FOR UPDATE SKIP LOCKED), gone AS (DELETE FROM %smessages m USING doomed d "
              "WHERE m.tenant = d.tenant AND m.conv_id = d.id) DELETE FROM %sconversations c "
              "USING doomed d WHERE c.tenant = d.tenant AND c.id = d.id", p, p, p);
+    hp_admin_sql(p, s->list, s->remove, HP_SQL_MAX);
+}
+
+static int64_t hist_list(void *ctxp, const char *tenant, const char *after, size_t limit,
+                         void (*on_conv)(void *ud, const rk_conv_info *c), void *ud,
+                         rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    return hp_admin_list(h->pool, h->sql.list, tenant, after, limit, on_conv, ud, err);
+}
+
+static int hist_remove(void *ctxp, const char *tenant, const char *conv_id, rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    return hp_admin_remove(h->pool, h->sql.remove, tenant, conv_id, err);
 }
 
 static void hist_destroy(void *ctxp)
@@ -267,6 +284,8 @@ static const rk_history_vtable hist_vtable = {
     .load = hist_load,
     .replace = hist_replace,
     .expire = hist_expire,
+    .list = hist_list,
+    .remove = hist_remove,
 };
 
 static const rk_plugin history_postgres_plugin = {

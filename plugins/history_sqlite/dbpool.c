@@ -49,6 +49,12 @@ static const char *const stmt_sql[ST__COUNT] = {
         "DELETE FROM conversations WHERE (tenant, id) IN ("
         " SELECT tenant, id FROM conversations WHERE updated_ms < ?1"
         " ORDER BY updated_ms, tenant, id LIMIT ?2)",
+    /* ids in byte order (BINARY collation); '' sorts before every id */
+    [ST_LIST_CONVS] =
+        "SELECT c.id, c.created_ms, c.updated_ms,"
+        " (SELECT COUNT(*) FROM messages m WHERE m.tenant = c.tenant AND m.conv_id = c.id)"
+        " FROM conversations c WHERE c.tenant = ?1 AND c.id > ?2 ORDER BY c.id LIMIT ?3",
+    [ST_DELETE_CONV] = "DELETE FROM conversations WHERE tenant = ?1 AND id = ?2",
 };
 
 static const char schema_sql[] =

@@ -28,6 +28,8 @@ typedef enum db_stmt_id {
     ST_DELETE_MSGS,
     ST_EXPIRE_MSGS,
     ST_EXPIRE_CONVS,
+    ST_LIST_CONVS,
+    ST_DELETE_CONV,
     ST__COUNT
 } db_stmt_id;
 

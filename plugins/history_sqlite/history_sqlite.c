@@ -15,6 +15,7 @@
 #include <ragkernel/ragkernel.h>
 
 #include "dbpool.h"
+#include "hist_admin.h"
 #include "maint.h"
 
 typedef struct hist_ctx {
@@ -279,6 +280,20 @@ static int hist_probe(void *ctxp, rk_err *err)
     return status;
 }
 
+static int64_t hist_list(void *ctxp, const char *tenant, const char *after, size_t limit,
+                         void (*on_conv)(void *ud, const rk_conv_info *c), void *ud,
+                         rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    return hist_admin_list(&h->pool, tenant, after, limit, on_conv, ud, err);
+}
+
+static int hist_remove(void *ctxp, const char *tenant, const char *conv_id, rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    return hist_admin_remove(&h->pool, tenant, conv_id, err);
+}
+
 static void hist_destroy(void *ctxp)
 {
     hist_ctx *h = ctxp;
@@ -384,6 +399,8 @@ static const rk_history_vtable hist_vtable = {
     .replace = hist_replace,
     .expire = hist_expire,
     .probe = hist_probe,
+    .list = hist_list,
+    .remove = hist_remove,
 };
 
 static const rk_plugin history_sqlite_plugin = {

@@ -34,3 +34,76 @@ void ph_hist_append(ph *h, const char *tenant, const char *conv, const rk_messag
     int rc = h->history->append(h->ctx, tenant, conv, m, n, &err);
     ck_assert_msg(rc == RK_OK, "append: %s", err.msg);
 }
+
+/* ---- list and remove (1.1) ---------------------------------------------- */
+
+typedef struct conv_page {
+    char ids[8][40];
+    uint64_t msgs[8];
+    int64_t created[8], updated[8];
+    int n;
+} conv_page;
+
+static void on_conv(void *ud, const rk_conv_info *c)
+{
+    conv_page *p = ud;
+    if (p->n < 8) {
+        snprintf(p->ids[p->n], sizeof p->ids[0], "%s", c->id);
+        p->msgs[p->n] = c->messages;
+        p->created[p->n] = c->created_ms;
+        p->updated[p->n] = c->updated_ms;
+    }
+    p->n++;
+}
+
+static int64_t list_page(ph *h, const char *tenant, const char *after, size_t limit,
+                         conv_page *p)
+{
+    rk_err err = {{0}};
+    memset(p, 0, sizeof *p);
+    int64_t n = h->history->list(h->ctx, tenant, after, limit, on_conv, p, &err);
+    ck_assert_msg(n >= 0, "list: %s", err.msg);
+    ck_assert_int_eq(n, p->n);
+    return n;
+}
+
+void ph_hist_list_remove(ph *h)
+{
+    static const rk_message two[] = {{"user", "hello"}, {"assistant", "hi"}};
+    ck_assert(RK_HAS_FIELD(h->history, rk_history_vtable, remove));
+    ck_assert_ptr_nonnull(h->history->list);
+    ck_assert_ptr_nonnull(h->history->remove);
+    /* ids in byte order, whatever order they were written in */
+    ph_hist_append(h, "ta", "b-conv", two, 2);
+    ph_hist_append(h, "ta", "a-conv", two, 1);
+    ph_hist_append(h, "ta", "C-conv", two, 2);
+    ph_hist_append(h, "tb", "a-conv", two, 2);
+    conv_page p;
+    ck_assert_int_eq(list_page(h, "ta", NULL, 10, &p), 3);
+    ck_assert_str_eq(p.ids[0], "C-conv");
+    ck_assert_str_eq(p.ids[1], "a-conv");
+    ck_assert_str_eq(p.ids[2], "b-conv");
+    ck_assert_uint_eq(p.msgs[1], 1);
+    ck_assert_uint_eq(p.msgs[2], 2);
+    ck_assert(p.created[0] > 1600000000000LL && p.updated[0] >= p.created[0]);
+    /* pages after a cursor */
+    ck_assert_int_eq(list_page(h, "ta", NULL, 2, &p), 2);
+    ck_assert_int_eq(list_page(h, "ta", "a-conv", 2, &p), 1);
+    ck_assert_str_eq(p.ids[0], "b-conv");
+    ck_assert_int_eq(list_page(h, "ta", "b-conv", 2, &p), 0);
+    ck_assert_int_eq(list_page(h, "nobody", NULL, 5, &p), 0);
+    /* remove: one tenant's only, then not found */
+    rk_err err = {{0}};
+    ck_assert_int_eq(h->history->remove(h->ctx, "tb", "b-conv", &err), RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(h->history->remove(h->ctx, "ta", "a-conv", &err), RK_OK);
+    ck_assert_int_eq(h->history->remove(h->ctx, "ta", "a-conv", &err), RK_ERR_NOT_FOUND);
+    ph_loaded l;
+    ck_assert_int_eq(ph_hist_load(h, "ta", "a-conv", 0, &l), RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(ph_hist_load(h, "tb", "a-conv", 0, &l), RK_OK);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_int_eq(list_page(h, "ta", NULL, 10, &p), 2);
+    /* a removed conversation written again starts empty */
+    ph_hist_append(h, "ta", "a-conv", two + 1, 1);
+    ck_assert_int_eq(ph_hist_load(h, "ta", "a-conv", 0, &l), RK_OK);
+    ck_assert_str_eq(l.text, "assistant:hi\n");
+}

@@ -25,4 +25,9 @@ int ph_hist_load(ph *h, const char *tenant, const char *conv, size_t max, ph_loa
 void ph_hist_append(ph *h, const char *tenant, const char *conv, const rk_message *m,
                     size_t n);
 
+/* The 1.1 list and remove slots: byte order of ids, pages after a
+ * cursor, message counts, tenants apart, remove then not found. Writes
+ * conversations "a-conv", "b-conv", "C-conv" of tenants "ta" and "tb". */
+void ph_hist_list_remove(ph *h);
+
 #endif

@@ -22,6 +22,15 @@ typedef struct rk_history_entry {
     int64_t created_ms; /* Unix time in ms */
 } rk_history_entry;
 
+/* since 1.1. One conversation in a listing (rk_history_vtable.list);
+ * valid during the callback only. */
+typedef struct rk_conv_info {
+    uint32_t struct_size;
+    const char *id;
+    int64_t created_ms, updated_ms; /* Unix ms */
+    uint64_t messages;              /* how many it holds */
+} rk_conv_info;
+
 typedef struct rk_history_vtable {
     RK_VTABLE_HEAD;
     /* Required. Append messages (creating the conversation if needed). */
@@ -45,6 +54,19 @@ typedef struct rk_history_vtable {
      * every few seconds on a background thread, to learn when writes work
      * again. RK_OK, or an error with a message. */
     int (*probe)(void *ctx, rk_err *err);
+    /* since 1.1, optional (check RK_HAS_FIELD, may be NULL). One page of
+     * the tenant's conversations in byte order of their ids, those after
+     * `after` (NULL = from the first), at most limit (>= 1), one on_conv
+     * each. Returns how many came, or <0. */
+    int64_t (*list)(void *ctx, const char *tenant, const char *after,
+                    size_t limit,
+                    void (*on_conv)(void *ud, const rk_conv_info *c),
+                    void *ud, rk_err *err);
+    /* since 1.1, optional (check RK_HAS_FIELD, may be NULL). Delete one
+     * conversation and its messages; RK_ERR_NOT_FOUND if it does not
+     * exist (in this tenant). */
+    int (*remove)(void *ctx, const char *tenant, const char *conv_id,
+                  rk_err *err);
 } rk_history_vtable;
 
 #ifdef __cplusplus

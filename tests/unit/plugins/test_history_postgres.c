@@ -125,6 +125,15 @@ START_TEST(replace_atomic)
 }
 END_TEST
 
+START_TEST(list_and_remove)
+{
+    ph h;
+    inst_open(&h, 10, 2);
+    ph_hist_list_remove(&h);
+    ph_close(&h);
+}
+END_TEST
+
 START_TEST(tenant_isolation)
 {
     ph h;
@@ -380,7 +389,8 @@ END_TEST
 static Suite *suite(void)
 {
     return ph_pg_suite("history_postgres", server_down, outage_and_recovery,
-                       PH_TESTS(order_and_max, replace_atomic, tenant_isolation, expire_batches,
+                       PH_TESTS(order_and_max, replace_atomic, tenant_isolation, list_and_remove,
+                                expire_batches,
                                 two_hosts_share, concurrent_appends, schema_race, config_errors));
 }
 

@@ -137,6 +137,15 @@ START_TEST(replace_atomic)
 }
 END_TEST
 
+START_TEST(list_and_remove)
+{
+    ph h;
+    h_open(&h);
+    ph_hist_list_remove(&h);
+    ph_close(&h);
+}
+END_TEST
+
 START_TEST(tenant_isolation)
 {
     ph h;
@@ -299,7 +308,8 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("history_sqlite");
     ph_add_tcase(s, "contract", 120, setup, teardown,
-                 PH_TESTS(order_and_max, replace_atomic, tenant_isolation, expire_batches,
+                 PH_TESTS(order_and_max, replace_atomic, tenant_isolation, list_and_remove,
+                          expire_batches,
                           persists_across_restart, bad_path_refused, concurrent_appends,
                           files_private));
     return s;
