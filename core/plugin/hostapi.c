@@ -326,10 +326,12 @@ static int h_doc_delete(const rk_instance *self, const char *tenant, const char 
     return rc;
 }
 
-int hostapi_docs_call(int (*fn)(docs *d, void *arg, rk_err *err), void *arg, rk_err *err)
+int hostapi_gen_call(int (*fn)(const generation *g, pool *p, void *arg, rk_err *err),
+                     void *arg, rk_err *err)
 {
     pthread_rwlock_rdlock(&g_lock);
-    int rc = g_current.docs ? fn(g_current.docs, arg, err) : no_docs(err);
+    int rc = g_current.reg ? fn(&g_current, atomic_load(&g_pool), arg, err)
+                           : rk_fail(err, RK_ERR_UNAVAILABLE, "the server is not ready");
     pthread_rwlock_unlock(&g_lock);
     return rc;
 }

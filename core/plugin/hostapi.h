@@ -41,10 +41,11 @@ void hostapi_set_starting(registry *r);
  * and stop sending first). Any thread. */
 void hostapi_set_draining(int on);
 generation hostapi_current(void);
-/* fn(the current generation's docs, arg, err) under the generation's read
- * lock (so a reload cannot free it meanwhile), or RK_ERR_UNSUPPORTED with
- * "documents are not enabled" when it has none. fn must only hand work
- * over (docs_* calls return at once). */
-int hostapi_docs_call(int (*fn)(docs *d, void *arg, rk_err *err), void *arg, rk_err *err);
+/* fn(the current generation, the worker pool, arg, err) under the
+ * generation's read lock, so a reload cannot retire it meanwhile; fn must
+ * only hand work over (pin the registry with registry_ref for work that
+ * outlives the call). RK_ERR_UNAVAILABLE before the first generation. */
+int hostapi_gen_call(int (*fn)(const generation *g, pool *p, void *arg, rk_err *err),
+                     void *arg, rk_err *err);
 
 #endif

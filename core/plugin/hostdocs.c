@@ -2,7 +2,7 @@
  * hostdocs — the document administration slots of the "documents"
  * service. They exist only in the service table (no deprecated rk_host
  * slot to mirror), so they live here rather than in hostapi.c: each packs
- * its arguments and hands them to docs_admin through hostapi_docs_call,
+ * its arguments and hands them to docs_admin through hostapi_gen_call,
  * which holds the generation's read lock for the hand-over only, as the
  * older doc_* slots do.
  */
@@ -18,22 +18,32 @@ typedef struct call {
     void *ud;
 } call;
 
-static int do_status(docs *d, void *arg, rk_err *err)
+static int no_docs(rk_err *err)
 {
-    call *c = arg;
-    return docs_status(d, c->tenant, c->id, c->sink, c->ud, err);
+    return rk_fail(err, RK_ERR_UNSUPPORTED,
+                   "documents are not enabled: set pipeline.storage in the config");
 }
 
-static int do_reindex(docs *d, void *arg, rk_err *err)
+static int do_status(const generation *g, pool *p, void *arg, rk_err *err)
 {
     call *c = arg;
-    return docs_reindex(d, c->tenant, c->id, c->sink, c->ud, err);
+    (void)p;
+    return g->docs ? docs_status(g->docs, c->tenant, c->id, c->sink, c->ud, err) : no_docs(err);
 }
 
-static int do_put_async(docs *d, void *arg, rk_err *err)
+static int do_reindex(const generation *g, pool *p, void *arg, rk_err *err)
 {
     call *c = arg;
-    return docs_put_async(d, c->up, c->sink, c->ud, err);
+    (void)p;
+    return g->docs ? docs_reindex(g->docs, c->tenant, c->id, c->sink, c->ud, err)
+                   : no_docs(err);
+}
+
+static int do_put_async(const generation *g, pool *p, void *arg, rk_err *err)
+{
+    call *c = arg;
+    (void)p;
+    return g->docs ? docs_put_async(g->docs, c->up, c->sink, c->ud, err) : no_docs(err);
 }
 
 int hostdocs_status(const rk_instance *self, const char *tenant, const char *id,
@@ -41,7 +51,7 @@ int hostdocs_status(const rk_instance *self, const char *tenant, const char *id,
 {
     (void)self;
     call c = {tenant, id, NULL, sink, ud};
-    return hostapi_docs_call(do_status, &c, err);
+    return hostapi_gen_call(do_status, &c, err);
 }
 
 int hostdocs_reindex(const rk_instance *self, const char *tenant, const char *id,
@@ -49,7 +59,7 @@ int hostdocs_reindex(const rk_instance *self, const char *tenant, const char *id
 {
     (void)self;
     call c = {tenant, id, NULL, sink, ud};
-    return hostapi_docs_call(do_reindex, &c, err);
+    return hostapi_gen_call(do_reindex, &c, err);
 }
 
 int hostdocs_put_async(const rk_instance *self, const rk_doc_upload *up,
@@ -57,5 +67,5 @@ int hostdocs_put_async(const rk_instance *self, const rk_doc_upload *up,
 {
     (void)self;
     call c = {NULL, NULL, up, sink, ud};
-    return hostapi_docs_call(do_put_async, &c, err);
+    return hostapi_gen_call(do_put_async, &c, err);
 }

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "hostconv.h"
 #include "hostdocs.h"
 #include "listeners.h"
 #include "pipeline.h"
@@ -25,6 +26,7 @@ static rk_auth_service g_auth;
 static rk_limits_service g_limits;
 static rk_status_service g_status;
 static rk_listen_service g_listen;
+static rk_conv_service g_conv;
 
 static int listen_socket(const rk_instance *self, const struct sockaddr *addr,
                          uint32_t addrlen, int index, int backlog, rk_err *err)
@@ -60,6 +62,10 @@ static void build(const rk_host *h)
                                    .render_metrics = h->render_metrics};
     g_listen = (rk_listen_service){.struct_size = sizeof g_listen,
                                    .listen_socket = listen_socket};
+    g_conv = (rk_conv_service){.struct_size = sizeof g_conv,
+                               .conv_list = hostconv_list,
+                               .conv_get = hostconv_get,
+                               .conv_delete = hostconv_delete};
 }
 
 typedef struct svc {
@@ -84,6 +90,7 @@ const void *hostsvc_lookup(const rk_host *h, const rk_instance *self, const char
         {RK_SERVICE_LIMITS, RK_KIND_TRANSPORT, &g_limits, sizeof g_limits},
         {RK_SERVICE_STATUS, RK_KIND_TRANSPORT, &g_status, sizeof g_status},
         {RK_SERVICE_LISTEN, RK_KIND_TRANSPORT, &g_listen, sizeof g_listen},
+        {RK_SERVICE_CONVERSATIONS, RK_KIND_TRANSPORT, &g_conv, sizeof g_conv},
     };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(all[i].name, name) == 0)

@@ -1,6 +1,7 @@
 /*
  * hostsvc — the role services of the SDK's services.h ("chat", "documents",
- * "auth", "limits", "status", "listen"), as rk_host.service hands them out.
+ * "auth", "limits", "status", "listen", "conversations"), as rk_host.service
+ * hands them out.
  */
 #ifndef RK_CORE_HOSTSVC_H
 #define RK_CORE_HOSTSVC_H

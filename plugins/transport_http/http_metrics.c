@@ -23,6 +23,9 @@ static const char *const route_names[ROUTE__COUNT] = {
     [ROUTE_UI] = "/{ui file}",
     [ROUTE_DOCUMENT_STATUS] = "/documents/{id}/status",
     [ROUTE_DOCUMENT_REINDEX] = "/documents/{id}/reindex",
+    [ROUTE_CONVERSATIONS] = "/v1/conversations",
+    [ROUTE_CONVERSATION] = "/v1/conversations/{id}",
+    [ROUTE_CONVERSATION_EXPORT] = "/v1/conversations/{id}/export",
     [ROUTE_OTHER] = "other",
 };
 

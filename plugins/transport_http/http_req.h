@@ -38,6 +38,9 @@ typedef enum http_route {
     ROUTE_UI,        /* the web UI's files (http_static) */
     ROUTE_DOCUMENT_STATUS,  /* /documents/{id}/status */
     ROUTE_DOCUMENT_REINDEX, /* /documents/{id}/reindex */
+    ROUTE_CONVERSATIONS,    /* /v1/conversations */
+    ROUTE_CONVERSATION,     /* /v1/conversations/{id} */
+    ROUTE_CONVERSATION_EXPORT, /* /v1/conversations/{id}/export */
     ROUTE_OTHER,
     ROUTE__COUNT
 } http_route;
@@ -74,6 +77,7 @@ typedef struct http_job_ops {
 
 #define HTTP_REQ_ID_MAX 129
 #define HTTP_DOC_ID_MAX 64 /* [A-Za-z0-9_-]{1,64}, as the host requires */
+#define HTTP_PATH_ID_MAX 128 /* any id in a path: conversation ids too */
 
 struct http_req {
     http_server *srv;
@@ -96,7 +100,7 @@ struct http_req {
     struct MHD_Response *held;
     int held_status;
     rk_principal who; /* tenant and scopes; never the key */
-    char doc_id[HTTP_DOC_ID_MAX + 1]; /* ROUTE_DOCUMENT: the checked id */
+    char doc_id[HTTP_PATH_ID_MAX + 1]; /* id routes: the checked id */
     const struct asset *asset; /* ROUTE_UI: the file (the server's) */
 
     pthread_mutex_t mu; /* guards the fields below and the job's state */

@@ -21,6 +21,7 @@
 
 #include "http_auth.h"
 #include "http_chat.h"
+#include "http_conversations.h"
 #include "http_docs.h"
 #include "http_docs_admin.h"
 #include "http_download.h"
@@ -58,36 +59,45 @@ typedef struct route {
      * request, read without building a tree) */
     enum MHD_Result (*post_json_raw)(http_req *r, const char *body, size_t len);
     const char *suffix; /* with_id: what follows the id ("/status"), or NULL */
+    int conv_id;        /* with_id: a conversation id, not a document id */
 } route;
 
 static const route routes[] = {
     {"/v1/chat/completions", 0, ROUTE_COMPLETIONS, ACCESS_KEY, 1, 0,
-     RK_SCOPE_CHAT, NULL, NULL, NULL, NULL, chat_completions, NULL},
+     RK_SCOPE_CHAT, NULL, NULL, NULL, NULL, chat_completions, NULL, 0},
     {"/chat", 0, ROUTE_CHAT, ACCESS_KEY, 1, 0, RK_SCOPE_CHAT, NULL, NULL,
-     NULL, NULL, chat_legacy, NULL},
+     NULL, NULL, chat_legacy, NULL, 0},
     {"/v1/embeddings", 0, ROUTE_EMBEDDINGS, ACCESS_KEY, 0, 0, RK_SCOPE_CHAT,
-     NULL, embed_handle, NULL, NULL, NULL, NULL},
+     NULL, embed_handle, NULL, NULL, NULL, NULL, 0},
     {"/v1/models", 0, ROUTE_MODELS, ACCESS_KEY, 0, RK_SCOPE_CHAT, 0,
-     info_models, NULL, NULL, NULL, NULL, NULL},
+     info_models, NULL, NULL, NULL, NULL, NULL, 0},
     {"/health", 0, ROUTE_HEALTH, ACCESS_HEALTH, 0, 0, 0, info_health, NULL,
-     NULL, NULL, NULL, NULL},
+     NULL, NULL, NULL, NULL, 0},
     {"/ready", 0, ROUTE_READY, ACCESS_READY, 0, RK_SCOPE_ADMIN, 0, info_ready,
-     NULL, NULL, NULL, NULL, NULL},
+     NULL, NULL, NULL, NULL, NULL, 0},
     {"/metrics", 0, ROUTE_METRICS, ACCESS_METRICS, 0, RK_SCOPE_ADMIN, 0,
-     info_metrics, NULL, NULL, NULL, NULL, NULL},
+     info_metrics, NULL, NULL, NULL, NULL, NULL, 0},
     {"/documents", 0, ROUTE_DOCUMENTS, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
-     RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL, NULL, NULL},
+     RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL, NULL, NULL, 0},
     {"/documents", 1, ROUTE_DOCUMENT_STATUS, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ, 0,
-     docs_status_handle, NULL, NULL, NULL, NULL, "/status"},
+     docs_status_handle, NULL, NULL, NULL, NULL, "/status", 0},
     {"/documents", 1, ROUTE_DOCUMENT_REINDEX, ACCESS_KEY, 0, 0, RK_SCOPE_DOCS_WRITE,
-     NULL, NULL, docs_reindex_handle, NULL, NULL, "/reindex"},
+     NULL, NULL, docs_reindex_handle, NULL, NULL, "/reindex", 0},
     {"/documents", 1, ROUTE_DOCUMENT, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
-     RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle, NULL, NULL},
+     RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle, NULL, NULL, 0},
+    /* scopes checked by the handlers: chat for the key's own tenant, admin
+     * for ?tenant= */
+    {"/v1/conversations", 0, ROUTE_CONVERSATIONS, ACCESS_KEY, 0, 0, 0,
+     conv_list_handle, NULL, NULL, NULL, NULL, NULL, 0},
+    {"/v1/conversations", 1, ROUTE_CONVERSATION_EXPORT, ACCESS_KEY, 0, 0, 0,
+     conv_export_handle, NULL, NULL, NULL, NULL, "/export", 1},
+    {"/v1/conversations", 1, ROUTE_CONVERSATION, ACCESS_KEY, 0, 0, 0,
+     conv_get_handle, NULL, NULL, conv_delete_handle, NULL, NULL, 1},
     {"/openapi.json", 0, ROUTE_OPENAPI, ACCESS_PUBLIC, 0, 0, 0, openapi_handle,
-     NULL, NULL, NULL, NULL, NULL},
+     NULL, NULL, NULL, NULL, NULL, 0},
     /* "/" and the file names of ui_dir: see route_of */
     {"/", 0, ROUTE_UI, ACCESS_PUBLIC, 0, 0, 0, static_handle, NULL, NULL,
-     NULL, NULL, NULL},
+     NULL, NULL, NULL, 0},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -276,12 +286,19 @@ static int admit(http_req *r, const route *rt, const char *id,
     if (auth_request(r, scopes, rc) < 0)
         return -1;
     if (rt->with_id) {
-        char buf[HTTP_DOC_ID_MAX + 1];
+        char buf[HTTP_PATH_ID_MAX + 1];
         if (id && id_len < sizeof buf) {
             memcpy(buf, id, id_len);
             buf[id_len] = '\0';
         }
-        if (!id || id_len >= sizeof buf || !docs_id_ok(buf)) {
+        if (rt->conv_id && (!id || id_len >= sizeof buf || !conv_id_ok(buf))) {
+            *rc = hr_fail(r, 400, "id",
+                          "Invalid conversation id: use 1 to %d bytes without "
+                          "control characters or '/'",
+                          HTTP_PATH_ID_MAX);
+            return -1;
+        }
+        if (!rt->conv_id && (!id || id_len >= sizeof buf || !docs_id_ok(buf))) {
             *rc = hr_fail(r, 400, "id",
                           "Invalid document id: use 1 to %d characters of "
                           "A-Z, a-z, 0-9, '_' and '-'",

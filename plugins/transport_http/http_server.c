@@ -142,6 +142,7 @@ int server_create(const rk_host *host, rk_instance *self, http_server **out,
     s->auth = RK_SERVICE(host, self, rk_auth_service, RK_SERVICE_AUTH, authenticate);
     s->limits = RK_SERVICE(host, self, rk_limits_service, RK_SERVICE_LIMITS, rate_limit);
     s->listen = RK_SERVICE(host, self, rk_listen_service, RK_SERVICE_LISTEN, listen_socket);
+    s->convs = RK_SERVICE(host, self, rk_conv_service, RK_SERVICE_CONVERSATIONS, conv_delete);
     if (!s->chat || !s->status) {
         const char *missing = s->chat ? RK_SERVICE_STATUS : RK_SERVICE_CHAT;
         free(s);

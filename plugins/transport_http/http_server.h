@@ -28,6 +28,7 @@ struct http_server {
     const rk_auth_service *auth;     /* NULL: no keys (every caller is default) */
     const rk_limits_service *limits; /* NULL: no per-key limits */
     const rk_listen_service *listen; /* NULL: MHD binds (no handoff on reload) */
+    const rk_conv_service *convs;    /* NULL: a host without it (501) */
 
     /* configuration (validated in server_create) */
     struct sockaddr_storage addr;

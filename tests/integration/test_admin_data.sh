@@ -7,7 +7,11 @@
 # documents_async_over: 202 + Location, progress, then indexed; a failure
 # after acceptance shows in the status), tenants kept apart (404), scopes
 # (403), limits on every parameter (400 naming it), 405, and the state
-# after a restart.
+# after a restart; then conversations: GET /v1/conversations (pages with
+# limit/after), GET /v1/conversations/{id} (messages), ?format=export and
+# /export, DELETE, a key that cannot see or delete another tenant's
+# conversation (404), ?tenant= for admin keys only (403 otherwise), and
+# every parameter's limit (400 naming it).
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
@@ -18,7 +22,7 @@ F=tests/fixtures/docs
 CFG=tests/integration/configs/admin_data.yaml
 export RAGKERNEL_DATA=$T/data # kept across the restart below
 key() { head -c 18 /dev/urandom | base64 | tr '+/' 'xy'; }
-export ALICE_KEY="sk-a-$(key)" BOB_KEY="sk-b-$(key)" READER_KEY="sk-r-$(key)"
+export ALICE_KEY="sk-a-$(key)" BOB_KEY="sk-b-$(key)" READER_KEY="sk-r-$(key)" ADMIN_KEY="sk-o-$(key)"
 
 # req NAME KEY METHOD PATH [curl args...]: $T/NAME.{code,h,b}
 req() {
@@ -152,6 +156,97 @@ check "Prefer upload indexed" jq_py "$T/a2s.b" "d['state']=='indexed'"
 settle a3s "$ALICE_KEY" big-txt-"$(printf big.txt | sha256sum | cut -c1-8)"
 check "large async upload indexed" jq_py "$T/a3s.b" "d['state']=='indexed' and d['chunks']>=2"
 
+echo "== conversations"
+# chat NAME KEY CONV MESSAGE: one turn of conversation CONV
+chat() {
+    python3 -c 'import json,sys; print(json.dumps({"message": sys.argv[1], "conversation_id": sys.argv[2]}))' "$4" "$3" >"$T/$1.q"
+    req "$1" "$2" POST /chat --data-binary @"$T/$1.q" -H 'Content-Type: application/json'
+}
+chat c1 "$ALICE_KEY" conv-a1 "What does the keeper wind?"
+chat c2 "$ALICE_KEY" conv-a1 "And the wick?"
+chat c3 "$ALICE_KEY" conv-a2 "Hello there"
+chat c4 "$ALICE_KEY" "conv a3 (ünïcode)" "Third one"
+chat c5 "$BOB_KEY" conv-b1 "Bob's question"
+check "chats answered" bash -c 'for c in c1 c2 c3 c4 c5; do [ "$(cat "$1/$c.code")" = 200 ] || exit 1; done' _ "$T"
+# the turns are saved off the request path: wait until all four are listed
+for i in $(seq 1 100); do
+    req cl "$ALICE_KEY" GET "/v1/conversations"
+    jq_py "$T/cl.b" 'len(d["data"])==3 and sum(c["messages"] for c in d["data"])==8' && break
+    sleep 0.1
+done
+check "list: alice's three conversations, in id order, with message counts" jq_py "$T/cl.b" \
+    "d['object']=='list' and [c['id'] for c in d['data']]==['conv a3 (ünïcode)','conv-a1','conv-a2'] and [c['messages'] for c in d['data']]==[2,4,2] and d['has_more']==False and d['next'] is None and all(c['updated_at']>=c['created_at']>1600000000 for c in d['data'])"
+req clp "$ALICE_KEY" GET "/v1/conversations?limit=2"
+check "page 1 of 2: has_more, next" jq_py "$T/clp.b" "len(d['data'])==2 and d['has_more'] and d['next']=='conv-a1'"
+req clp2 "$ALICE_KEY" GET "/v1/conversations?limit=2&after=conv-a1"
+check "page 2 of 2" jq_py "$T/clp2.b" "[c['id'] for c in d['data']]==['conv-a2'] and not d['has_more']"
+req cb "$BOB_KEY" GET "/v1/conversations"
+check "bob sees only his own" jq_py "$T/cb.b" "[c['id'] for c in d['data']]==['conv-b1']"
+req cg "$ALICE_KEY" GET "/v1/conversations/conv-a1"
+check "get: the messages, oldest first" jq_py "$T/cg.b" \
+    "d['object']=='conversation' and d['id']=='conv-a1' and [m['role'] for m in d['messages']]==['user','assistant','user','assistant'] and d['messages'][0]['content']=='What does the keeper wind?' and d['messages'][2]['content']=='And the wick?'"
+req cgu "$ALICE_KEY" GET "/v1/conversations/conv%20a3%20(%C3%BCn%C3%AFcode)"
+check "get by a percent-encoded id" jq_py "$T/cgu.b" "d['id']=='conv a3 (ünïcode)' and len(d['messages'])==2"
+req ce "$ALICE_KEY" GET "/v1/conversations/conv-a1?format=export"
+check "?format=export: the whole conversation as a document" jq_py "$T/ce.b" \
+    "d['object']=='conversation.export' and d['id']=='conv-a1' and d['tenant']=='a' and d['message_count']==4 and d['exported_at']>1600000000 and all('created_ms' in m for m in d['messages'])"
+check "export: an attachment" bash -c 'grep -qi "^content-disposition: attachment; filename=\"conversation-conv-a1.json\"" "$1"' _ "$T/ce.h"
+req ce2 "$ALICE_KEY" GET "/v1/conversations/conv-a1/export"
+check "/export: the same document" jq_py "$T/ce2.b" "d['object']=='conversation.export' and d['message_count']==4"
+echo "== conversations: tenants and scopes"
+req xg "$BOB_KEY" GET "/v1/conversations/conv-a1"
+check "bob cannot read alice's conversation: 404" code_is xg 404
+req xe "$BOB_KEY" GET "/v1/conversations/conv-a1/export"
+check "bob cannot export it: 404" code_is xe 404
+req xd "$BOB_KEY" DELETE "/v1/conversations/conv-a1"
+check "bob cannot delete it: 404" code_is xd 404
+req xt "$BOB_KEY" GET "/v1/conversations?tenant=a"
+check "?tenant= without the admin scope: 403 naming tenant" bash -c '[ "$(cat "$1")" = 403 ]' _ "$T/xt.code"
+check "403 names tenant" error_names xt tenant
+req xr "$READER_KEY" GET "/v1/conversations"
+check "documents:read only: 403" code_is xr 403
+req at "$ADMIN_KEY" GET "/v1/conversations?tenant=a"
+check "admin with ?tenant=a sees alice's" jq_py "$T/at.b" "len(d['data'])==3"
+req ag "$ADMIN_KEY" GET "/v1/conversations/conv-b1?tenant=b"
+check "admin reads bob's conversation with ?tenant=b" jq_py "$T/ag.b" "d['messages'][0]['content']==\"Bob's question\""
+req ao "$ADMIN_KEY" GET "/v1/conversations"
+check "admin without ?tenant= sees its own tenant (none)" jq_py "$T/ao.b" "d['data']==[]"
+echo "== conversations: limits on parameters"
+req pl0 "$ALICE_KEY" GET "/v1/conversations?limit=0"
+check "limit=0: 400 naming limit" error_names pl0 limit
+req pl1 "$ALICE_KEY" GET "/v1/conversations?limit=1001"
+check "limit=1001: 400 naming limit" error_names pl1 limit
+req pl2 "$ALICE_KEY" GET "/v1/conversations?limit=99999999999999999999999"
+check "limit of 23 digits: 400 naming limit" error_names pl2 limit
+req pl3 "$ALICE_KEY" GET "/v1/conversations?limit=1000"
+check "limit=1000: 200" code_is pl3 200
+LONGC=$(printf 'c%.0s' $(seq 1 129))
+req pa "$ALICE_KEY" GET "/v1/conversations?after=$LONGC"
+check "a 129-byte cursor: 400 naming after" error_names pa after
+req pt "$ADMIN_KEY" GET "/v1/conversations?tenant=bad!tenant"
+check "a bad tenant: 400 naming tenant" error_names pt tenant
+req pi "$ALICE_KEY" GET "/v1/conversations/$LONGC"
+check "a 129-byte id: 400 naming id" error_names pi id
+req pc "$ALICE_KEY" GET "/v1/conversations/a%01b"
+check "a control character in the id: 400 naming id" error_names pc id
+req pf "$ALICE_KEY" GET "/v1/conversations/conv-a1?format=xml"
+check "format=xml: 400 naming format" error_names pf format
+req pn "$ALICE_KEY" GET "/v1/conversations/no-such-conv"
+check "unknown conversation: 404 naming it" bash -c '[ "$(cat "$1")" = 404 ] && grep -q no-such-conv "$2"' _ "$T/pn.code" "$T/pn.b"
+req pp "$ALICE_KEY" POST "/v1/conversations" -d '{}'
+check "POST /v1/conversations: 405" code_is pp 405
+echo "== conversations: delete"
+req cd1 "$ALICE_KEY" DELETE "/v1/conversations/conv-a2"
+check "delete: 204" code_is cd1 204
+req cd2 "$ALICE_KEY" DELETE "/v1/conversations/conv-a2"
+check "delete again: 404" code_is cd2 404
+req cd3 "$ALICE_KEY" GET "/v1/conversations/conv-a2"
+check "deleted: 404 on get" code_is cd3 404
+req cl2 "$ALICE_KEY" GET "/v1/conversations"
+check "deleted: no longer listed" jq_py "$T/cl2.b" "[c['id'] for c in d['data']]==['conv a3 (ünïcode)','conv-a1']"
+req cb2 "$BOB_KEY" GET "/v1/conversations/conv-b1"
+check "bob's conversation untouched" code_is cb2 200
+
 echo "== after a restart"
 rk_stop
 rk_start "$CFG" || exit 1
@@ -159,5 +254,7 @@ settle r1 "$ALICE_KEY" "$A1"
 check "async upload still indexed after a restart" jq_py "$T/r1.b" "d['state']=='indexed' and d['indexed_at']>1600000000"
 req r5 "$ALICE_KEY" GET "/documents/$(field "$T/a5.b" id)/status"
 check "a failure before anything was stored is not kept across a restart: 404" code_is r5 404
+req rc "$ALICE_KEY" GET "/v1/conversations"
+check "conversations persist across a restart" jq_py "$T/rc.b" "[c['id'] for c in d['data']]==['conv a3 (ünïcode)','conv-a1']"
 
 rk_summary

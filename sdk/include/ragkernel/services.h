@@ -21,6 +21,7 @@
 #ifndef RAGKERNEL_SERVICES_H
 #define RAGKERNEL_SERVICES_H
 
+#include "history.h"
 #include "host.h"
 
 #ifdef __cplusplus
@@ -144,6 +145,41 @@ typedef struct rk_listen_service {
     int (*listen_socket)(const rk_instance *self, const struct sockaddr *addr,
                          uint32_t addrlen, int index, int backlog, rk_err *err);
 } rk_listen_service;
+
+/* ---- "conversations": stored conversations per tenant (transports) ------
+ * since 1.1. Same threading and sink rules as "documents": a call returns
+ * at once; on RK_OK exactly one on_done follows, on a host worker thread,
+ * after the items; input errors and a history plugin that lacks a slot
+ * come through on_done with an HTTP status (400, 404, 501). tenant NULL is
+ * "default", as for chats. */
+#define RK_SERVICE_CONVERSATIONS "conversations"
+#define RK_CONV_LIST_MAX 1000 /* larger limits are capped; 0 = 100 */
+#define RK_CONV_ID_MAX 128    /* bytes, as a chat's conversation_id */
+
+typedef struct rk_conv_sink {
+    uint32_t struct_size;
+    /* conv_list: one per conversation, in byte order of their ids */
+    void (*on_conv)(void *ud, const rk_conv_info *c);
+    /* conv_get: the messages, oldest first */
+    void (*on_message)(void *ud, const rk_history_entry *e);
+    /* as rk_doc_sink.on_done; next: conv_list's cursor when the page is
+     * full (more may follow), else NULL */
+    void (*on_done)(void *ud, int status, int http_status, const char *message,
+                    const char *next);
+} rk_conv_sink;
+
+typedef struct rk_conv_service {
+    uint32_t struct_size;
+    int (*conv_list)(const rk_instance *self, const char *tenant,
+                     const char *after, size_t limit, const rk_conv_sink *sink,
+                     void *ud, rk_err *err);
+    int (*conv_get)(const rk_instance *self, const char *tenant, const char *id,
+                    const rk_conv_sink *sink, void *ud, rk_err *err);
+    /* on_done(RK_OK, 204); 404 when the tenant has no such conversation */
+    int (*conv_delete)(const rk_instance *self, const char *tenant,
+                       const char *id, const rk_conv_sink *sink, void *ud,
+                       rk_err *err);
+} rk_conv_service;
 
 #ifdef __cplusplus
 }

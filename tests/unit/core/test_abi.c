@@ -157,6 +157,11 @@ START_TEST(services_by_role)
               dsv->doc_reindex && dsv->doc_put_async);
     ck_assert_ptr_nonnull(
         RK_SERVICE(h, &tr, rk_docs_service, RK_SERVICE_DOCUMENTS, doc_put_async));
+    const rk_conv_service *cv =
+        RK_SERVICE(h, &tr, rk_conv_service, RK_SERVICE_CONVERSATIONS, conv_delete);
+    ck_assert(cv && cv->conv_list && cv->conv_get && cv->conv_delete);
+    ck_assert_ptr_null(
+        RK_SERVICE(h, &ca, rk_conv_service, RK_SERVICE_CONVERSATIONS, conv_list));
     const rk_auth_service *asv = RK_SERVICE(h, &tr, rk_auth_service, RK_SERVICE_AUTH, authenticate);
     ck_assert(asv && asv->authenticate == h->authenticate);
     const rk_limits_service *lim =
