@@ -434,6 +434,27 @@ START_TEST(accepted_upload_survives_shutdown)
 }
 END_TEST
 
+/* Without an index a document is "stored" and there is nothing to re-index. */
+START_TEST(without_an_index)
+{
+    env e = env_open(NULL);
+    rk_err err = {{0}};
+    docs_free(e.docs);
+    e.docs = docs_new(e.storage, NULL, e.pool, NULL, &err);
+    ck_assert_ptr_nonnull(e.docs);
+    result r;
+    ck_assert_int_eq(put_sync(&e, NULL, "log", "log.txt", V1), 201);
+    status(&e, NULL, "log", &r);
+    ck_assert_int_eq(r.http, 200);
+    ck_assert_str_eq(r.state, "stored");
+    ck_assert_str_eq(r.version, "");
+    reindex(&e, NULL, "log", &r);
+    ck_assert_int_eq(r.http, 409);
+    ck_assert_msg(strstr(r.msg, "pipeline.retriever"), "%s", r.msg);
+    env_close(&e);
+}
+END_TEST
+
 START_TEST(tracker_is_bounded)
 {
     docs_track *t = track_new();
@@ -471,7 +492,8 @@ static Suite *suite(void)
                  PH_TESTS(status_of_indexed_document, reindex_restores_lost_chunks,
                           reindex_failure_is_kept_until_fixed, async_upload_reports_progress,
                           failed_async_replacement_is_reported,
-                          accepted_upload_survives_shutdown, tracker_is_bounded));
+                          accepted_upload_survives_shutdown, without_an_index,
+                          tracker_is_bounded));
     return s;
 }
 
