@@ -20,11 +20,12 @@ static const rk_config_key http_config[] = {
      "split evenly across the loops"},
     {"max_body", RK_CFG_SIZE, "1MB", 0,
      "largest request body, document uploads included; larger ones get 413"},
-    {"documents_async_over", RK_CFG_SIZE, "1MB", 0,
+    {"documents_async_over", RK_CFG_SIZE, "0", 0,
      "document uploads larger than this are answered 202 Accepted with "
      "Location: /documents/{id}/status while the host ingests them "
      "(?async=1 or Prefer: respond-async ask for it at any size, "
-     "?async=0 never); 0 = only when asked"},
+     "?async=0 never); 0 = only when asked, so clients that expect 201 "
+     "keep getting it (set e.g. 1MB with a larger max_body)"},
     {"max_messages", RK_CFG_INT, "1000", 0,
      "messages in one chat request, checked while the body is parsed; "
      "more get 413 (pipeline.max_messages then applies to what passes)"},
