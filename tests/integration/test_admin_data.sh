@@ -11,7 +11,9 @@
 # limit/after), GET /v1/conversations/{id} (messages), ?format=export and
 # /export, DELETE, a key that cannot see or delete another tenant's
 # conversation (404), ?tenant= for admin keys only (403 otherwise), and
-# every parameter's limit (400 naming it).
+# every parameter's limit (400 naming it); last, two hosts sharing the
+# conversations in a real PostgreSQL (history_postgres): one lists and
+# deletes what the other stored.
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
@@ -256,5 +258,38 @@ req r5 "$ALICE_KEY" GET "/documents/$(field "$T/a5.b" id)/status"
 check "a failure before anything was stored is not kept across a restart: 404" code_is r5 404
 req rc "$ALICE_KEY" GET "/v1/conversations"
 check "conversations persist across a restart" jq_py "$T/rc.b" "[c['id'] for c in d['data']]==['conv a3 (ünïcode)','conv-a1']"
+
+echo "== conversations in PostgreSQL, two hosts"
+rk_stop
+start_postgres rkadmin rk rk_pw || exit 1
+export PG_URL
+RAGKERNEL_DATA=$T/pg_a rk_start tests/integration/configs/admin_data_pg.yaml || exit 1
+A=$RK_URL; A_PID=$RK_PID
+RAGKERNEL_DATA=$T/pg_b rk_start tests/integration/configs/admin_data_pg.yaml || exit 1
+B=$RK_URL
+RK_URL=$A chat p1 "$ALICE_KEY" pg-conv-1 "Stored through host A"
+RK_URL=$A chat p2 "$ALICE_KEY" pg-conv-2 "Also through host A"
+RK_URL=$A chat p3 "$BOB_KEY" pg-conv-b "Bob through host A"
+for i in $(seq 1 100); do
+    req pgl "$ALICE_KEY" GET "/v1/conversations"
+    jq_py "$T/pgl.b" 'sum(c["messages"] for c in d["data"])==4' && break
+    sleep 0.1
+done
+check "host B lists alice's conversations stored through A" jq_py "$T/pgl.b" \
+    "[c['id'] for c in d['data']]==['pg-conv-1','pg-conv-2'] and all(c['messages']==2 for c in d['data'])"
+req pgx "$BOB_KEY" GET "/v1/conversations/pg-conv-1"
+check "bob cannot read it on B: 404" code_is pgx 404
+req pgxd "$BOB_KEY" DELETE "/v1/conversations/pg-conv-1"
+check "bob cannot delete it on B: 404" code_is pgxd 404
+req pgd "$ALICE_KEY" DELETE "/v1/conversations/pg-conv-1"
+check "host B deletes it: 204" code_is pgd 204
+RK_URL=$A req pgg "$ALICE_KEY" GET "/v1/conversations/pg-conv-1"
+check "host A no longer has it: 404" code_is pgg 404
+RK_URL=$A req pgl2 "$ALICE_KEY" GET "/v1/conversations?limit=1"
+check "host A lists the rest, one per page" jq_py "$T/pgl2.b" \
+    "[c['id'] for c in d['data']]==['pg-conv-2'] and not d['has_more']"
+RK_URL=$A req pgb "$BOB_KEY" GET "/v1/conversations/pg-conv-b/export"
+check "bob's conversation untouched (export on A)" jq_py "$T/pgb.b" "d['message_count']==2 and d['tenant']=='b'"
+rk_stop "$A_PID"
 
 rk_summary
