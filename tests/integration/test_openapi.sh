@@ -4,11 +4,13 @@
 # X-Request-Id, info.version = the binary's version, HEAD too, POST a 405;
 # validated by a real validator (npm @apidevtools/swagger-parser,
 # tests/node/openapi_check.mjs), which also sends every documented
-# operation to the running server (a real document uploaded for {id}, the
-# operation's example as the body): none may be the router's 404 or a 405,
+# operation to the running server (a real document uploaded for {id}, a
+# conversation a /chat started for /v1/conversations/{id}, the operation's
+# example as the body, the DELETEs last): none may be the router's 404 or a 405,
 # each status must be documented for it and each JSON body must match the
 # documented schema (ajv); the validator itself fails on a document with a
-# dangling $ref. The other
+# dangling $ref. An asynchronous upload's 202 and its status, polled until
+# indexed, are checked against the document too. The other
 # direction (every route of the router's table is documented) is the unit
 # test test_http_openapi, which also names what is missing.
 set -u
@@ -57,13 +59,23 @@ echo "== swagger-parser, and every documented operation probed"
 (cd tests/node && node openapi_check.mjs "$RK_URL" "$VERSION" "$KEY") >"$T/check.out" 2>&1
 rc=$?; cat "$T/check.out"
 check "openapi_check.mjs passes" test "$rc" = 0
-check "it probed every operation (at least 12)" \
-    bash -c "n=\$(sed -n 's/.*probed \([0-9]*\) documented.*/\1/p' '$T/check.out'); [ \"\${n:-0}\" -ge 12 ]"
+check "it probed every operation (at least 20)" \
+    bash -c "n=\$(sed -n 's/.*probed \([0-9]*\) documented.*/\1/p' '$T/check.out'); [ \"\${n:-0}\" -ge 20 ]"
 check "answers checked against their schemas (chat 200 and its stream, upload 201, errors)" \
     bash -c "grep -q 'POST /v1/chat/completions -> 200, as documented' '$T/check.out' &&
              grep -q 'DELETE /documents/{id} -> 204, as documented' '$T/check.out' &&
              grep -q 'POST /documents -> 400, as documented' '$T/check.out' &&
              grep -q 'ChatCompletionChunk events and \[DONE\]' '$T/check.out'"
+check "status, re-index and the 202 of an asynchronous upload, as documented" \
+    bash -c "grep -q 'GET /documents/{id}/status -> 200, as documented' '$T/check.out' &&
+             grep -q 'POST /documents/{id}/reindex -> 200, as documented' '$T/check.out' &&
+             grep -q 'POST /documents?async=1 -> 202, as documented' '$T/check.out' &&
+             grep -q 'from pending to indexed' '$T/check.out'"
+check "conversations listed, read, exported and deleted, as documented" \
+    bash -c "grep -q 'GET /v1/conversations -> 200, as documented' '$T/check.out' &&
+             grep -q 'GET /v1/conversations/{id} -> 200, as documented' '$T/check.out' &&
+             grep -q 'GET /v1/conversations/{id}/export -> 200, as documented' '$T/check.out' &&
+             grep -q 'DELETE /v1/conversations/{id} -> 204, as documented' '$T/check.out'"
 
 echo "== the validator fails on a broken document"
 python3 - "$T/doc.b" "$T/broken.json" <<'PY'

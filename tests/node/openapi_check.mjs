@@ -8,13 +8,17 @@
 // 2. @apidevtools/swagger-parser validates it (OpenAPI 3.1 schema, every
 //    $ref resolved) and info.version is EXPECTED_VERSION when given.
 // 3. Every path + method of the document is sent to the server, with
-//    API_KEY when given: {id} is a document uploaded first, a JSON body is
-//    the operation's example or {}. None may get the router's 404 ("Unknown
-//    request URL") or a 405, every status must be one the operation
-//    documents, and every JSON body must match the documented schema
-//    (ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses it) — the upload's 201
-//    too; a streamed chat completion must be text/event-stream whose
-//    events match ChatCompletionChunk, ending with [DONE].
+//    API_KEY when given: {id} is a document uploaded first (under
+//    /v1/conversations/, a conversation a /chat request started), a JSON
+//    body is the operation's example or {}; the DELETEs go last, so the
+//    other operations find what they read. None may get the router's 404
+//    ("Unknown request URL") or a 405, every status must be one the
+//    operation documents, and every JSON body must match the documented
+//    schema (ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses it) — the
+//    upload's 201, the /chat that starts the conversation, and an
+//    asynchronous upload's 202 (Location: its status, polled until it is
+//    indexed) too; a streamed chat completion must be text/event-stream
+//    whose events match ChatCompletionChunk, ending with [DONE].
 // Prints one line per failure and exits 1 if there was any.
 import SwaggerParser from "@apidevtools/swagger-parser";
 import Ajv2020 from "ajv/dist/2020.js";
@@ -70,6 +74,51 @@ async function send(method, url, headers, body) {
   return fetch(url, { method, headers, body, signal: AbortSignal.timeout(30000) });
 }
 
+// A conversation for /v1/conversations/{id}: a /chat answer's
+// conversation_id (the config stores them), its 200 checked too.
+async function startConversation(api, auth) {
+  const what = "POST /chat (a conversation for /v1/conversations/{id})";
+  const r = await send("POST", `${base}/chat`, { ...auth, "Content-Type": "application/json" },
+                       JSON.stringify({ message: "What does the probe document say?" }));
+  const op = api.paths["/chat"]?.post;
+  const body = op ? await checkAnswer(what, op, r, false) : null;
+  if (!op) fail(`${what}: POST /chat is not documented`);
+  if (r.status !== 200 || typeof body?.conversation_id !== "string" || !body.conversation_id) {
+    fail(`${what}: status ${r.status}, want 200 with a conversation_id`);
+    return "openapi-probe-conversation";
+  }
+  return body.conversation_id;
+}
+
+// An asynchronous upload: 202 as documented, Location its status, which is
+// polled (each answer checked) until it is no longer pending: indexed.
+async function checkAsyncUpload(api, auth) {
+  const what = "POST /documents?async=1";
+  const r = await send("POST", `${base}/documents?filename=openapi-async.md&async=1`,
+                       { ...auth, "Content-Type": "text/markdown" },
+                       "# Async probe\n\nUploaded with ?async=1 by the OpenAPI check.\n");
+  const body = await checkAnswer(what, api.paths["/documents"].post, r, false);
+  const loc = r.headers.get("location");
+  if (r.status !== 202) { fail(`${what}: status ${r.status}, want 202`); return; }
+  if (!body?.id) { fail(`${what}: 202 without a JSON status naming the document`); return; }
+  if (loc !== `/documents/${body.id}/status`) {
+    fail(`${what}: Location ${loc}, want /documents/${body.id}/status`);
+    return;
+  }
+  console.log(`  ok: ${what} -> 202, as documented, Location ${loc}`);
+  const op = api.paths["/documents/{id}/status"]?.get;
+  if (!op) { fail(`${what}: GET /documents/{id}/status, its Location, is not documented`); return; }
+  const until = Date.now() + 20000;
+  let st = body;
+  while (st?.state === "pending" && Date.now() < until) {
+    await new Promise((res) => setTimeout(res, 100));
+    const s = await send("GET", base + loc, auth);
+    st = await checkAnswer(`GET ${loc} (polled)`, op, s, false);
+  }
+  if (st?.state !== "indexed") fail(`${what}: its status ended ${JSON.stringify(st)?.slice(0, 300)}, want state indexed`);
+  else console.log(`  ok: ${what}: its status went from pending to indexed, each answer as documented`);
+}
+
 async function probeAll(api) {
   const methods = ["get", "head", "post", "put", "patch", "delete", "options", "trace"];
   const auth = key ? { Authorization: `Bearer ${key}` } : {};
@@ -81,35 +130,39 @@ async function probeAll(api) {
   const doc = await checkAnswer("POST /documents (raw upload)", api.paths["/documents"].post, up, false);
   if (up.status !== 201 || !doc?.id) fail(`POST /documents (raw upload): status ${up.status}, want 201 with an id`);
   else id = doc.id;
+  const conv = await startConversation(api, auth);
+  await checkAsyncUpload(api, auth);
+  // every operation, the DELETEs last: what they remove stays for the rest
+  const ops = [];
+  for (const [path, item] of Object.entries(api.paths || {}))
+    for (const m of methods) if (item[m]) ops.push([path, m, item[m]]);
+  ops.sort((a, b) => (a[1] === "delete") - (b[1] === "delete"));
   let n = 0;
-  for (const [path, item] of Object.entries(api.paths || {})) {
-    for (const m of methods) {
-      const op = item[m];
-      if (!op) continue;
-      n++;
-      const what = `${m.toUpperCase()} ${path}`;
-      const url = base + path.replace(/\{[^}]+\}/g, id);
-      const headers = { ...auth };
-      let body;
-      if (m === "post") {
-        headers["Content-Type"] = "application/json";
-        body = JSON.stringify(op.requestBody?.content?.["application/json"]?.example ?? {});
-      }
-      try {
-        const r = await send(m.toUpperCase(), url, headers, body);
-        if (r.status === 405 || r.status === 404 && m !== "head") {
-          const t = await r.clone().text();
-          if (r.status === 405 || t.includes("Unknown request URL")) {
-            fail(`${what} is documented but not served: ${r.status} ${t.slice(0, 200)}`);
-            continue;
-          }
+  for (const [path, m, op] of ops) {
+    n++;
+    const what = `${m.toUpperCase()} ${path}`;
+    const pid = path.startsWith("/v1/conversations/") ? encodeURIComponent(conv) : id;
+    const url = base + path.replace(/\{[^}]+\}/g, pid);
+    const headers = { ...auth };
+    let body;
+    if (m === "post") {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(op.requestBody?.content?.["application/json"]?.example ?? {});
+    }
+    try {
+      const r = await send(m.toUpperCase(), url, headers, body);
+      if (r.status === 405 || r.status === 404 && m !== "head") {
+        const t = await r.clone().text();
+        if (r.status === 405 || t.includes("Unknown request URL")) {
+          fail(`${what} is documented but not served: ${r.status} ${t.slice(0, 200)}`);
+          continue;
         }
-        const before = failures.length;
-        await checkAnswer(what, op, r, m === "head");
-        if (failures.length === before) console.log(`  ok: ${what} -> ${r.status}, as documented`);
-      } catch (e) {
-        fail(`${what}: ${e.message}`);
       }
+      const before = failures.length;
+      await checkAnswer(what, op, r, m === "head");
+      if (failures.length === before) console.log(`  ok: ${what} -> ${r.status}, as documented`);
+    } catch (e) {
+      fail(`${what}: ${e.message}`);
     }
   }
   console.log(`  probed ${n} documented operations`);
