@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "docs.h"
+#include "ingest.h"
 #include "docs_admin.h"
 #include "docs_track.h"
 #include "hostapi.h"
@@ -108,6 +109,15 @@ static void setup(void)
 
 static void teardown(void) { ph_rmtree(g_dir); }
 
+/* The configured extractor instances (extract_text) read e's uploads. */
+static void with_extractors(env *e)
+{
+    rk_err err = {{0}};
+    ingest_set *ing = ingest_set_new(e->reg, &err);
+    ck_assert_msg(ing != NULL, "ingest_set_new: %s", err.msg);
+    docs_set_ingest(e->docs, ing);
+}
+
 /* storage_local at <dir>/documents; retriever_sqlite at <dir>/index.sqlite,
  * or the named test retriever. */
 static env env_open(const char *retriever)
@@ -122,7 +132,8 @@ static env env_open(const char *retriever)
     snprintf(text, sizeof text,
              "server:\n  plugin_path: [\"%s/plugins\", \"%s/test-plugins\"]\n"
              "instances:\n  files:\n    plugin: storage_local\n"
-             "    config: {root: \"%s/documents\"}\n  index:\n%s",
+             "    config: {root: \"%s/documents\"}\n  index:\n%s"
+             "  text:\n    plugin: extract_text\n",
              ph_build_dir(), ph_build_dir(), g_dir, index_cfg);
     FILE *f = fopen(yaml, "w");
     ck_assert_ptr_nonnull(f);
@@ -143,6 +154,7 @@ static env env_open(const char *retriever)
     e.retriever = registry_get(e.reg, "index");
     e.docs = docs_new(e.storage, e.retriever, e.pool, NULL, &err);
     ck_assert_msg(e.docs != NULL, "docs_new: %s", err.msg);
+    with_extractors(&e);
     return e;
 }
 
@@ -442,6 +454,7 @@ START_TEST(without_an_index)
     docs_free(e.docs);
     e.docs = docs_new(e.storage, NULL, e.pool, NULL, &err);
     ck_assert_ptr_nonnull(e.docs);
+    with_extractors(&e);
     result r;
     ck_assert_int_eq(put_sync(&e, NULL, "log", "log.txt", V1), 201);
     status(&e, NULL, "log", &r);
