@@ -15,7 +15,6 @@
  */
 #include "http_loops.h"
 
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -24,9 +23,10 @@
 
 #include <microhttpd.h>
 
-#include "http_server.h"
+#include "http_wake.h"
 
 struct http_loopd {
+    http_wake wake;  /* first: a resumed connection kicks through it */
     http_loops *L;
     int idx;
     struct MHD_Daemon *d;
@@ -38,8 +38,8 @@ struct http_loopd {
 };
 
 struct http_loops {
-    http_server *s;
-    unsigned flags;
+    const rk_host *host;
+    loops_daemon_ops ops;
     int n;
     http_loopd *ld;
     pthread_mutex_t mu; /* guards pending, err */
@@ -48,15 +48,11 @@ struct http_loops {
     rk_err err;         /* the first failure of a loop job */
 };
 
-static __thread http_loopd *tl_ld;
-
 int loops_available(const rk_host *h)
 {
     return RK_HAS_FIELD(h, rk_host, fd_unwatch) && h->loop_count && h->run_on_loop_n &&
            h->fd_watch && h->fd_unwatch && h->timer_start && h->timer_cancel;
 }
-
-http_loopd *loops_current(void) { return tl_ld; }
 
 /* ---- on the daemon's loop -------------------------------------------------- */
 
@@ -75,7 +71,7 @@ static void ld_timer(void *ud)
  * cancel and re-create it each time. */
 static void ld_arm(http_loopd *x)
 {
-    const rk_host *h = x->L->s->host;
+    const rk_host *h = x->L->host;
     MHD_UNSIGNED_LONG_LONG ms = 0;
     if (MHD_get_timeout(x->d, &ms) != MHD_YES) {
         if (x->t)
@@ -99,10 +95,9 @@ static void ld_run(http_loopd *x)
 {
     if (!x->d)
         return;
-    http_loopd *outer = tl_ld;
-    tl_ld = x;
+    http_wake *outer = wake_enter(&x->wake);
     MHD_run(x->d);
-    tl_ld = outer;
+    wake_leave(outer);
     ld_arm(x);
 }
 
@@ -119,10 +114,14 @@ static void ld_kicked(void *ud)
     ld_run(x);
 }
 
-void loops_kick(http_loopd *x)
+/* A connection of x was resumed: MHD must run on its loop soon (MHD's
+ * external mode has no wakeup of its own for that). Any thread; several
+ * kicks before the run cost one run. */
+static void ld_kick(http_wake *w)
 {
-    if (x && !atomic_exchange(&x->kick, 1) &&
-        x->L->s->host->run_on_loop_n(x->idx, ld_kicked, x) != RK_OK)
+    http_loopd *x = (http_loopd *)w;
+    if (!atomic_exchange(&x->kick, 1) &&
+        x->L->host->run_on_loop_n(x->idx, ld_kicked, x) != RK_OK)
         atomic_store(&x->kick, 0); /* shutting down: the stop runs MHD */
 }
 
@@ -139,16 +138,16 @@ static void job_done(http_loops *L, const rk_err *failed)
 static void ld_start(void *ud)
 {
     http_loopd *x = ud;
-    http_server *s = x->L->s;
+    const rk_host *h = x->L->host;
     rk_err err = {{0}};
-    x->d = server_mhd_start(s, x->L->flags, (unsigned)x->L->n, x->lfd);
+    x->d = x->L->ops.start(x->L->ops.ctx, (unsigned)x->L->n, x->lfd);
     x->lfd = -1; /* MHD's now: past option parsing, a failure closes it */
     const union MHD_DaemonInfo *di =
         x->d ? MHD_get_daemon_info(x->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
     if (!x->d || !di)
         rk_fail(&err, RK_ERR_IO, "cannot start the HTTP server on loop %d (address in use "
                 "or not permitted? see the libmicrohttpd line above)", x->idx);
-    else if (!(x->w = s->host->fd_watch(di->epoll_fd, RK_WATCH_READ, ld_ready, x)))
+    else if (!(x->w = h->fd_watch(di->epoll_fd, RK_WATCH_READ, ld_ready, x)))
         rk_fail(&err, RK_ERR_IO, "cannot watch the HTTP server on loop %d", x->idx);
     else
         ld_arm(x);
@@ -169,7 +168,7 @@ static void ld_quiesce(void *ud)
 static void ld_stop(void *ud)
 {
     http_loopd *x = ud;
-    const rk_host *h = x->L->s->host;
+    const rk_host *h = x->L->host;
     if (x->t)
         h->timer_cancel(x->t);
     if (x->w)
@@ -195,7 +194,7 @@ static void on_loop(http_loops *L, int i, void (*fn)(void *))
     pthread_mutex_lock(&L->mu);
     L->pending = 1;
     pthread_mutex_unlock(&L->mu);
-    if (L->s->host->run_on_loop_n(i, fn, &L->ld[i]) != RK_OK)
+    if (L->host->run_on_loop_n(i, fn, &L->ld[i]) != RK_OK)
         fn(&L->ld[i]);
     pthread_mutex_lock(&L->mu);
     while (L->pending)
@@ -203,24 +202,10 @@ static void on_loop(http_loops *L, int i, void (*fn)(void *))
     pthread_mutex_unlock(&L->mu);
 }
 
-/* Port 0 asks for any port: the first daemon's becomes everyone's. */
-static void pin_port(http_server *s, struct MHD_Daemon *d)
+int loops_start(const rk_host *h, const loops_daemon_ops *ops, http_loops **out,
+                rk_err *err)
 {
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (!di || getsockname(di->listen_fd, (struct sockaddr *)&ss, &len) != 0 ||
-        ss.ss_family != s->addr.ss_family)
-        return;
-    if (ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&s->addr)->sin_port = ((struct sockaddr_in *)&ss)->sin_port;
-    else if (ss.ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)&s->addr)->sin6_port = ((struct sockaddr_in6 *)&ss)->sin6_port;
-}
-
-int loops_start(http_server *s, unsigned flags, http_loops **out, rk_err *err)
-{
-    int n = s->host->loop_count();
+    int n = h->loop_count();
     http_loops *L = calloc(1, sizeof *L);
     if (L)
         L->ld = calloc((size_t)(n > 0 ? n : 1), sizeof *L->ld);
@@ -228,8 +213,8 @@ int loops_start(http_server *s, unsigned flags, http_loops **out, rk_err *err)
         free(L);
         return rk_fail(err, RK_ERR_NOMEM, "out of memory");
     }
-    L->s = s;
-    L->flags = flags;
+    L->host = h;
+    L->ops = *ops;
     L->n = n > 0 ? n : 1;
     for (int i = 0; i < L->n; i++)
         L->ld[i].lfd = -1;
@@ -238,12 +223,13 @@ int loops_start(http_server *s, unsigned flags, http_loops **out, rk_err *err)
     for (int i = 0; i < L->n && !L->err.msg[0]; i++) {
         L->ld[i].L = L;
         L->ld[i].idx = i;
+        L->ld[i].wake.kick = ld_kick;
         atomic_init(&L->ld[i].kick, 0);
-        if (server_listen_fd(s, i, &L->ld[i].lfd, &L->err) != RK_OK)
+        if (ops->listen_fd(ops->ctx, i, &L->ld[i].lfd, &L->err) != RK_OK)
             break;
         on_loop(L, i, ld_start);
-        if (i == 0 && L->ld[0].d)
-            pin_port(s, L->ld[0].d);
+        if (i == 0 && L->ld[0].d && ops->first_started)
+            ops->first_started(ops->ctx, L->ld[0].d);
     }
     if (L->err.msg[0]) {
         *err = L->err;

@@ -7,7 +7,10 @@
  * r->mu held before the host call can even start, and a host callback only
  * resumes what it sees suspended under the same mutex, neither can happen.
  * The request is freed by whichever of "MHD finished" and "on_done arrived"
- * comes second, so neither side can touch freed memory.
+ * comes second, so neither side can touch freed memory. A request also
+ * links itself into and out of its server's list of requests in flight
+ * (what a stop drains), and kicks the daemon serving it through http_wake,
+ * so that it depends on neither the server's lifecycle nor the loops'.
  */
 #include "http_req.h"
 
@@ -20,8 +23,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "http_loops.h"
 #include "http_server.h"
+#include "http_wake.h"
 
 #define PEEK_INTERVAL_MS 250
 
@@ -71,6 +74,37 @@ static int id_is_sane(const char *v)
     return n > 0;
 }
 
+/* The request list of the server (r->prev/next): counted for draining and
+ * born with the server's abort state. */
+static void list_add(http_server *s, http_req *r)
+{
+    pthread_mutex_lock(&s->mu);
+    r->next = s->reqs;
+    if (s->reqs)
+        s->reqs->prev = r;
+    s->reqs = r;
+    s->n_reqs++;
+    atomic_store(&s->last_active_ms, s->host->now_ms());
+    /* set under s->mu so abort_all cannot miss a request being born */
+    r->stopping = s->aborting;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void list_remove(http_server *s, http_req *r)
+{
+    pthread_mutex_lock(&s->mu);
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        s->reqs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    s->n_reqs--;
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->mu);
+}
+
 http_req *req_new(http_server *s, struct MHD_Connection *conn)
 {
     /* malloc, not calloc: glibc's calloc skips its per-thread cache */
@@ -85,7 +119,7 @@ http_req *req_new(http_server *s, struct MHD_Connection *conn)
     }
     r->srv = s;
     r->conn = conn;
-    r->ld = loops_current();
+    r->wake = wake_current();
     r->route = ROUTE_OTHER;
     r->start_ms = s->host->now_ms();
     /* a client that just sent its request is there: the first look is
@@ -100,7 +134,7 @@ http_req *req_new(http_server *s, struct MHD_Connection *conn)
         memcpy(r->id, hv, strlen(hv) + 1);
     else
         req_random_hex(r->id, 16);
-    server_add_req(s, r);
+    list_add(s, r);
     return r;
 }
 
@@ -120,7 +154,7 @@ void req_wake_locked(http_req *r)
     if (r->suspended) {
         r->suspended = 0;
         MHD_resume_connection(r->conn);
-        loops_kick(r->ld);
+        wake_kick(r->wake);
     }
 }
 
@@ -184,7 +218,7 @@ void req_free(http_req *r)
 {
     if (!r)
         return;
-    server_remove_req(r->srv, r);
+    list_remove(r->srv, r);
     if (r->ops && r->ops->free)
         r->ops->free(r->job);
     hbuf_free(&r->body);

@@ -111,11 +111,12 @@ struct http_req {
     const http_job_ops *ops;
     void *job;
     struct sse_stream *sse; /* the job's event stream, if it streams */
-    struct http_loopd *ld;  /* the loop daemon serving it; NULL with MHD's
-                               own threads (they wake themselves) */
+    struct http_wake *wake; /* kicks the loop daemon serving it; NULL with
+                               MHD's own threads (they wake themselves) */
 };
 
-/* MHD thread. Registers the request with the server; NULL on OOM. */
+/* MHD thread. Registers the request in the server's list (s->reqs) and
+ * records the daemon to kick on resume (wake_current); NULL on OOM. */
 http_req *req_new(http_server *s, struct MHD_Connection *conn);
 
 /* r->mu held, MHD thread (access handler or content reader only).

@@ -297,7 +297,11 @@ static unsigned backlog_of(const http_server *s)
     return s->max_connections < 4096 ? s->max_connections : 4096;
 }
 
-int server_listen_fd(http_server *s, int index, int *fd, rk_err *err)
+/* Main: the host's listening socket number `index` for s->addr (a dup
+ * the caller hands to MHD), so a reload's daemons accept from the same
+ * sockets; *fd = -1 when the host has no "listen" service (MHD binds).
+ * RK_OK, or the host's error prefixed with the listen key's location. */
+static int server_listen_fd(http_server *s, int index, int *fd, rk_err *err)
 {
     const rk_host *h = s->host;
     *fd = -1;
@@ -317,8 +321,12 @@ int server_listen_fd(http_server *s, int index, int *fd, rk_err *err)
                    e.msg[0] ? e.msg : "cannot listen");
 }
 
-struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n,
-                                    int lfd)
+/* Any thread that may run MHD: a daemon with the instance's options, on
+ * lfd (from server_listen_fd; MHD owns it from here) or, when lfd < 0, on
+ * s->addr bound here with SO_REUSEPORT; max_connections / n connections.
+ * NULL on failure (MHD logged why). */
+static struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n,
+                                           int lfd)
 {
     unsigned backlog = backlog_of(s);
     unsigned limit = s->max_connections / (n ? n : 1);
@@ -358,6 +366,37 @@ struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n,
         pool, MHD_OPTION_END);
 }
 
+/* ---- the daemons of http_loops ------------------------------------------- */
+
+/* MHD_USE_EPOLL without an internal thread: the host loop polls */
+#define LOOP_FLAGS (MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_EPOLL)
+
+static int loop_listen_fd(void *ctx, int i, int *fd, rk_err *err)
+{
+    return server_listen_fd(ctx, i, fd, err);
+}
+
+static struct MHD_Daemon *loop_daemon(void *ctx, unsigned n, int lfd)
+{
+    return server_mhd_start(ctx, LOOP_FLAGS, n, lfd);
+}
+
+/* Port 0 asks for any port: the first daemon's becomes everyone's. */
+static void pin_port(void *ctx, struct MHD_Daemon *d)
+{
+    http_server *s = ctx;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (!di || getsockname(di->listen_fd, (struct sockaddr *)&ss, &len) != 0 ||
+        ss.ss_family != s->addr.ss_family)
+        return;
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&s->addr)->sin_port = ((struct sockaddr_in *)&ss)->sin_port;
+    else if (ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&s->addr)->sin6_port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+}
+
 int server_start(http_server *s, rk_err *err)
 {
     int rc = check_exposure(s, err);
@@ -365,8 +404,11 @@ int server_start(http_server *s, rk_err *err)
         return rc;
     unsigned flags = MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (loops_available(s->host)) {
-        /* MHD_USE_EPOLL without an internal thread: the host loop polls */
-        rc = loops_start(s, flags | MHD_USE_EPOLL, &s->loops, err);
+        const loops_daemon_ops ops = {.ctx = s,
+                                      .listen_fd = loop_listen_fd,
+                                      .start = loop_daemon,
+                                      .first_started = pin_port};
+        rc = loops_start(s->host, &ops, &s->loops, err);
         if (rc != RK_OK)
             return rc;
         s->daemon = loops_first(s->loops);
@@ -404,35 +446,6 @@ int server_listening(http_server *s, char *buf, size_t cap)
         return RK_ERR_INVALID;
     int n = snprintf(buf, cap, "%s", s->listening);
     return n < 0 || (size_t)n >= cap ? RK_ERR_TOO_LARGE : RK_OK;
-}
-
-void server_add_req(http_server *s, http_req *r)
-{
-    pthread_mutex_lock(&s->mu);
-    r->next = s->reqs;
-    if (s->reqs)
-        s->reqs->prev = r;
-    s->reqs = r;
-    s->n_reqs++;
-    atomic_store(&s->last_active_ms, s->host->now_ms());
-    /* set under s->mu so abort_all cannot miss a request being born */
-    r->stopping = s->aborting;
-    pthread_mutex_unlock(&s->mu);
-}
-
-void server_remove_req(http_server *s, http_req *r)
-{
-    pthread_mutex_lock(&s->mu);
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        s->reqs = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    r->prev = r->next = NULL;
-    s->n_reqs--;
-    pthread_cond_broadcast(&s->idle);
-    pthread_mutex_unlock(&s->mu);
 }
 
 void server_stop(http_server *s, int64_t deadline_ms)

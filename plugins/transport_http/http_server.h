@@ -54,6 +54,8 @@ struct http_server {
     unsigned n_daemons;
     char listening[128];
 
+    /* the requests in flight: linked and unlinked by http_req, waited
+     * for by http_drain */
     pthread_mutex_t mu;  /* guards reqs, n_reqs, aborting */
     pthread_cond_t idle; /* signalled whenever a request is freed */
     http_req *reqs;
@@ -71,23 +73,8 @@ int server_create(const rk_host *host, rk_instance *self, http_server **out,
 int server_start(http_server *s, rk_err *err);
 /* rk_plugin.check: create's and start's refusals without creating. */
 int server_check(const rk_host *host, rk_instance *self, rk_err *err);
-/* Main: the host's listening socket number `index` for s->addr (a dup
- * the caller hands to MHD), so a reload's daemons accept from the same
- * sockets; *fd = -1 when the host has no "listen" service (MHD binds).
- * RK_OK, or the host's error prefixed with the listen key's location. */
-int server_listen_fd(http_server *s, int index, int *fd, rk_err *err);
-/* Any thread that may run MHD: a daemon with the instance's options, on
- * lfd (from server_listen_fd; MHD owns it from here) or, when lfd < 0, on
- * s->addr bound here with SO_REUSEPORT; max_connections / n connections.
- * NULL on failure (MHD logged why). */
-struct MHD_Daemon *server_mhd_start(http_server *s, unsigned flags, unsigned n,
-                                    int lfd);
 void server_stop(http_server *s, int64_t deadline_ms);
 void server_destroy(http_server *s);
 int server_listening(http_server *s, char *buf, size_t cap);
-
-/* http_req's view of the request list (locks srv->mu). */
-void server_add_req(http_server *s, http_req *r);
-void server_remove_req(http_server *s, http_req *r);
 
 #endif
