@@ -7,11 +7,14 @@
  * under the read lock, releases it, and fetches texts for the winners
  * through its own read handle; a winner replaced in between is skipped.
  */
+#include "ops.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "rs.h"
+#include "load.h"
+#include "pool.h"
 
 #define RS_MAX_K 10000 /* most passages one search returns */
 #define RS_LANG_BOOST 1.25f /* score factor for chunks in the query's language */

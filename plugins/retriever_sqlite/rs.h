@@ -1,7 +1,8 @@
 /*
  * rs — the retriever_sqlite instance: its context, shared by the plugin
- * descriptor (retriever_sqlite.c: config, create, load, destroy) and the
- * vtable slots (ops.c: index, remove, search, doc_chunks).
+ * descriptor (retriever_sqlite.c: config, create, destroy), loading
+ * (load.c), the worker pool (pool.c) and the vtable slots (ops.c: index,
+ * remove, search, doc_chunks).
  *
  * Locking, always in this order:
  *   wmu   — one writer at a time: the SQLite write handle, rebuilds;
@@ -62,26 +63,5 @@ typedef struct rs_ctx {
 /* heal.c: move the damaged file at c->path (and its -wal, -shm) aside as
  * <path>.corrupt-<UTC time>, logging one line with why. */
 int rs_set_aside(rs_ctx *c, const char *why, rk_err *err);
-
-rs_worker *rs_worker_get(rs_ctx *c);
-void rs_worker_put(rs_ctx *c, rs_worker *w);
-void rs_worker_free(rs_worker *w);
-
-/* Replace the tenant's in-memory index with one loaded from SQLite (drops
- * dead postings). Caller holds wmu. */
-int rs_rebuild_tenant(rs_ctx *c, const char *tenant, rk_err *err);
-void rs_set_chunk_gauge(rs_ctx *c);
-
-int rs_index(void *ctx, const rk_chunk *chunks, size_t n, rk_err *err);
-int rs_remove(void *ctx, const char *tenant, const char *doc_id, rk_err *err);
-int rs_search(void *ctx, const rk_query *q,
-              void (*on_hit)(void *ud, const rk_passage *p), void *ud,
-              rk_err *err);
-int64_t rs_doc_chunks(void *ctx, const char *tenant, const char *doc_id,
-                      rk_err *err);
-int rs_index_versioned(void *ctx, const rk_chunk *chunks, size_t n, const char *version,
-                       rk_err *err);
-int rs_doc_version(void *ctx, const char *tenant, const char *doc_id, char *out,
-                   size_t cap, rk_err *err);
 
 #endif
