@@ -2,9 +2,9 @@
  * http_download — owns streaming a stored document to a client. The host
  * pushes the bytes from a worker thread (on_data, which may block) and
  * MHD pulls them on its own thread (a content reader, which must not):
- * between them sits a bounded buffer under r->mu. The worker waits on a
- * condition variable while the buffer is full (backpressure that holds no
- * MHD thread); the reader, finding it empty, suspends the connection and
+ * between them sits a bounded buffer under r->mu (http_dlbuf). The worker
+ * waits while the buffer is full (backpressure that holds no MHD thread);
+ * the reader, finding it empty, suspends the connection and
  * returns 0, and the next on_data resumes it. So a large document never
  * sits in memory whole, and a slow client slows the storage read instead
  * of growing a buffer. Workers are few and shared with the chat pipeline,
@@ -24,8 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "http_dlbuf.h"
 #include "http_docs.h"
 #include "http_range.h"
 #include "http_resp.h"
@@ -54,9 +54,7 @@ typedef struct dl_job {
     int status;          /* 200, 206, 304, 416 */
     uint64_t off, len;   /* the bytes the body carries */
     uint64_t got;        /* body bytes taken from on_data */
-    hbuf buf;            /* unread bytes start at rpos */
-    size_t rpos;
-    pthread_cond_t space; /* the reader took bytes, or the transfer ends */
+    dlbuf buf;           /* between on_data and the reader */
     int cancelled;       /* on_data must stop */
     int pausing;         /* on_data stopped the call for lack of progress */
     int paused;          /* ... and its on_done came: no call in flight */
@@ -77,35 +75,15 @@ static void job_free(void *p)
     free(j->filename);
     free(j->ctype);
     free(j->fail_msg);
-    hbuf_free(&j->buf);
-    pthread_cond_destroy(&j->space);
+    dlbuf_free(&j->buf);
     free(j);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* r->mu held: what to answer, from the metadata. */
 static void decide(dl_job *j)
 {
-    char etag[68], lm[HTTP_DATE_LEN];
-    snprintf(etag, sizeof etag, "\"%s\"", j->sha256);
-    http_date(j->created_ms, lm);
-    byte_range br = j->range;
-    if (j->if_range && !if_range_matches(j->if_range, etag, lm))
-        br.kind = RANGE_NONE; /* the client's copy is stale: send it all */
-    if (j->if_none_match && etag_listed(j->if_none_match, j->sha256))
-        j->status = 304;
-    else if (range_resolve(&br, j->size, &j->off, &j->len) < 0)
-        j->status = 416;
-    else
-        j->status = br.kind == RANGE_NONE ? 200 : 206;
-    if (j->status == 304 || j->status == 416)
-        j->len = 0;
+    j->status = range_decide(&j->range, j->if_none_match, j->if_range, j->sha256,
+                             j->created_ms, j->size, &j->off, &j->len);
 }
 
 static int wants_body(const dl_job *j)
@@ -163,39 +141,13 @@ static void on_meta(void *ud, const rk_doc_meta *m)
  * for DL_PAUSE_MS. */
 static int wait_space(http_req *r, dl_job *j)
 {
-    int64_t deadline = mono_ms() + DL_PAUSE_MS;
-    size_t before = j->buf.len - j->rpos;
+    int64_t deadline = dlbuf_now_ms() + DL_PAUSE_MS;
+    size_t before = dlbuf_unread(&j->buf);
     while (!j->cancelled && !r->completed && !r->stopping &&
-           j->buf.len - j->rpos >= before) {
-        int64_t now = mono_ms();
-        if (now >= deadline)
+           dlbuf_unread(&j->buf) >= before)
+        if (dlbuf_wait(&j->buf, &r->mu, deadline) < 0)
             return -2;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (deadline - now) / 1000;
-        ts.tv_nsec += (long)((deadline - now) % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&j->space, &r->mu, &ts);
-    }
     return j->cancelled || r->completed || r->stopping ? -1 : 0;
-}
-
-/* r->mu held: append up to n bytes; returns how many fit. */
-static size_t push(dl_job *j, const char *p, size_t n)
-{
-    size_t unread = j->buf.len - j->rpos;
-    size_t room = DL_BUF_MAX - unread;
-    if (n > room)
-        n = room;
-    if (n && j->rpos && j->buf.len + n > DL_BUF_MAX) {
-        memmove(j->buf.data, j->buf.data + j->rpos, unread);
-        j->buf.len = unread;
-        j->rpos = 0;
-    }
-    return n && hbuf_append(&j->buf, p, n) < 0 ? 0 : n;
 }
 
 static int on_data(void *ud, const void *data, size_t len)
@@ -206,14 +158,14 @@ static int on_data(void *ud, const void *data, size_t len)
     pthread_mutex_lock(&r->mu);
     dl_job *j = r->job;
     while (j->step == STEP_BODY && len > 0 && j->got < j->len) {
-        if (j->cancelled || r->completed || r->stopping || j->buf.oom) {
+        if (j->cancelled || r->completed || r->stopping || j->buf.buf.oom) {
             rc = -1;
             break;
         }
         if (len > j->len - j->got)
             len = (size_t)(j->len - j->got); /* more than asked: drop it */
-        size_t n = push(j, p, len);
-        int w = n == 0 && !j->buf.oom ? wait_space(r, j) : 0;
+        size_t n = dlbuf_push(&j->buf, p, len);
+        int w = n == 0 && !j->buf.buf.oom ? wait_space(r, j) : 0;
         if (w < 0) {
             if (w == -2)
                 j->pausing = 1; /* resumed by the reader (continue_locked) */
@@ -264,7 +216,7 @@ static int pause_locked(http_req *r, dl_job *j, int status)
     j->pausing = 0;
     j->paused = 1;
     r->pending = 0; /* MHD may now free the request when the client goes */
-    if (j->buf.len - j->rpos <= DL_BUF_MAX / 2)
+    if (dlbuf_unread(&j->buf) <= DL_BUF_MAX / 2)
         continue_locked(r, j); /* the reader caught up meanwhile */
     return 1;
 }
@@ -334,22 +286,16 @@ static ssize_t dl_read(void *cls, uint64_t pos, char *out, size_t max)
     ssize_t rc;
     pthread_mutex_lock(&r->mu);
     dl_job *j = r->job;
-    size_t unread = j->buf.len - j->rpos;
-    if (unread) {
-        size_t n = unread < max ? unread : max;
-        memcpy(out, j->buf.data + j->rpos, n);
-        j->rpos += n;
-        if (j->rpos == j->buf.len)
-            j->buf.len = j->rpos = 0;
-        pthread_cond_signal(&j->space);
-        if (j->paused && j->buf.len - j->rpos <= DL_BUF_MAX / 2) {
+    size_t n = dlbuf_take(&j->buf, out, max);
+    if (n) {
+        if (j->paused && dlbuf_unread(&j->buf) <= DL_BUF_MAX / 2) {
             if (r->stopping)
                 j->cancelled = 1;
             else
                 continue_locked(r, j);
         }
         rc = (ssize_t)n;
-    } else if (j->done || j->cancelled || j->buf.oom) {
+    } else if (j->done || j->cancelled || j->buf.buf.oom) {
         /* MHD stops reading at Content-Length: being asked for more
          * means the transfer failed; cut the connection */
         rc = MHD_CONTENT_READER_END_WITH_ERROR;
@@ -390,30 +336,6 @@ static enum MHD_Result send_body(http_req *r, dl_job *j, const char **hdrs)
     return rc;
 }
 
-static ssize_t no_body(void *cls, uint64_t pos, char *out, size_t max)
-{
-    (void)cls, (void)pos, (void)out, (void)max;
-    return MHD_CONTENT_READER_END_WITH_ERROR;
-}
-
-/* MHD labels a bodiless buffer "Content-Length: 0", which a cache may take
- * as the new length of the document; a reader response of the document's
- * size carries the length a 200 would (RFC 9110 8.6), and MHD sends no
- * body for a 304. */
-static enum MHD_Result send_not_modified(http_req *r, dl_job *j,
-                                         const char **hdrs)
-{
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(j->size, 1024, no_body, NULL, NULL);
-    if (!resp)
-        return MHD_NO;
-    if (hr_headers_add(r, resp, NULL, hdrs) < 0) {
-        MHD_destroy_response(resp);
-        return MHD_NO;
-    }
-    return hr_queue(r, 304, resp);
-}
-
 static enum MHD_Result send_decided(http_req *r, dl_job *j)
 {
     char etag[68], lm[HTTP_DATE_LEN], disp[900], crange[80];
@@ -425,7 +347,7 @@ static enum MHD_Result send_decided(http_req *r, dl_job *j)
         MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes", NULL};
     size_t n = 6;
     if (j->status == 304)
-        return send_not_modified(r, j, hdrs);
+        return hr_send_not_modified(r, j->size, hdrs);
     if (j->status == 416) {
         snprintf(crange, sizeof crange, "bytes */%llu",
                  (unsigned long long)j->size);
@@ -484,7 +406,7 @@ static void dl_cancel(http_req *r)
 {
     dl_job *j = r->job;
     j->cancelled = 1;
-    pthread_cond_broadcast(&j->space);
+    dlbuf_wake(&j->buf);
 }
 
 static const http_job_ops dl_ops = {
@@ -506,12 +428,7 @@ static dl_job *job_new(http_req *r)
     dl_job *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int bad = pthread_cond_init(&j->space, &ca) != 0;
-    pthread_condattr_destroy(&ca);
-    if (bad) {
+    if (dlbuf_init(&j->buf, DL_BUF_MAX) < 0) {
         free(j);
         return NULL;
     }

@@ -6,7 +6,9 @@
  * are ignored on purpose: multipart/byteranges answers are rarely wanted
  * and a whole document is always a correct answer. Dates are formatted
  * by hand because strftime follows the process locale, and HTTP dates are
- * always English.
+ * always English. range_decide puts the conditionals together into the
+ * status of a download, so that order (If-Range, then If-None-Match, then
+ * the range) is stated once, next to the grammar it depends on.
  */
 #include "http_range.h"
 
@@ -182,4 +184,26 @@ void content_disposition(const char *filename, char *out, size_t cap)
         }
     }
     out[o] = '\0';
+}
+
+int range_decide(const byte_range *range, const char *if_none_match,
+                 const char *if_range, const char *sha256, int64_t created_ms,
+                 uint64_t size, uint64_t *off, uint64_t *len)
+{
+    char etag[68], lm[HTTP_DATE_LEN];
+    snprintf(etag, sizeof etag, "\"%s\"", sha256);
+    http_date(created_ms, lm);
+    byte_range br = *range;
+    if (if_range && !if_range_matches(if_range, etag, lm))
+        br.kind = RANGE_NONE;
+    int status;
+    if (if_none_match && etag_listed(if_none_match, sha256))
+        status = 304;
+    else if (range_resolve(&br, size, off, len) < 0)
+        status = 416;
+    else
+        status = br.kind == RANGE_NONE ? 200 : 206;
+    if (status == 304 || status == 416)
+        *len = 0;
+    return status;
 }

@@ -40,6 +40,17 @@ int etag_listed(const char *list, const char *sha256);
 int if_range_matches(const char *value, const char *etag,
                      const char *last_modified);
 
+/* What a download answers, from the document (sha256, created_ms, size)
+ * and the request's Range, If-None-Match and If-Range (NULL: absent): 304
+ * when If-None-Match lists our ETag, 416 when the range cannot be
+ * satisfied, 206 when a range applies, else 200. An If-Range that matches
+ * neither our ETag nor our Last-Modified voids the range (the client's
+ * copy is stale: it gets everything). [*off, *off+*len) is what the body
+ * carries; *len is 0 for 304 and 416. */
+int range_decide(const byte_range *range, const char *if_none_match,
+                 const char *if_range, const char *sha256, int64_t created_ms,
+                 uint64_t size, uint64_t *off, uint64_t *len);
+
 /* "Sun, 06 Nov 1994 08:49:37 GMT" is 29 bytes; the room beyond lets the
  * compiler prove that no int field can overflow the buffer. */
 #define HTTP_DATE_LEN 80

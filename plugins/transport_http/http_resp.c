@@ -124,6 +124,29 @@ enum MHD_Result hr_send_empty(http_req *r, int status,
     return hr_queue(r, status, resp);
 }
 
+static ssize_t no_body(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)cls, (void)pos, (void)out, (void)max;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* MHD labels a bodiless buffer "Content-Length: 0", which a cache may take
+ * as the new length of the document; a reader response of the document's
+ * size carries the length a 200 would, and MHD sends no body for a 304. */
+enum MHD_Result hr_send_not_modified(http_req *r, uint64_t length,
+                                     const char *const *extra)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(length, 1024, no_body, NULL, NULL);
+    if (!resp)
+        return MHD_NO;
+    if (hr_headers_add(r, resp, NULL, extra) < 0) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    return hr_queue(r, 304, resp);
+}
+
 enum MHD_Result hr_send_json(http_req *r, int status, json_t *j,
                              const char *const *extra)
 {

@@ -44,6 +44,10 @@ enum MHD_Result hr_send_buf(http_req *r, int status, const char *ctype,
 /* A response without a body or Content-Type (204, 304). */
 enum MHD_Result hr_send_empty(http_req *r, int status,
                               const char *const *extra);
+/* A 304 whose Content-Length is the length of the representation a 200
+ * would carry (RFC 9110 8.6), without a body. */
+enum MHD_Result hr_send_not_modified(http_req *r, uint64_t length,
+                                     const char *const *extra);
 /* Takes the reference to j. */
 enum MHD_Result hr_send_json(http_req *r, int status, json_t *j,
                              const char *const *extra);
