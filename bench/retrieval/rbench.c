@@ -19,7 +19,9 @@
 
 #include <ragkernel/ragkernel.h>
 
-#include "../../plugins/lib/text/textproc.c"
+#include "../../plugins/lib/text/tp_lang.c"
+#include "../../plugins/lib/text/tp_stem.c"
+#include "../../plugins/lib/text/tp_token.c"
 
 typedef struct doc {
     char *id, *title, *text;

@@ -29,11 +29,13 @@ FUZZ_SRCS_sse_openai    := plugins/llm_openai/openai_stream.c plugins/lib/llm/ll
                            plugins/lib/llm/llm_common.c common/oj.c
 FUZZ_SRCS_sse_anthropic := plugins/lib/llm/llm_sse.c plugins/lib/llm/llm_common.c common/oj.c
 FUZZ_SRCS_cfg           := core/config/cfg.c core/config/cfg_diag.c core/config/cfg_values.c \
+                           core/config/cfg_env.c \
                            common/strbuf.c common/oj.c
 FUZZ_SRCS_extract       := plugins/extract_text/extract.c plugins/extract_text/extract_html.c \
                            plugins/extract_text/extract_md.c common/textnorm.c common/strbuf.c \
                            common/oj.c
-FUZZ_SRCS_tokenize      := plugins/retriever_sqlite/analyze.c plugins/lib/text/textproc.c
+FUZZ_SRCS_tokenize      := plugins/retriever_sqlite/analyze.c plugins/lib/text/tp_token.c plugins/lib/text/tp_lang.c \
+                           plugins/lib/text/tp_stem.c
 FUZZ_SRCS_s3xml         := plugins/storage_s3/s3_xml.c plugins/storage_s3/s3_buf.c
 
 FUZZ_INC_chat      := -Iplugins/transport_http

@@ -1,7 +1,7 @@
 /*
- * fuzz_tokenize — the retriever's text analysis (retriever_sqlite:
- * textproc.c tokenizer, language detection and stemming, analyze.c bags
- * and queries). Every chunk of every document and every question goes
+ * fuzz_tokenize — the retriever's text analysis (plugins/lib/text:
+ * tokenizer, language detection and stemming; retriever_sqlite's
+ * analyze.c bags and queries). Every chunk of every document and every question goes
  * through it. Input: title, a newline, the text.
  */
 #include "fuzz.h"

@@ -1,7 +1,7 @@
 /*
- * textproc_data — the language table of textproc.c: every Snowball
+ * textproc_data — the language table of tp_lang.c: every Snowball
  * algorithm of libstemmer 2.x with its ISO 639-1 code, the script its
- * stemmer applies to, and a stopword list. Included once, by textproc.c.
+ * stemmer applies to, and a stopword list. Included once, by tp_lang.c.
  *
  * The English and Russian lists are the Snowball project's (ё written as е,
  * as the tokenizer folds it); the others are the most frequent function
