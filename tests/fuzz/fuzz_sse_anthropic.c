@@ -5,6 +5,7 @@
  * what the bytes reach).
  */
 /* compiled in: the layout of struct rk_llm_call, the plugin's static proto */
+#include "../../plugins/lib/llm/llm_client.c"
 #include "../../plugins/lib/llm/llm_call.c"
 #include "../../plugins/llm_anthropic/anthropic.c"
 #include "llm_drive.h"

@@ -5,6 +5,7 @@
  * The first byte picks which.
  */
 /* llm_call.c is compiled in for the layout of struct rk_llm_call */
+#include "../../plugins/lib/llm/llm_client.c"
 #include "../../plugins/lib/llm/llm_call.c"
 #include "openai_stream.h"
 #include "llm_drive.h"

@@ -13,6 +13,7 @@
 
 #include "../../../plugins/lib/llm/llm_common.c"
 #include "../../../plugins/lib/llm/llm_sse.c"
+#include "../../../plugins/lib/llm/llm_client.c"
 #include "../../../plugins/lib/llm/llm_call.c"
 #include "../../../plugins/llm_openai/openai_stream.c"
 
