@@ -168,7 +168,7 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 typedef struct prepared {
     char *path; /* encoded, as sent and signed */
     char *url;
-    char hash[S3_SHA256_HEX];
+    char hash[SHA256_HEX_LEN];
     const char *payload_hash;
 } prepared;
 

@@ -163,7 +163,7 @@ void sigv4_signing_key(const sigv4_key *k, const char *date8, uint8_t out[32])
     s3_buf secret = {0};
     s3_buf_printf(&secret, "AWS4%s", k->secret_key);
     const char *steps[] = {date8, k->region, k->service, "aws4_request"};
-    uint8_t cur[S3_SHA256_LEN];
+    uint8_t cur[SHA256_DIGEST_LEN];
     s3_hmac_sha256(secret.p ? secret.p : "", secret.len, steps[0], strlen(steps[0]), cur);
     for (int i = 1; i < 4; i++)
         s3_hmac_sha256(cur, sizeof cur, steps[i], strlen(steps[i]), cur);
@@ -176,7 +176,7 @@ void sigv4_signing_key(const sigv4_key *k, const char *date8, uint8_t out[32])
 char *sigv4_authorization(const sigv4_key *k, const char *amz_date, const sigv4_input *in)
 {
     char *signed_headers = NULL, *canon = sigv4_canonical_request(in, &signed_headers);
-    char date8[9], canon_hash[S3_SHA256_HEX], sig_hex[S3_SHA256_HEX];
+    char date8[9], canon_hash[SHA256_HEX_LEN], sig_hex[SHA256_HEX_LEN];
     s3_buf sts = {0}, out = {0};
     if (!canon)
         goto out;
@@ -187,7 +187,7 @@ char *sigv4_authorization(const sigv4_key *k, const char *amz_date, const sigv4_
                   k->region, k->service, canon_hash);
     if (sts.failed)
         goto out;
-    uint8_t key[S3_SHA256_LEN], sig[S3_SHA256_LEN];
+    uint8_t key[SHA256_DIGEST_LEN], sig[SHA256_DIGEST_LEN];
     sigv4_signing_key(k, date8, key);
     s3_hmac_sha256(key, sizeof key, sts.p, sts.len, sig);
     s3_hex(sig, sizeof sig, sig_hex);

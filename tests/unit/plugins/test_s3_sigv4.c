@@ -46,7 +46,7 @@ static char *query_of(const sigv4_param *p, size_t n)
 
 START_TEST(sha256_vectors)
 {
-    char hex[S3_SHA256_HEX];
+    char hex[SHA256_HEX_LEN];
     s3_sha256_hex("", 0, hex);
     ck_assert_str_eq(hex, EMPTY_SHA);
     s3_sha256_hex("abc", 3, hex);
@@ -57,22 +57,22 @@ START_TEST(sha256_vectors)
     /* a million 'a' fed in uneven pieces: the block buffering is exercised */
     char *a = malloc(1000000);
     memset(a, 'a', 1000000);
-    s3_sha256 c;
-    uint8_t d[S3_SHA256_LEN];
-    s3_sha256_init(&c);
+    sha256_ctx c;
+    uint8_t d[SHA256_DIGEST_LEN];
+    sha256_init(&c);
     for (size_t off = 0, step = 1; off < 1000000; off += step, step = step * 3 % 997 + 1)
-        s3_sha256_update(&c, a + off, off + step > 1000000 ? 1000000 - off : step);
-    s3_sha256_final(&c, d);
+        sha256_update(&c, a + off, off + step > 1000000 ? 1000000 - off : step);
+    sha256_final(&c, d);
     s3_hex(d, sizeof d, hex);
     ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
     /* lengths around the padding boundary match the one-shot path */
     for (size_t n = 50; n < 70; n++) {
-        char one[S3_SHA256_HEX], two_hex[S3_SHA256_HEX];
+        char one[SHA256_HEX_LEN], two_hex[SHA256_HEX_LEN];
         s3_sha256_hex(a, n, one);
-        s3_sha256_init(&c);
-        s3_sha256_update(&c, a, n / 2);
-        s3_sha256_update(&c, a + n / 2, n - n / 2);
-        s3_sha256_final(&c, d);
+        sha256_init(&c);
+        sha256_update(&c, a, n / 2);
+        sha256_update(&c, a + n / 2, n - n / 2);
+        sha256_final(&c, d);
         s3_hex(d, sizeof d, two_hex);
         ck_assert_str_eq(one, two_hex);
     }
@@ -82,8 +82,8 @@ END_TEST
 
 START_TEST(hmac_rfc4231)
 {
-    uint8_t out[S3_SHA256_LEN], key[131];
-    char hex[S3_SHA256_HEX];
+    uint8_t out[SHA256_DIGEST_LEN], key[131];
+    char hex[SHA256_HEX_LEN];
     memset(key, 0x0b, 20);
     s3_hmac_sha256(key, 20, "Hi There", 8, out);
     s3_hex(out, sizeof out, hex);
@@ -117,7 +117,7 @@ START_TEST(sigv4_get_object_example)
                             "\n"
                             "host;range;x-amz-content-sha256;x-amz-date\n" EMPTY_SHA);
     ck_assert_str_eq(signed_headers, "host;range;x-amz-content-sha256;x-amz-date");
-    char hex[S3_SHA256_HEX];
+    char hex[SHA256_HEX_LEN];
     s3_sha256_hex(canon, strlen(canon), hex); /* the hash in AWS's StringToSign */
     ck_assert_str_eq(hex, "7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972");
     char *auth = sigv4_authorization(&ex_key, EX_DATE, &in);
@@ -159,7 +159,7 @@ END_TEST
 START_TEST(sigv4_put_object_example)
 {
     const char *body = "Welcome to Amazon S3.";
-    char hash[S3_SHA256_HEX];
+    char hash[SHA256_HEX_LEN];
     s3_sha256_hex(body, strlen(body), hash);
     ck_assert_str_eq(hash, "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072");
     s3_buf path = {0};

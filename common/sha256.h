@@ -1,9 +1,12 @@
 /*
- * sha256 — FIPS 180-4 SHA-256, incremental. The core hashes cache keys with
- * it; a local implementation keeps the core free of a crypto library.
+ * sha256 — FIPS 180-4 SHA-256, incremental. The core hashes cache keys and
+ * documents with it, storage_s3 its payloads and SigV4 signatures (via
+ * s3_hash's HMAC); a local implementation keeps both free of a crypto
+ * library. Compiled into the core and into each plugin that names it in its
+ * plugin.mk (common/README.md).
  */
-#ifndef RK_CORE_SHA256_H
-#define RK_CORE_SHA256_H
+#ifndef RK_COMMON_SHA256_H
+#define RK_COMMON_SHA256_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /*
  * sha256 — SHA-256 (FIPS 180-4). The pipeline needs a collision-resistant
  * digest for cache keys (tenant + model + messages + ...) and document
- * checksums, nothing else cryptographic, so a small implementation is
- * cheaper than linking OpenSSL into the core. Every cache lookup hashes its
+ * checksums, and storage_s3 one for SigV4, nothing else cryptographic, so
+ * one small implementation shared by both is cheaper than linking OpenSSL. Every cache lookup hashes its
  * key, so on x86 CPUs with the SHA extensions the blocks go through them
  * (about ten times fewer instructions); elsewhere through the portable
  * rounds, which define the result (the test checks one against the other).
