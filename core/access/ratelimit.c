@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include "ratelimit.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +15,11 @@
 #include "loop.h"
 #include "metrics.h"
 #include "registry.h"
+#include "tbucket.h"
 
 typedef struct bucket {
     char *name;
-    double tokens;
-    int64_t last_ms;
+    tb_state tb;
     struct bucket *next;
 } bucket;
 
@@ -28,23 +27,6 @@ typedef struct bucket {
 static bucket *slots[RL_SLOTS];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t last_warn_ms;
-
-int ratelimit_bucket(double *tokens, int64_t *last_ms, int64_t now_ms, double per_min,
-                     double burst, double cost, int force, int64_t *retry_after_ms)
-{
-    double rate = per_min / 60000.0; /* tokens per ms */
-    if (now_ms > *last_ms) {
-        *tokens = fmin(burst, *tokens + (double)(now_ms - *last_ms) * rate);
-        *last_ms = now_ms;
-    }
-    if (force || *tokens >= cost) {
-        *tokens -= cost;
-        return 1;
-    }
-    double missing = cost - *tokens;
-    *retry_after_ms = rate > 0 ? (int64_t)ceil(missing / rate) : 60000;
-    return 0;
-}
 
 static unsigned slot_of(const char *s)
 {
@@ -60,16 +42,14 @@ static int local_take(const char *name, double per_min, double cost, int force, 
     bucket **pp = &slots[slot_of(name)], *b = *pp;
     while (b && strcmp(b->name, name) != 0) b = b->next;
     if (!b && (b = calloc(1, sizeof *b)) && (b->name = strdup(name))) {
-        b->tokens = per_min;
-        b->last_ms = now;
+        b->tb = (tb_state){.tokens = per_min, .ts_ms = now};
         b->next = *pp;
         *pp = b;
     } else if (b && !b->name) {
         free(b);
         b = NULL;
     }
-    int ok = !b || ratelimit_bucket(&b->tokens, &b->last_ms, now, per_min, per_min, cost,
-                                    force, retry);
+    int ok = !b || tb_take(&b->tb, now, per_min, per_min, cost, force, retry);
     pthread_mutex_unlock(&mu);
     return ok ? RK_OK : RK_ERR_RATE_LIMITED;
 }

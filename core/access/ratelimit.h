@@ -16,12 +16,6 @@
 int ratelimit_take(rk_instance *limiter, const char *name, double per_min,
                    double cost, int force, int64_t *retry_after_ms);
 
-/* In-process token bucket arithmetic, exposed for tests: the bucket holds
- * *tokens at *last_ms; returns 1 and takes cost, or 0 and sets *retry. */
-int ratelimit_bucket(double *tokens, int64_t *last_ms, int64_t now_ms,
-                     double per_min, double burst, double cost, int force,
-                     int64_t *retry_after_ms);
-
 void ratelimit_reset(void); /* tests: forget every in-process bucket */
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * buckets — owns the memory cache's token buckets. The arithmetic is the
- * one cache_redis runs in its Lua script and the core uses for its own
- * limiter (refill by elapsed time, cap at burst, take or say how long until
- * cost is there), so moving a deployment between caches changes where the
- * buckets live, not how they behave. A bucket that has refilled completely
+ * buckets — owns the memory cache's token buckets: where they live, not how
+ * they behave. The arithmetic is common/tbucket.c, the one the core's own
+ * limiter uses (and cache_redis runs in its Lua script), so moving a
+ * deployment between caches changes where the buckets live, not how they
+ * behave. A bucket that has refilled completely
  * is the same as no bucket, so each take records when that will be, and
  * such buckets are swept whenever the table has doubled since the last
  * sweep: memory follows the number of recently limited callers, without a
@@ -14,17 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Retry hints and lifetimes are capped (as in cache_redis): a bucket that
- * would need more than a year is as good as closed. */
-#define RATE_MAX_MS 31622400000.0 /* 366 days */
+#include "tbucket.h"
+
 #define SLACK_MS 1000             /* kept a little past full, as in Redis */
 #define MIN_SLOTS 64u
 
 struct bucket {
     bucket *next;
     uint64_t hash;
-    double tokens;
-    int64_t ts_ms;      /* last refill */
+    tb_state tb;
     int64_t expires_ms; /* full again from then on: may be dropped */
     size_t klen;
     unsigned char key[];
@@ -60,17 +58,6 @@ void buckets_destroy(bucket_table *t)
     t->slots = NULL;
     t->n_slots = t->count = 0;
     pthread_mutex_destroy(&t->mu);
-}
-
-/* ceil(x) in whole ms, capped; no libm needed. */
-static int64_t ms_ceil(double x)
-{
-    if (x > RATE_MAX_MS)
-        x = RATE_MAX_MS;
-    if (x <= 0)
-        return 0;
-    int64_t r = (int64_t)x;
-    return (double)r < x ? r + 1 : r;
 }
 
 static void sweep(bucket_table *t, int64_t now_ms)
@@ -140,8 +127,7 @@ static bucket *find_or_add(bucket_table *t, uint64_t hash, const void *key, size
     } else if (b->expires_ms > now_ms) {
         return b;
     }
-    b->tokens = burst;
-    b->ts_ms = now_ms;
+    b->tb = (tb_state){.tokens = burst, .ts_ms = now_ms};
     return b;
 }
 
@@ -149,24 +135,13 @@ int buckets_take(bucket_table *t, uint64_t hash, const void *key, size_t klen,
                  int64_t now_ms, double rate_per_min, double burst, double cost,
                  int force, int64_t *retry_after_ms)
 {
-    double rate = rate_per_min / 60000.0; /* tokens per ms */
     int taken = -1;
     pthread_mutex_lock(&t->mu);
     bucket *b = find_or_add(t, hash, key, klen, now_ms, burst);
     if (!b)
         goto done;
-    if (now_ms > b->ts_ms) {
-        b->tokens += (double)(now_ms - b->ts_ms) * rate;
-        b->ts_ms = now_ms;
-    }
-    if (b->tokens > burst)
-        b->tokens = burst;
-    taken = force || b->tokens >= cost;
-    if (taken)
-        b->tokens -= cost;
-    else
-        *retry_after_ms = ms_ceil((cost - b->tokens) / rate);
-    b->expires_ms = now_ms + ms_ceil((burst - b->tokens) / rate) + SLACK_MS;
+    taken = tb_take(&b->tb, now_ms, rate_per_min, burst, cost, force, retry_after_ms);
+    b->expires_ms = now_ms + tb_full_in_ms(&b->tb, rate_per_min, burst) + SLACK_MS;
 done:
     pthread_mutex_unlock(&t->mu);
     return taken;

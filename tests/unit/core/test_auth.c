@@ -90,22 +90,6 @@ START_TEST(errors_name_line_and_column)
 }
 END_TEST
 
-START_TEST(token_bucket_arithmetic)
-{
-    double tokens = 60;
-    int64_t last = 0, retry = 0;
-    for (int i = 0; i < 60; i++)
-        ck_assert_int_eq(ratelimit_bucket(&tokens, &last, 0, 60, 60, 1, 0, &retry), 1);
-    ck_assert_int_eq(ratelimit_bucket(&tokens, &last, 0, 60, 60, 1, 0, &retry), 0);
-    ck_assert_int_eq(retry, 1000); /* one token a second */
-    ck_assert_int_eq(ratelimit_bucket(&tokens, &last, 1000, 60, 60, 1, 0, &retry), 1);
-    ck_assert_int_eq(ratelimit_bucket(&tokens, &last, 1000, 60, 60, 5, 1, &retry), 1);
-    ck_assert(tokens < 0); /* forced charge may go negative */
-    ck_assert_int_eq(ratelimit_bucket(&tokens, &last, 100000, 60, 60, 1, 0, &retry), 1);
-    ck_assert(tokens <= 60);
-}
-END_TEST
-
 START_TEST(local_limits_refuse_then_recover)
 {
     ratelimit_reset();
@@ -127,7 +111,6 @@ int main(void)
     tcase_add_test(tc, keys_are_hashed_and_wiped);
     tcase_add_test(tc, no_keys_means_default_tenant);
     tcase_add_test(tc, errors_name_line_and_column);
-    tcase_add_test(tc, token_bucket_arithmetic);
     tcase_add_test(tc, local_limits_refuse_then_recover);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

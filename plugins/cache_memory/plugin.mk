@@ -1,0 +1,1 @@
+PLUGIN_SRCS_cache_memory := common/tbucket.c
