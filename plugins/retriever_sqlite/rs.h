@@ -19,6 +19,7 @@
 
 #include "analyze.h"
 #include "memindex.h"
+#include "mi_search.h"
 #include "snippet.h"
 #include "store.h"
 
