@@ -310,7 +310,7 @@ static void rawsrv_stop(rawsrv *s)
     s->started = 0;
 }
 
-static int rawsrv_nreqs(rawsrv *s)
+static inline int rawsrv_nreqs(rawsrv *s)
 {
     pthread_mutex_lock(&s->mu);
     int n = s->nreqs;
