@@ -179,6 +179,7 @@ $(BUILD)/tests/test_http_openapi: $(HTTP_TEST_OBJS)
 TEST_EXTRA_test_http_openapi := $(HTTP_TEST_OBJS) $(call pkg_libs,libmicrohttpd jansson) -lpthread
 TEST_CFLAGS_test_http_openapi := -Iplugins/transport_http $(call pkg_cflags,libmicrohttpd)
 TEST_CFLAGS_test_pdftext := -Iplugins/extract_pdf
+TEST_CFLAGS_test_llm_call := -Iplugins/lib/llm
 
 define UNIT_RULE
 $(BUILD)/tests/%: tests/unit/$(1)/%.c $(CORE_OBJS) $(TEST_SUPPORT_OBJS) | $(BUILD)/pkgs/test.ok
