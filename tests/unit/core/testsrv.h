@@ -278,7 +278,7 @@ static void testsrv_stop(testsrv *s)
 }
 
 /* A port nothing listens on: bound, then closed. */
-static int testsrv_dead_port(void)
+static inline int testsrv_dead_port(void)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof a;
