@@ -286,7 +286,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cfg");
-    ph_add_tcase(s, "core", 60, setup, teardown,
+    ph_add_tcase(s, "core", 4, setup, teardown,
                  PH_TESTS(test_positions, test_syntax_error_position, test_duplicate_key,
                           test_non_scalar_key, test_single_document, test_missing_file,
                           test_size_cap, test_interp_set, test_interp_unset,

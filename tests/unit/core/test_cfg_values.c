@@ -245,7 +245,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cfg_values");
-    ph_add_tcase(s, "values", 60, setup, teardown,
+    ph_add_tcase(s, "values", 4, setup, teardown,
                  PH_TESTS(test_parse_bool, test_parse_int_double, test_parse_duration,
                           test_parse_size, test_values_defaults_and_getters,
                           test_values_null_map, test_values_unknown_key,

@@ -288,7 +288,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("http_chat_parse");
-    ph_add_tcase(s, "accepted", 60, setup, teardown,
+    ph_add_tcase(s, "accepted", 4, setup, teardown,
                  PH_TESTS(minimal, roles, escapes, content_parts, assistant_without_content,
                           sampling, stream_flags, duplicate_keys, long_conversation,
                           legacy_ok, legacy_conversation_id_length,

@@ -363,7 +363,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("llm_call");
-    ph_add_tcase(s, "call", 60, setup, NULL,
+    ph_add_tcase(s, "call", 4, setup, NULL,
                  PH_TESTS(call_stream_ok, call_retry_5xx_then_ok, call_retries_exhausted,
                           call_retry_after_and_deadline, call_no_retry_after_delta,
                           call_reset_after_done_marker, call_eof_before_done,

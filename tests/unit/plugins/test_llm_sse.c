@@ -257,7 +257,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("llm_sse");
-    ph_add_tcase(s, "sse+policy", 60, NULL, NULL,
+    ph_add_tcase(s, "sse+policy", 4, NULL, NULL,
                  PH_TESTS(sse_any_split, plain_run_matches_definition,
                           escape_exact_and_round_trip, sse_two_cuts,
                           sse_finish_without_blank_line, sse_stop_and_limits,
