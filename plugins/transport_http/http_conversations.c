@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "http_docmeta.h"
 #include "http_docs.h"
 #include "http_resp.h"
 #include "http_server.h"
@@ -239,7 +240,7 @@ static int pick_tenant(http_req *r, conv_job *j, enum MHD_Result *rc)
                                         "a-z, 0-9, '_' and '-'", HTTP_DOC_ID_MAX);
         return -1;
     } else {
-        const char *mine = docs_tenant(r);
+        const char *mine = docmeta_tenant(r);
         snprintf(j->tenant, sizeof j->tenant, "%s", t ? t : mine ? mine : "default");
         return 0;
     }

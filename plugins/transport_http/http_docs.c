@@ -47,22 +47,6 @@ static void job_free(void *p)
     free(j);
 }
 
-json_t *docs_meta_json(const rk_doc_meta *m)
-{
-    return json_pack(
-        "{s:o,s:o,s:o,s:I,s:o,s:I}", "id", hj_str(m->id ? m->id : ""),
-        "filename", hj_str(m->filename ? m->filename : ""), "content_type",
-        hj_str(m->content_type ? m->content_type : "application/octet-stream"),
-        "size", (json_int_t)m->size, "sha256",
-        hj_str(m->sha256 ? m->sha256 : ""), "created_at",
-        (json_int_t)(m->created_ms / 1000));
-}
-
-const char *docs_tenant(const http_req *r)
-{
-    return r->authed ? r->who.tenant : NULL;
-}
-
 int docs_available(const http_req *r)
 {
     return r->srv->docs != NULL;
@@ -73,7 +57,7 @@ int docs_available(const http_req *r)
 static void on_meta(void *ud, const rk_doc_meta *m)
 {
     http_req *r = ud;
-    json_t *doc = docs_meta_json(m); /* built outside the lock */
+    json_t *doc = docmeta_json(m); /* built outside the lock */
     pthread_mutex_lock(&r->mu);
     docs_job *j = r->job;
     if (!doc) {
@@ -391,7 +375,7 @@ enum MHD_Result docs_upload_handle(http_req *r)
         return rc;
     rk_doc_upload up = {
         .struct_size = sizeof up,
-        .tenant = docs_tenant(r),
+        .tenant = docmeta_tenant(r),
         .id = u.id[0] ? u.id : NULL,
         .filename = u.filename,
         .content_type = u.ctype[0] ? u.ctype : NULL,
@@ -452,7 +436,7 @@ enum MHD_Result docs_list_handle(http_req *r)
     if (pre_call(r, &rc) < 0)
         return rc;
     rk_err err = {{0}};
-    int st = r->srv->docs->doc_list(r->srv->self, docs_tenant(r), after,
+    int st = r->srv->docs->doc_list(r->srv->self, docmeta_tenant(r), after,
                                     limit + 1, &docs_sink, r, &err);
     return post_call(r, j, st, &err);
 }
@@ -468,7 +452,7 @@ enum MHD_Result docs_delete_handle(http_req *r)
     if (pre_call(r, &rc) < 0)
         return rc;
     rk_err err = {{0}};
-    int st = r->srv->docs->doc_delete(r->srv->self, docs_tenant(r), r->doc_id,
+    int st = r->srv->docs->doc_delete(r->srv->self, docmeta_tenant(r), r->doc_id,
                                       &docs_sink, r, &err);
     return post_call(r, j, st, &err);
 }

@@ -16,18 +16,12 @@
 
 #include <ragkernel/storage.h>
 
+#include "http_docmeta.h"
 #include "http_req.h"
 
 enum MHD_Result docs_upload_handle(http_req *r);
 enum MHD_Result docs_list_handle(http_req *r);
 enum MHD_Result docs_delete_handle(http_req *r);
-
-/* {"id","filename","content_type","size","sha256","created_at"}: the shape
- * of one document in every answer (created_at in Unix seconds). */
-json_t *docs_meta_json(const rk_doc_meta *m);
-
-/* The tenant to pass to the host for r (NULL = the default tenant). */
-const char *docs_tenant(const http_req *r);
 
 /* [A-Za-z0-9_-]{1,64}: document ids and list cursors. */
 int docs_id_ok(const char *id);

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "http_docmeta.h"
 #include "http_docs.h"
 #include "http_resp.h"
 #include "http_server.h"
@@ -57,7 +58,7 @@ static json_t *progress_json(const rk_doc_status *st)
 /* The stored document's fields (docs_meta_json), then the state. */
 static json_t *status_json(const rk_doc_status *st)
 {
-    json_t *o = st->meta ? docs_meta_json(st->meta) : json_object();
+    json_t *o = st->meta ? docmeta_json(st->meta) : json_object();
     if (!o)
         return NULL;
     if (!st->meta)
@@ -224,7 +225,7 @@ static enum MHD_Result start(http_req *r, adm_call call, const rk_doc_upload *up
     pthread_mutex_unlock(&r->mu);
     const rk_docs_service *d = r->srv->docs;
     rk_err err = {{0}};
-    const char *tenant = docs_tenant(r);
+    const char *tenant = docmeta_tenant(r);
     int st = call == CALL_STATUS
                  ? d->doc_status(r->srv->self, tenant, r->doc_id, &adm_sink, r, &err)
              : call == CALL_REINDEX

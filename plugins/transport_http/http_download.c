@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "http_dlbuf.h"
+#include "http_docmeta.h"
 #include "http_docs.h"
 #include "http_range.h"
 #include "http_resp.h"
@@ -194,7 +195,7 @@ static void continue_locked(http_req *r, dl_job *j)
     j->paused = 0;
     r->pending = 1;
     rk_err err = {{0}};
-    int st = r->srv->docs->doc_get(r->srv->self, docs_tenant(r), r->doc_id,
+    int st = r->srv->docs->doc_get(r->srv->self, docmeta_tenant(r), r->doc_id,
                                    j->off + j->got, j->len - j->got, &dl_sink,
                                    r, &err);
     if (st != RK_OK) {
@@ -233,7 +234,7 @@ static int after_probe(http_req *r, dl_job *j)
     j->step = STEP_BODY;
     pthread_mutex_unlock(&r->mu); /* the host call may take locks */
     rk_err err = {{0}};
-    int st = r->srv->docs->doc_get(r->srv->self, docs_tenant(r), r->doc_id,
+    int st = r->srv->docs->doc_get(r->srv->self, docmeta_tenant(r), r->doc_id,
                                    j->off, j->len, &dl_sink, r, &err);
     if (st == RK_OK)
         return 1;
@@ -464,7 +465,7 @@ enum MHD_Result download_handle(http_req *r)
     r->pending = 1;
     pthread_mutex_unlock(&r->mu);
     rk_err err = {{0}};
-    int st = r->srv->docs->doc_get(r->srv->self, docs_tenant(r), r->doc_id, 0,
+    int st = r->srv->docs->doc_get(r->srv->self, docmeta_tenant(r), r->doc_id, 0,
                                    probe ? 1 : 0, &dl_sink, r, &err);
     if (st != RK_OK) { /* no callback follows: answer from here */
         pthread_mutex_lock(&r->mu);
