@@ -19,6 +19,7 @@
 #include <ragkernel/ragkernel.h>
 
 #include "hp_admin.h"
+#include "pg_keys.h"
 #include "pgpool.h"
 
 #define HP_SQL_MAX 768
@@ -36,6 +37,7 @@ typedef struct hist_ctx {
     rk_instance *self;
     pgpool *pool;
     hp_sql sql;
+    pgk_sql keys;
 } hist_ctx;
 
 static const rk_config_key hist_keys[] = {PGPOOL_CONFIG_KEYS, {NULL, 0, NULL, 0, NULL}};
@@ -242,6 +244,26 @@ static int hist_remove(void *ctxp, const char *tenant, const char *conv_id, rk_e
     return hp_admin_remove(h->pool, h->sql.remove, tenant, conv_id, err);
 }
 
+static int hist_key_put(void *ctxp, const rk_history_key *k, rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    return pgk_put(h->pool, &h->keys, k, h->host->wall_ms(), err);
+}
+
+static int hist_key_list(void *ctxp, const char *tenant,
+                         void (*on_key)(void *ud, const rk_history_key *k), void *ud,
+                         rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    return pgk_list(h->pool, &h->keys, tenant, on_key, ud, err);
+}
+
+static int hist_key_revoke(void *ctxp, const char *id, int64_t revoked_ms, rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    return pgk_revoke(h->pool, &h->keys, id, revoked_ms, err);
+}
+
 static void hist_destroy(void *ctxp)
 {
     hist_ctx *h = ctxp;
@@ -265,10 +287,12 @@ static int hist_create(const rk_host *host, rk_instance *self, void **ctx, rk_er
     h->host = host;
     h->self = self;
     build_sql(&h->sql, prefix);
-    const char *ddl[4] = {h->sql.ddl[0], h->sql.ddl[1], h->sql.ddl[2], h->sql.ddl[3]};
+    pgk_build(&h->keys, prefix);
+    const char *ddl[5] = {h->sql.ddl[0], h->sql.ddl[1], h->sql.ddl[2], h->sql.ddl[3],
+                          h->keys.ddl};
     snprintf(lock, sizeof lock, "ragkernel history %s", prefix);
     o.schema = ddl;
-    o.n_schema = 4;
+    o.n_schema = 5;
     o.lock_name = lock;
     if ((rc = pgpool_open(&o, &h->pool, err)) != RK_OK) {
         free(h);
@@ -286,6 +310,9 @@ static const rk_history_vtable hist_vtable = {
     .expire = hist_expire,
     .list = hist_list,
     .remove = hist_remove,
+    .key_put = hist_key_put,
+    .key_list = hist_key_list,
+    .key_revoke = hist_key_revoke,
 };
 
 static const rk_plugin history_postgres_plugin = {

@@ -69,7 +69,13 @@ static const char schema_sql[] =
     " role TEXT NOT NULL, content TEXT NOT NULL, created_ms INTEGER NOT NULL,"
     " PRIMARY KEY(tenant, conv_id, seq)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS write_probe("
-    " id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, pad BLOB);";
+    " id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, pad BLOB);"
+    "CREATE TABLE IF NOT EXISTS api_keys("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, tenant TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL, prev_sha256 TEXT, prev_until_ms INTEGER NOT NULL,"
+    " scopes INTEGER NOT NULL, rpm INTEGER NOT NULL, tpm INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+    " revoked_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL) WITHOUT ROWID;";
 
 int db_fail(dbconn *c, int sqlite_rc, rk_err *err)
 {

@@ -16,6 +16,7 @@
 
 #include "dbpool.h"
 #include "hist_admin.h"
+#include "keys.h"
 #include "maint.h"
 
 typedef struct hist_ctx {
@@ -294,6 +295,26 @@ static int hist_remove(void *ctxp, const char *tenant, const char *conv_id, rk_e
     return hist_admin_remove(&h->pool, tenant, conv_id, err);
 }
 
+static int hist_key_put(void *ctxp, const rk_history_key *k, rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    return hsk_put(&h->pool, k, h->host->wall_ms(), err);
+}
+
+static int hist_key_list(void *ctxp, const char *tenant,
+                         void (*on_key)(void *ud, const rk_history_key *k), void *ud,
+                         rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    return hsk_list(&h->pool, tenant, on_key, ud, err);
+}
+
+static int hist_key_revoke(void *ctxp, const char *id, int64_t revoked_ms, rk_err *err)
+{
+    hist_ctx *h = ctxp;
+    return hsk_revoke(&h->pool, id, revoked_ms, err);
+}
+
 static void hist_destroy(void *ctxp)
 {
     hist_ctx *h = ctxp;
@@ -401,6 +422,9 @@ static const rk_history_vtable hist_vtable = {
     .probe = hist_probe,
     .list = hist_list,
     .remove = hist_remove,
+    .key_put = hist_key_put,
+    .key_list = hist_key_list,
+    .key_revoke = hist_key_revoke,
 };
 
 static const rk_plugin history_sqlite_plugin = {
