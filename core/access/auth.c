@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loop.h"
 #include "sha256.h"
 
 typedef struct auth_key {
@@ -26,6 +27,7 @@ struct auth {
     auth_key *keys;
     size_t n;
     char *limiter;
+    int64_t refresh_ms; /* auth.refresh: how often stored keys are reloaded */
 };
 
 static const rk_config_key key_schema[] = {
@@ -43,6 +45,8 @@ static const rk_config_key auth_schema_keys[] = {
      "API keys by name (letters, digits, _ and -; up to 64), each with the settings "
      "under auth.keys.NAME; none = no authentication, which a non-loopback listener refuses"},
     {"limiter", RK_CFG_STRING, NULL, 0, "cache instance that keeps shared rate limits"},
+    {"refresh", RK_CFG_DURATION, "2s", 0,
+     "how often keys created over HTTP are reloaded from the history store"},
     {NULL, 0, NULL, 0, NULL}};
 
 uint32_t auth_scope_parse(const char *s)
@@ -154,6 +158,22 @@ done:
     return rc;
 }
 
+static int load_refresh(auth *a, const cfg_node *sec, cfg_diag *d)
+{
+    const cfg_node *n = cfg_map_get(sec, "refresh");
+    a->refresh_ms = KEYSTORE_REFRESH_MS;
+    if (!n) return 0;
+    int64_t ms = 0;
+    if (n->kind != CFG_SCALAR || cfg_parse_duration(n->str, &ms) != 0 || ms < 100 ||
+        ms > 3600000) {
+        cfg_diag_at(d, n, "auth.refresh: expected a duration from 100ms to 1h (how often "
+                    "keys created over HTTP are reloaded from the history store)");
+        return 1;
+    }
+    a->refresh_ms = ms;
+    return 0;
+}
+
 /* The section minus `keys` is validated by schema; `keys` is a map of maps. */
 static int load_section(auth *a, cfg_node *sec, cfg_diag *d)
 {
@@ -161,11 +181,13 @@ static int load_section(auth *a, cfg_node *sec, cfg_diag *d)
     for (size_t i = 0; i < sec->n; i++) {
         const char *k = sec->keys[i]->str;
         if (strcmp(k, "keys") == 0) continue;
-        if (strcmp(k, "limiter") != 0) {
-            cfg_diag_at(d, sec->keys[i], "auth: unknown key '%s' (known: keys, limiter)", k);
+        if (strcmp(k, "limiter") != 0 && strcmp(k, "refresh") != 0) {
+            cfg_diag_at(d, sec->keys[i], "auth: unknown key '%s' (known: keys, limiter, "
+                        "refresh)", k);
             errs++;
         }
     }
+    errs += load_refresh(a, sec, d);
     const cfg_node *lim = cfg_map_get(sec, "limiter");
     if (lim && lim->kind == CFG_SCALAR && lim->str[0]) a->limiter = strdup(lim->str);
     const cfg_node *keys = cfg_map_get(sec, "keys");
@@ -184,6 +206,7 @@ auth *auth_new(cfg_node *sec, cfg_diag *d)
 {
     auth *a = calloc(1, sizeof *a);
     if (!a) return NULL;
+    a->refresh_ms = KEYSTORE_REFRESH_MS;
     if (!sec) return a;
     if (sec->kind != CFG_MAP) {
         cfg_diag_at(d, sec, "auth: expected a mapping with keys and limiter");
@@ -208,13 +231,28 @@ void auth_free(auth *a)
 
 int auth_required(const auth *a) { return a && a->n > 0; }
 
+int auth_required_with(const auth *a, keystore *ks)
+{
+    return auth_required(a) || keystore_live(ks, clock_wall_ms()) > 0;
+}
+
 const char *auth_limiter(const auth *a) { return a ? a->limiter : NULL; }
+
+int64_t auth_refresh_ms(const auth *a) { return a ? a->refresh_ms : KEYSTORE_REFRESH_MS; }
 
 int auth_check(const auth *a, const char *key, rk_principal *who, rk_err *err)
 {
+    return auth_check_with(a, NULL, key, who, err);
+}
+
+/* Config keys first, then the stored ones; both scans run in full
+ * whatever matched, so the time taken says nothing about which did. */
+int auth_check_with(const auth *a, keystore *ks, const char *key, rk_principal *who,
+                    rk_err *err)
+{
     memset(who, 0, sizeof *who);
     who->struct_size = sizeof *who;
-    if (!auth_required(a)) {
+    if (!auth_required_with(a, ks)) {
         snprintf(who->tenant, sizeof who->tenant, "default");
         snprintf(who->key_id, sizeof who->key_id, "anonymous");
         who->scopes = RK_SCOPE_ALL;
@@ -224,13 +262,19 @@ int auth_check(const auth *a, const char *key, rk_principal *who, rk_err *err)
     uint8_t dg[SHA256_DIGEST_LEN];
     digest_of(key, dg);
     const auth_key *hit = NULL;
-    for (size_t i = 0; i < a->n; i++) {
+    for (size_t i = 0; a && i < a->n; i++) {
         uint8_t diff = 0;
         for (int j = 0; j < SHA256_DIGEST_LEN; j++) diff |= (uint8_t)(dg[j] ^ a->keys[i].digest[j]);
         if (diff == 0 && !hit) hit = &a->keys[i];
     }
+    rk_principal stored = {.struct_size = sizeof stored};
+    int in_store = keystore_match(ks, dg, clock_wall_ms(), &stored);
     explicit_bzero(dg, sizeof dg);
-    if (!hit) return rk_fail(err, RK_ERR_AUTH, "invalid API key");
+    if (!hit && !in_store) return rk_fail(err, RK_ERR_AUTH, "invalid API key");
+    if (!hit) {
+        *who = stored;
+        return RK_OK;
+    }
     snprintf(who->tenant, sizeof who->tenant, "%s", hit->tenant);
     snprintf(who->key_id, sizeof who->key_id, "%s", hit->name);
     who->scopes = hit->scopes;
@@ -251,3 +295,23 @@ int auth_limits(const auth *a, const char *key_id, int64_t *rpm, int64_t *tpm)
 
 const rk_config_key *auth_schema(void) { return auth_schema_keys; }
 const rk_config_key *auth_key_schema(void) { return key_schema; }
+
+int auth_has_key(const auth *a, const char *name)
+{
+    for (size_t i = 0; a && name && i < a->n; i++)
+        if (strcmp(a->keys[i].name, name) == 0) return 1;
+    return 0;
+}
+
+void auth_each(const auth *a, const char *tenant, void (*fn)(void *ud, const rk_api_key *k),
+               void *ud)
+{
+    for (size_t i = 0; a && i < a->n; i++) {
+        const auth_key *k = &a->keys[i];
+        if (tenant && strcmp(tenant, k->tenant) != 0) continue;
+        rk_api_key pub = {.struct_size = sizeof pub, .id = k->name, .name = k->name,
+                          .tenant = k->tenant, .source = "config", .scopes = k->scopes,
+                          .requests_per_min = k->rpm, .tokens_per_min = k->tpm};
+        fn(ud, &pub);
+    }
+}

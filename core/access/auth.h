@@ -11,13 +11,18 @@
  *         scopes: [chat, documents:read, documents:write]
  *         requests_per_min: 600  # 0 = unlimited
  *         tokens_per_min: 0
+ *     refresh: 2s                # how often keys created over HTTP are reloaded
+ *
+ * Keys created over HTTP live in the history store (keystore.h); a check
+ * consults both. Config keys cannot be changed over HTTP.
  */
 #ifndef RK_CORE_AUTH_H
 #define RK_CORE_AUTH_H
 
-#include <ragkernel/host.h>
+#include <ragkernel/ragkernel.h>
 
 #include "cfg.h"
+#include "keystore.h"
 
 typedef struct auth auth;
 
@@ -30,6 +35,21 @@ void auth_free(auth *a);
 int auth_required(const auth *a);
 /* RK_OK + *who, or RK_ERR_AUTH. a may be NULL (auth off). */
 int auth_check(const auth *a, const char *key, rk_principal *who, rk_err *err);
+/* Keys required: config keys, or stored keys that can authenticate now (a
+ * server without config keys locks itself once a key is created over
+ * HTTP). */
+int auth_required_with(const auth *a, keystore *ks);
+/* auth_check, also against the stored keys of ks (may be NULL). */
+int auth_check_with(const auth *a, keystore *ks, const char *key, rk_principal *who,
+                    rk_err *err);
+/* auth.refresh in ms (KEYSTORE_REFRESH_MS when not set; a may be NULL). */
+int64_t auth_refresh_ms(const auth *a);
+/* 1 if name is a config key (auth.keys). */
+int auth_has_key(const auth *a, const char *name);
+/* Each config key as the management slots show it (no digest); tenant
+ * NULL = all. */
+void auth_each(const auth *a, const char *tenant, void (*fn)(void *ud, const rk_api_key *k),
+               void *ud);
 /* The limiter instance name, or NULL. */
 const char *auth_limiter(const auth *a);
 /* Limits of a key (0 = unlimited); 0 if found, -1 if not. */

@@ -360,7 +360,7 @@ static const auth *current_auth(void)
 static int h_auth_required(void)
 {
     pthread_rwlock_rdlock(&g_lock);
-    int r = auth_required(current_auth());
+    int r = auth_required_with(current_auth(), g_current.keys);
     pthread_rwlock_unlock(&g_lock);
     return r;
 }
@@ -368,7 +368,7 @@ static int h_auth_required(void)
 static int h_authenticate(const char *api_key, rk_principal *who, rk_err *err)
 {
     pthread_rwlock_rdlock(&g_lock);
-    int rc = auth_check(current_auth(), api_key, who, err);
+    int rc = auth_check_with(current_auth(), g_current.keys, api_key, who, err);
     pthread_rwlock_unlock(&g_lock);
     return rc;
 }
@@ -381,7 +381,8 @@ static int h_rate_limit(const rk_principal *who, int64_t requests, int64_t token
     char name[96];
     int rc = RK_OK;
     pthread_rwlock_rdlock(&g_lock);
-    auth_limits(current_auth(), who->key_id, &rpm, &tpm);
+    if (auth_limits(current_auth(), who->key_id, &rpm, &tpm) < 0)
+        keystore_limits(g_current.keys, who->key_id, &rpm, &tpm);
     if (requests > 0 && rpm > 0) {
         snprintf(name, sizeof name, "rl:req:%s", who->key_id);
         rc = ratelimit_take(g_current.limiter, name, (double)rpm, (double)requests, force, &retry);
@@ -396,6 +397,22 @@ static int h_rate_limit(const rk_principal *who, int64_t requests, int64_t token
         rk_fail(err, rc, "rate limit exceeded for key '%s': retry in %lld ms", who->key_id,
                 (long long)retry);
     return rc;
+}
+
+keystore *hostapi_keys_ref(const char *config_id, int *is_config)
+{
+    pthread_rwlock_rdlock(&g_lock);
+    if (is_config) *is_config = auth_has_key(current_auth(), config_id);
+    keystore *ks = keystore_ref(g_current.keys);
+    pthread_rwlock_unlock(&g_lock);
+    return ks;
+}
+
+void hostapi_config_keys(const char *tenant, void (*fn)(void *ud, const rk_api_key *k), void *ud)
+{
+    pthread_rwlock_rdlock(&g_lock);
+    auth_each(current_auth(), tenant, fn, ud);
+    pthread_rwlock_unlock(&g_lock);
 }
 
 /* ---- what one process owns: data locks ------------------------------------ */

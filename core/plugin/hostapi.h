@@ -10,6 +10,7 @@
 #include <ragkernel/host.h>
 
 #include "docs.h"
+#include "keystore.h"
 #include "loop.h"
 #include "pipeline.h"
 #include "pool.h"
@@ -30,6 +31,7 @@ typedef struct generation {
     pipeline *pl;
     docs *docs;          /* NULL when no storage is configured */
     rk_instance *limiter; /* auth.limiter instance, or NULL (in-process buckets) */
+    keystore *keys;       /* keys stored in pipeline.history (one reference), or NULL */
 } generation;
 generation hostapi_swap(generation g);
 /* The registry whose instances are starting: its keys apply to requests
@@ -47,5 +49,11 @@ generation hostapi_current(void);
  * outlives the call). RK_ERR_UNAVAILABLE before the first generation. */
 int hostapi_gen_call(int (*fn)(const generation *g, pool *p, void *arg, rk_err *err),
                      void *arg, rk_err *err);
+/* A reference to the current generation's stored keys (NULL: none; the
+ * caller keystore_unref's it), and whether config_id names a config key
+ * of the generation answering requests (is_config may be NULL). */
+keystore *hostapi_keys_ref(const char *config_id, int *is_config);
+/* The config keys of the generation answering requests, to fn. */
+void hostapi_config_keys(const char *tenant, void (*fn)(void *ud, const rk_api_key *k), void *ud);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "hostconv.h"
 #include "hostdocs.h"
+#include "hostkeys.h"
 #include "listeners.h"
 #include "pipeline.h"
 #include "registry.h"
@@ -54,7 +55,11 @@ static void build(const rk_host *h)
                                .doc_put_async = hostdocs_put_async};
     g_auth = (rk_auth_service){.struct_size = sizeof g_auth,
                                .auth_required = h->auth_required,
-                               .authenticate = h->authenticate};
+                               .authenticate = h->authenticate,
+                               .key_create = hostkeys_create,
+                               .key_list = hostkeys_list,
+                               .key_rotate = hostkeys_rotate,
+                               .key_revoke = hostkeys_revoke};
     g_limits = (rk_limits_service){.struct_size = sizeof g_limits,
                                    .rate_limit = h->rate_limit};
     g_status = (rk_status_service){.struct_size = sizeof g_status,

@@ -22,6 +22,7 @@
 #include "docs.h"
 #include "hostapi.h"
 #include "housekeep.h"
+#include "keystore.h"
 #include "ingest.h"
 #include "listeners.h"
 #include "log.h"
@@ -94,6 +95,10 @@ static int attach_services(server *s, generation *g, rk_err *err)
     const char *lim = auth_limiter(c->auth);
     if (lim && !(g->limiter = registry_get_kind(g->reg, lim, RK_KIND_CACHE)))
         return rk_fail(err, RK_ERR_CONFIG, "auth.limiter '%s' is not a cache instance", lim);
+    const char *hist = cfg_values_string(c->pipeline, "history");
+    /* stored API keys live in the history store; NULL without one */
+    g->keys = keystore_new(hist ? registry_get_kind(g->reg, hist, RK_KIND_HISTORY) : NULL,
+                           auth_refresh_ms(c->auth));
     if (!st) return RK_OK;
     rk_instance *si = registry_get_kind(g->reg, st, RK_KIND_STORAGE);
     rk_instance *ri = rt ? registry_get_kind(g->reg, rt, RK_KIND_RETRIEVER) : NULL;
@@ -120,6 +125,7 @@ static void retire_generation(generation g, int64_t deadline)
      * chat lets go of the registry: the kernel would keep queueing
      * connections on it that nobody accepts */
     listeners_release(g.reg);
+    keystore_unref(g.keys); /* its thread stops; a call in flight keeps the rest */
     docs_free(g.docs);
     while (g.pl && pipeline_inflight(g.pl) > 0 && clock_now_ms() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};

@@ -105,10 +105,60 @@ typedef struct rk_docs_service {
 /* ---- "auth": API keys (transports) --------------------------------------
  * Same contracts as the deprecated rk_host slots. */
 #define RK_SERVICE_AUTH "auth"
+
+/* since 1.1. An API key as the management slots describe it: never its
+ * secret, never its digest. Strings valid during the callback only. */
+typedef struct rk_api_key {
+    uint32_t struct_size;
+    const char *id;     /* stored keys: "key_" + 16 hex; config keys: the name */
+    const char *name;
+    const char *tenant;
+    const char *source; /* "config" (auth.keys: cannot be changed over HTTP) or "stored" */
+    uint32_t scopes;    /* RK_SCOPE_* */
+    int64_t requests_per_min, tokens_per_min; /* 0 = unlimited */
+    int64_t created_ms, expires_ms, revoked_ms; /* Unix ms; 0 = unknown / never / live */
+    int64_t grace_until_ms; /* after a rotation: the previous secret works until then */
+} rk_api_key;
+
+/* since 1.1. What key_create makes. */
+typedef struct rk_api_key_spec {
+    uint32_t struct_size;
+    const char *name;   /* [A-Za-z0-9_-]{1,64} */
+    const char *tenant; /* [A-Za-z0-9_-]{1,64} */
+    uint32_t scopes;    /* RK_SCOPE_*, at least one */
+    int64_t requests_per_min, tokens_per_min; /* >= 0; 0 = unlimited */
+    int64_t expires_in_ms; /* 0 = never */
+} rk_api_key_spec;
+
+/* since 1.1. The answer of key_create and key_rotate: the key and its new
+ * secret, which exists nowhere else (the store holds its SHA-256): show it
+ * once, never log it. */
+typedef void (*rk_api_key_secret_fn)(void *ud, const rk_api_key *k, const char *secret);
+
 typedef struct rk_auth_service {
     uint32_t struct_size;
     int (*auth_required)(void);
     int (*authenticate)(const char *api_key, rk_principal *who, rk_err *err);
+    /* since 1.1 (check RK_HAS_FIELD). Key management, kept in the history
+     * store so every host sharing it sees a change within auth.refresh.
+     * Blocking (a database round trip): call from a worker (run_blocking),
+     * never from a loop. Errors: RK_ERR_INVALID (a field, named),
+     * RK_ERR_NOT_FOUND (no such id), RK_ERR_EXISTS (a config key, or a
+     * revoked one: cannot be changed), RK_ERR_UNSUPPORTED (no history store,
+     * or its plugin lacks the key slots: the message names it), or the
+     * store's error. on_key is called once on success, before the return. */
+    int (*key_create)(const rk_api_key_spec *spec, rk_api_key_secret_fn on_key, void *ud,
+                      rk_err *err);
+    /* Every key (config ones first), tenant NULL = all. */
+    int (*key_list)(const char *tenant, void (*on_key)(void *ud, const rk_api_key *k),
+                    void *ud, rk_err *err);
+    /* A new secret for id; the old one stops working now, or after
+     * grace_ms (> 0) if given. */
+    int (*key_rotate)(const char *id, int64_t grace_ms, rk_api_key_secret_fn on_key,
+                      void *ud, rk_err *err);
+    /* The key stops working on this host at once, on the others within
+     * auth.refresh. Revoking a revoked key is RK_OK. */
+    int (*key_revoke)(const char *id, rk_err *err);
 } rk_auth_service;
 
 /* ---- "limits": per-key request and token budgets (transports) ----------- */
