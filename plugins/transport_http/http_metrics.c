@@ -26,6 +26,8 @@ static const char *const route_names[ROUTE__COUNT] = {
     [ROUTE_CONVERSATIONS] = "/v1/conversations",
     [ROUTE_CONVERSATION] = "/v1/conversations/{id}",
     [ROUTE_CONVERSATION_EXPORT] = "/v1/conversations/{id}/export",
+    [ROUTE_ADMIN_KEYS] = "/admin/keys",
+    [ROUTE_ADMIN_KEY] = "/admin/keys/{id}",
     [ROUTE_OTHER] = "other",
 };
 

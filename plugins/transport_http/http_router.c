@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "http_admin_keys.h"
 #include "http_auth.h"
 #include "http_chat.h"
 #include "http_conversations.h"
@@ -60,44 +61,52 @@ typedef struct route {
     enum MHD_Result (*post_json_raw)(http_req *r, const char *body, size_t len);
     const char *suffix; /* with_id: what follows the id ("/status"), or NULL */
     int conv_id;        /* with_id: a conversation id, not a document id */
+    /* an id route whose id is not a document id: checks what follows
+     * "<path>/" and keeps the id in r->doc_id (NULL: a document id) */
+    int (*take_id)(http_req *r, const char *rest, enum MHD_Result *rc);
 } route;
 
 static const route routes[] = {
     {"/v1/chat/completions", 0, ROUTE_COMPLETIONS, ACCESS_KEY, 1, 0,
-     RK_SCOPE_CHAT, NULL, NULL, NULL, NULL, chat_completions, NULL, 0},
+     RK_SCOPE_CHAT, NULL, NULL, NULL, NULL, chat_completions, NULL, 0, NULL},
     {"/chat", 0, ROUTE_CHAT, ACCESS_KEY, 1, 0, RK_SCOPE_CHAT, NULL, NULL,
-     NULL, NULL, chat_legacy, NULL, 0},
+     NULL, NULL, chat_legacy, NULL, 0, NULL},
     {"/v1/embeddings", 0, ROUTE_EMBEDDINGS, ACCESS_KEY, 0, 0, RK_SCOPE_CHAT,
-     NULL, embed_handle, NULL, NULL, NULL, NULL, 0},
+     NULL, embed_handle, NULL, NULL, NULL, NULL, 0, NULL},
     {"/v1/models", 0, ROUTE_MODELS, ACCESS_KEY, 0, RK_SCOPE_CHAT, 0,
-     info_models, NULL, NULL, NULL, NULL, NULL, 0},
+     info_models, NULL, NULL, NULL, NULL, NULL, 0, NULL},
     {"/health", 0, ROUTE_HEALTH, ACCESS_HEALTH, 0, 0, 0, info_health, NULL,
-     NULL, NULL, NULL, NULL, 0},
+     NULL, NULL, NULL, NULL, 0, NULL},
     {"/ready", 0, ROUTE_READY, ACCESS_READY, 0, RK_SCOPE_ADMIN, 0, info_ready,
-     NULL, NULL, NULL, NULL, NULL, 0},
+     NULL, NULL, NULL, NULL, NULL, 0, NULL},
     {"/metrics", 0, ROUTE_METRICS, ACCESS_METRICS, 0, RK_SCOPE_ADMIN, 0,
-     info_metrics, NULL, NULL, NULL, NULL, NULL, 0},
+     info_metrics, NULL, NULL, NULL, NULL, NULL, 0, NULL},
     {"/documents", 0, ROUTE_DOCUMENTS, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
-     RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL, NULL, NULL, 0},
+     RK_SCOPE_DOCS_WRITE, docs_list_handle, NULL, docs_upload_handle, NULL, NULL, NULL, 0, NULL},
     {"/documents", 1, ROUTE_DOCUMENT_STATUS, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ, 0,
-     docs_status_handle, NULL, NULL, NULL, NULL, "/status", 0},
+     docs_status_handle, NULL, NULL, NULL, NULL, "/status", 0, NULL},
     {"/documents", 1, ROUTE_DOCUMENT_REINDEX, ACCESS_KEY, 0, 0, RK_SCOPE_DOCS_WRITE,
-     NULL, NULL, docs_reindex_handle, NULL, NULL, "/reindex", 0},
+     NULL, NULL, docs_reindex_handle, NULL, NULL, "/reindex", 0, NULL},
     {"/documents", 1, ROUTE_DOCUMENT, ACCESS_KEY, 0, RK_SCOPE_DOCS_READ,
-     RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle, NULL, NULL, 0},
+     RK_SCOPE_DOCS_WRITE, download_handle, NULL, NULL, docs_delete_handle, NULL, NULL, 0, NULL},
     /* scopes checked by the handlers: chat for the key's own tenant, admin
      * for ?tenant= */
     {"/v1/conversations", 0, ROUTE_CONVERSATIONS, ACCESS_KEY, 0, 0, 0,
-     conv_list_handle, NULL, NULL, NULL, NULL, NULL, 0},
+     conv_list_handle, NULL, NULL, NULL, NULL, NULL, 0, NULL},
     {"/v1/conversations", 1, ROUTE_CONVERSATION_EXPORT, ACCESS_KEY, 0, 0, 0,
-     conv_export_handle, NULL, NULL, NULL, NULL, "/export", 1},
+     conv_export_handle, NULL, NULL, NULL, NULL, "/export", 1, NULL},
     {"/v1/conversations", 1, ROUTE_CONVERSATION, ACCESS_KEY, 0, 0, 0,
-     conv_get_handle, NULL, NULL, conv_delete_handle, NULL, NULL, 1},
+     conv_get_handle, NULL, NULL, conv_delete_handle, NULL, NULL, 1, NULL},
+    {ADMIN_KEYS_PATH, 0, ROUTE_ADMIN_KEYS, ACCESS_KEY, 1, RK_SCOPE_ADMIN,
+     RK_SCOPE_ADMIN, admin_keys_list, admin_keys_create, NULL, NULL, NULL, NULL, 0, NULL},
+    {ADMIN_KEYS_PATH, 1, ROUTE_ADMIN_KEY, ACCESS_KEY, 1, RK_SCOPE_ADMIN,
+     RK_SCOPE_ADMIN, NULL, NULL, NULL, admin_keys_revoke, admin_keys_rotate, NULL, 0,
+     admin_keys_take_id},
     {"/openapi.json", 0, ROUTE_OPENAPI, ACCESS_PUBLIC, 0, 0, 0, openapi_handle,
-     NULL, NULL, NULL, NULL, NULL, 0},
+     NULL, NULL, NULL, NULL, NULL, 0, NULL},
     /* "/" and the file names of ui_dir: see route_of */
     {"/", 0, ROUTE_UI, ACCESS_PUBLIC, 0, 0, 0, static_handle, NULL, NULL,
-     NULL, NULL, NULL, 0},
+     NULL, NULL, NULL, 0, NULL},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -285,7 +294,10 @@ static int admit(http_req *r, const route *rt, const char *id,
         return 0;
     if (auth_request(r, scopes, rc) < 0)
         return -1;
-    if (rt->with_id) {
+    if (rt->with_id && rt->take_id) {
+        if (rt->take_id(r, id ? id : "", rc) < 0)
+            return -1;
+    } else if (rt->with_id) {
         char buf[HTTP_PATH_ID_MAX + 1];
         if (id && id_len < sizeof buf) {
             memcpy(buf, id, id_len);
