@@ -233,7 +233,7 @@ int auth_required(const auth *a) { return a && a->n > 0; }
 
 int auth_required_with(const auth *a, keystore *ks)
 {
-    return auth_required(a) || keystore_live(ks, clock_wall_ms()) > 0;
+    return auth_required(a) || keystore_records(ks) > 0;
 }
 
 const char *auth_limiter(const auth *a) { return a ? a->limiter : NULL; }

@@ -35,9 +35,9 @@ void auth_free(auth *a);
 int auth_required(const auth *a);
 /* RK_OK + *who, or RK_ERR_AUTH. a may be NULL (auth off). */
 int auth_check(const auth *a, const char *key, rk_principal *who, rk_err *err);
-/* Keys required: config keys, or stored keys that can authenticate now (a
- * server without config keys locks itself once a key is created over
- * HTTP). */
+/* Keys required: config keys, or any record in the store, revoked or
+ * expired ones too (a server without config keys locks itself once a key
+ * is created over HTTP, and revoking the last one must not open it). */
 int auth_required_with(const auth *a, keystore *ks);
 /* auth_check, also against the stored keys of ks (may be NULL). */
 int auth_check_with(const auth *a, keystore *ks, const char *key, rk_principal *who,

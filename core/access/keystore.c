@@ -38,6 +38,7 @@ typedef struct ks_entry {
 
 typedef struct ks_snap {
     size_t n, cap;
+    size_t records; /* every record listed, revoked and expired ones too */
     ks_entry *e;
 } ks_snap;
 
@@ -88,6 +89,7 @@ typedef struct load_ctx {
 static void on_record(void *ud, const rk_history_key *k)
 {
     load_ctx *l = ud;
+    l->s->records++;
     if (k->revoked_ms || (k->expires_ms && k->expires_ms <= l->now)) return;
     ks_snap *s = l->s;
     if (s->n == s->cap) {
@@ -278,6 +280,16 @@ int keystore_match(keystore *ks, const uint8_t digest[SHA256_DIGEST_LEN], int64_
     }
     pthread_rwlock_unlock(&ks->snap_lock);
     return hit != NULL;
+}
+
+size_t keystore_records(keystore *ks)
+{
+    size_t n = 0;
+    if (!ks) return 0;
+    pthread_rwlock_rdlock(&ks->snap_lock);
+    n = ks->snap ? ks->snap->records : 0;
+    pthread_rwlock_unlock(&ks->snap_lock);
+    return n;
 }
 
 size_t keystore_live(keystore *ks, int64_t now_ms)

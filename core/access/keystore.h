@@ -38,6 +38,9 @@ void keystore_unref(keystore *ks);     /* NULL ok; the last one joins the thread
 int keystore_supported(const keystore *ks, rk_err *err);
 rk_instance *keystore_history(const keystore *ks);
 
+/* Records in the snapshot, revoked and expired ones included: a store
+ * that ever held a key keeps authentication on. */
+size_t keystore_records(keystore *ks);
 /* Keys in the snapshot that can authenticate now (live, not expired). */
 size_t keystore_live(keystore *ks, int64_t now_ms);
 /* Compare digest with every key of the snapshot in constant time; 1 and

@@ -34,8 +34,11 @@ int hostkeys_list(const char *tenant, void (*fn)(void *ud, const rk_api_key *k),
     if (!fn) return rk_fail(err, RK_ERR_INVALID, "key_list: no callback");
     keystore *ks = hostapi_keys_ref(NULL, NULL);
     hostapi_config_keys(tenant, fn, ud);
-    /* no store at all: the config keys are the whole answer */
-    int rc = ks ? keyadmin_list(ks, tenant, fn, ud, err) : RK_OK;
+    /* no store, or one that cannot keep keys: the config keys are the
+     * whole answer (creating one says why there are no others) */
+    rk_err why = {{0}};
+    int rc = keystore_supported(ks, &why) == RK_OK ? keyadmin_list(ks, tenant, fn, ud, err)
+                                                   : RK_OK;
     keystore_unref(ks);
     return rc;
 }
