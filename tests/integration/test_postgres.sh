@@ -72,8 +72,8 @@ done
 schema=$(psql "$PG_URL" -Atc "SELECT tablename FROM pg_tables WHERE schemaname='public' ORDER BY 1" \
     -c "SELECT indexdef FROM pg_indexes WHERE indexname='rk_chunks_tsv'" 2>&1)
 echo "$schema" | sed 's/^/    /'
-check "schema: rk_chunks, rk_conversations, rk_messages" \
-    has 'rk_chunks.*rk_conversations.*rk_messages' "$(tr '\n' ' ' <<<"$schema")"
+check "schema: rk_api_keys, rk_chunks, rk_conversations, rk_messages" \
+    has 'rk_api_keys.*rk_chunks.*rk_conversations.*rk_messages' "$(tr '\n' ' ' <<<"$schema")"
 check "schema: GIN index on rk_chunks.tsv" has 'USING gin \(tsv\)' "$schema"
 
 echo "== server down"
@@ -97,9 +97,9 @@ echo "== restart on the same data directory and port"
 check "postgres restarted" "$SVC_TMP/pg_start.sh"
 out=$("$B/ragkernel-plugin-check" --set "url=$PG_URL" "$B/plugins/retriever_postgres.so" 2>&1)
 check "after restart: retriever contract passes" has '^[1-9][0-9]* passed, 0 failed$' "$out"
-# history: conversations, messages; retriever: chunks, doc_versions
+# history: conversations, messages, api_keys; retriever: chunks, doc_versions
 check "after restart: tables survived" \
-    test "$(psql "$PG_URL" -Atc "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'rk\_%'")" = 4
+    test "$(psql "$PG_URL" -Atc "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'rk\_%'")" = 5
 
 echo "== outage under running instances (stop and start from inside the test)"
 export RK_PG_STOP_CMD=$SVC_TMP/pg_stop.sh RK_PG_START_CMD=$SVC_TMP/pg_start.sh

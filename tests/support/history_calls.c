@@ -106,4 +106,86 @@ void ph_hist_list_remove(ph *h)
     ph_hist_append(h, "ta", "a-conv", two + 1, 1);
     ck_assert_int_eq(ph_hist_load(h, "ta", "a-conv", 0, &l), RK_OK);
     ck_assert_str_eq(l.text, "assistant:hi\n");
+
+/* What key_list returned, as "id tenant sha256-prefix scopes revoked" lines. */
+typedef struct keys_seen {
+    char text[4096];
+    int n;
+    int64_t revoked_ms, prev_until_ms;
+    char prev[65];
+} keys_seen;
+
+static void on_key(void *ud, const rk_history_key *k)
+{
+    keys_seen *s = ud;
+    size_t used = strlen(s->text);
+    snprintf(s->text + used, sizeof s->text - used, "%s %s %s %.8s %u %lld %lld\n", k->id,
+             k->name, k->tenant, k->sha256, k->scopes, (long long)k->requests_per_min,
+             (long long)k->expires_ms);
+    s->n++;
+    if (strcmp(k->id, "key_a") == 0) {
+        s->revoked_ms = k->revoked_ms;
+        s->prev_until_ms = k->prev_until_ms;
+        snprintf(s->prev, sizeof s->prev, "%s", k->prev_sha256 ? k->prev_sha256 : "");
+    }
+}
+
+static void list_into(ph *h, const char *tenant, keys_seen *s)
+{
+    memset(s, 0, sizeof *s);
+    rk_err err = {{0}};
+    int rc = h->history->key_list(h->ctx, tenant, on_key, s, &err);
+    ck_assert_msg(rc == RK_OK, "key_list: %s", err.msg);
+}
+
+void ph_hist_keys_contract(ph *a, ph *b)
+{
+    const rk_history_vtable *vt = a->history;
+    ck_assert(RK_HAS_FIELD(vt, rk_history_vtable, key_revoke) && vt->key_put && vt->key_list &&
+              vt->key_revoke);
+    static const char h1[] = "1111111111111111111111111111111111111111111111111111111111111111";
+    static const char h2[] = "2222222222222222222222222222222222222222222222222222222222222222";
+    rk_history_key k = {.struct_size = sizeof k, .id = "key_a", .name = "bot", .tenant = "acme",
+                        .sha256 = h1, .scopes = RK_SCOPE_CHAT, .requests_per_min = 60,
+                        .created_ms = 1000, .expires_ms = 5000, .updated_ms = 1000};
+    rk_err err = {{0}};
+    ck_assert_int_eq(vt->key_put(a->ctx, &k, &err), RK_OK);
+    rk_history_key k2 = k;
+    k2.id = "key_b";
+    k2.tenant = "beta";
+    k2.name = "it's \"quoted\"; DROP TABLE x; --";
+    ck_assert_int_eq(vt->key_put(a->ctx, &k2, &err), RK_OK);
+    keys_seen s;
+    list_into(b, NULL, &s);
+    ck_assert_int_eq(s.n, 2);
+    ck_assert_ptr_nonnull(strstr(s.text, "key_a bot acme 11111111 1 60 5000\n"));
+    ck_assert_ptr_nonnull(strstr(s.text, "key_b it's \"quoted\"; DROP TABLE x; -- beta"));
+    list_into(b, "beta", &s);
+    ck_assert_int_eq(s.n, 1);
+    ck_assert_ptr_nonnull(strstr(s.text, "key_b "));
+    /* replace by id: a rotation with a grace */
+    k.sha256 = h2;
+    k.prev_sha256 = h1;
+    k.prev_until_ms = 9000;
+    ck_assert_int_eq(vt->key_put(a->ctx, &k, &err), RK_OK);
+    list_into(b, "acme", &s);
+    ck_assert_int_eq(s.n, 1);
+    ck_assert_ptr_nonnull(strstr(s.text, "key_a bot acme 22222222"));
+    ck_assert_str_eq(s.prev, h1);
+    ck_assert_int_eq(s.prev_until_ms, 9000);
+    ck_assert_int_eq(s.revoked_ms, 0);
+    /* revoke: unknown id, then twice (the first time stays) */
+    ck_assert_int_eq(vt->key_revoke(a->ctx, "key_none", 7000, &err), RK_ERR_NOT_FOUND);
+    ck_assert_int_eq(vt->key_revoke(a->ctx, "key_a", 7000, &err), RK_OK);
+    ck_assert_int_eq(vt->key_revoke(a->ctx, "key_a", 8000, &err), RK_OK);
+    list_into(b, NULL, &s);
+    ck_assert_int_eq(s.n, 2); /* kept, marked */
+    ck_assert_int_eq(s.revoked_ms, 7000);
+    /* a record without a digest is refused, not stored */
+    rk_history_key bad = k;
+    bad.id = "key_bad";
+    bad.sha256 = "abc";
+    ck_assert_int_eq(vt->key_put(a->ctx, &bad, &err), RK_ERR_INVALID);
+    list_into(b, NULL, &s);
+    ck_assert_int_eq(s.n, 2);
 }

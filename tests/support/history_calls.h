@@ -30,4 +30,10 @@ void ph_hist_append(ph *h, const char *tenant, const char *conv, const rk_messag
  * conversations "a-conv", "b-conv", "C-conv" of tenants "ta" and "tb". */
 void ph_hist_list_remove(ph *h);
 
+/* The key slots' contract (since 1.1): put, list with and without a
+ * tenant, replace by id, revoke (unknown id, idempotent, first time kept).
+ * Writes through a, reads through b (the same instance, or a second
+ * "host" on the same store). Aborts the test on a mismatch. */
+void ph_hist_keys_contract(ph *a, ph *b);
+
 #endif

@@ -386,19 +386,32 @@ START_TEST(outage_and_recovery)
 }
 END_TEST
 
+/* Keys written on one host are read on another (the same tables). */
+START_TEST(api_keys_two_hosts)
+{
+    ph a, b;
+    inst_open(&a, 10, 2);
+    inst_open(&b, 10, 2);
+    ph_hist_keys_contract(&a, &b);
+    ph_close(&a);
+    ph_close(&b);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     return ph_pg_suite("history_postgres", server_down, outage_and_recovery,
                        PH_TESTS(order_and_max, replace_atomic, tenant_isolation, list_and_remove,
-                                expire_batches,
-                                two_hosts_share, concurrent_appends, schema_race, config_errors));
+                                expire_batches, two_hosts_share, concurrent_appends, schema_race,
+                                config_errors, api_keys_two_hosts));
 }
 
 static void drop_tables(const char *prefix, char *sql, size_t cap)
 {
     snprintf(sql, cap,
              "SET client_min_messages = warning; "
-             "DROP TABLE IF EXISTS %sconversations, %smessages", prefix, prefix);
+             "DROP TABLE IF EXISTS %sconversations, %smessages, %sapi_keys", prefix, prefix,
+             prefix);
 }
 
 int main(void) { return ph_pg_main(suite, "h", N_PREFIXES, drop_tables); }

@@ -304,6 +304,19 @@ START_TEST(concurrent_appends)
 }
 END_TEST
 
+START_TEST(api_keys)
+{
+    ph a, b;
+    h_open(&a);
+    ph_hist_keys_contract(&a, &a);
+    ph_close(&a);
+    h_open(&b); /* after a restart the keys are still there */
+    rk_err err = {{0}};
+    ck_assert_int_eq(b.history->key_revoke(b.ctx, "key_b", 1, &err), RK_OK);
+    ph_close(&b);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("history_sqlite");
@@ -311,7 +324,7 @@ static Suite *suite(void)
                  PH_TESTS(order_and_max, replace_atomic, tenant_isolation, list_and_remove,
                           expire_batches,
                           persists_across_restart, bad_path_refused, concurrent_appends,
-                          files_private));
+                          files_private, api_keys));
     return s;
 }
 
