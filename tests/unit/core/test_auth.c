@@ -90,6 +90,30 @@ START_TEST(errors_name_line_and_column)
 }
 END_TEST
 
+/* auth.refresh: a duration, checked with its position, default 2 s. */
+START_TEST(refresh_is_checked)
+{
+    cfg_diag d = {0};
+    cfg_doc *doc = load("auth:\n  refresh: 500ms\n", &d);
+    auth *a = auth_new((cfg_node *)cfg_map_get(cfg_root(doc), "auth"), &d);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(auth_refresh_ms(a), 500);
+    auth_free(a);
+    cfg_free(doc);
+    ck_assert_int_eq(auth_refresh_ms(NULL), 2000);
+    static const char *const bad[] = {"auth:\n  refresh: 5\n", "auth:\n  refresh: 2h\n",
+                                      "auth:\n  refresh: soon\n", "auth:\n  refresh: [1s]\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        doc = load(bad[i], &d);
+        ck_assert_ptr_null(auth_new((cfg_node *)cfg_map_get(cfg_root(doc), "auth"), &d));
+        ck_assert_uint_eq(d.n, 1);
+        ck_assert_ptr_nonnull(strstr(d.lines[0], "t.yaml:2:12: auth.refresh: expected a duration"));
+        cfg_diag_free(&d);
+        cfg_free(doc);
+    }
+}
+END_TEST
+
 START_TEST(local_limits_refuse_then_recover)
 {
     ratelimit_reset();
@@ -111,6 +135,7 @@ int main(void)
     tcase_add_test(tc, keys_are_hashed_and_wiped);
     tcase_add_test(tc, no_keys_means_default_tenant);
     tcase_add_test(tc, errors_name_line_and_column);
+    tcase_add_test(tc, refresh_is_checked);
     tcase_add_test(tc, local_limits_refuse_then_recover);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
