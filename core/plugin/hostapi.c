@@ -357,10 +357,14 @@ static const auth *current_auth(void)
     return r ? r->conf->auth : NULL;
 }
 
+/* A starting generation is asked by its transports whether they may
+ * listen beyond loopback: only its config keys count then, as in
+ * --check-config (the store may be unreachable at start-up). */
 static int h_auth_required(void)
 {
     pthread_rwlock_rdlock(&g_lock);
-    int r = auth_required_with(current_auth(), g_current.keys);
+    int r = g_starting ? auth_required(current_auth())
+                       : auth_required_with(current_auth(), g_current.keys);
     pthread_rwlock_unlock(&g_lock);
     return r;
 }
