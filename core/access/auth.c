@@ -4,6 +4,8 @@
  * (explicit_bzero), so a core dump or a reload diff holds only digests.
  * A presented key is hashed and compared with every entry in constant time
  * (no early exit), so timing tells nothing about which key nearly matched.
+ * Keys created over HTTP belong to the keystore (keystore.c); a check
+ * consults both, and a config key wins when a secret were in both.
  */
 #define _GNU_SOURCE
 #include "auth.h"
