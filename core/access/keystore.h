@@ -43,10 +43,9 @@ rk_instance *keystore_history(const keystore *ks);
 size_t keystore_records(keystore *ks);
 /* Keys in the snapshot that can authenticate now (live, not expired). */
 size_t keystore_live(keystore *ks, int64_t now_ms);
-/* Compare digest with every key of the snapshot in constant time; 1 and
- * *who filled (key_id = the stored id) on a match that is neither
- * revoked nor expired (a rotated key's previous digest matches until its
- * grace ends), else 0. NULL ks: 0. */
+/* Look digest up in the snapshot (O(log n)); 1 and *who filled (key_id =
+ * the stored id) on a match that is neither revoked nor expired (a rotated
+ * key's previous digest matches until its grace ends), else 0. NULL ks: 0. */
 int keystore_match(keystore *ks, const uint8_t digest[SHA256_DIGEST_LEN], int64_t now_ms,
                    rk_principal *who);
 /* Limits of a stored key by id: 0 found, -1 not. */

@@ -174,6 +174,41 @@ START_TEST(rotation_grace_and_expiry)
 }
 END_TEST
 
+/* Many keys: each secret finds its own record (the lookup is a binary
+ * search over digests, current and previous), limits are found by id. */
+START_TEST(many_keys_each_found)
+{
+    enum { N = 60 };
+    keystore *ks = keystore_new(registry_get(reg, "h"), 60000);
+    static made m[N];
+    for (int i = 0; i < N; i++) {
+        rk_api_key_spec s = {.struct_size = sizeof s, .name = "bot", .tenant = "acme",
+                             .scopes = RK_SCOPE_CHAT, .requests_per_min = 100 + i};
+        rk_err err = {{0}};
+        ck_assert_int_eq(keyadmin_create(ks, &s, on_made, &m[i], &err), RK_OK);
+    }
+    made old = m[7], r;
+    memset(&r, 0, sizeof r);
+    rk_err err = {{0}};
+    ck_assert_int_eq(keyadmin_rotate(ks, m[7].id, 60000, on_made, &r, &err), RK_OK);
+    rk_principal who;
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(check_key(NULL, ks, i == 7 ? r.secret : m[i].secret, &who), RK_OK);
+        ck_assert_str_eq(who.key_id, m[i].id);
+        int64_t rpm = 0, tpm = -1;
+        ck_assert_int_eq(keystore_limits(ks, m[i].id, &rpm, &tpm), 0);
+        ck_assert_int_eq(rpm, 100 + i);
+        ck_assert_int_eq(tpm, 0);
+    }
+    ck_assert_int_eq(check_key(NULL, ks, old.secret, &who), RK_OK); /* in its grace */
+    ck_assert_str_eq(who.key_id, m[7].id);
+    int64_t rpm, tpm;
+    ck_assert_int_eq(keystore_limits(ks, "key_none", &rpm, &tpm), -1);
+    ck_assert_int_eq(check_key(NULL, ks, "rk_not-a-key", &who), RK_ERR_AUTH);
+    keystore_unref(ks);
+}
+END_TEST
+
 START_TEST(first_stored_key_turns_auth_on)
 {
     keystore *ks = keystore_new(registry_get(reg, "h"), 60000);
@@ -252,6 +287,7 @@ int main(void)
     tcase_add_test(tc, config_and_stored_keys_merge);
     tcase_add_test(tc, revocation_by_another_host_at_refresh);
     tcase_add_test(tc, rotation_grace_and_expiry);
+    tcase_add_test(tc, many_keys_each_found);
     tcase_add_test(tc, first_stored_key_turns_auth_on);
     tcase_add_test(tc, store_without_slots_and_bad_input);
     tcase_add_test(tc, only_digests_are_stored);
