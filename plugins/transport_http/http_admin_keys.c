@@ -412,10 +412,9 @@ enum MHD_Result admin_keys_revoke(http_req *r)
 
 int admin_keys_take_id(http_req *r, const char *rest, enum MHD_Result *rc)
 {
+    /* the router matched "<id>" (DELETE) or "<id>/rotate" (POST) */
     size_t n = strcspn(rest, "/");
-    int rotate = strcmp(rest + n, ROTATE_SUFFIX) == 0;
-    if ((r->method == METHOD_POST && !rotate) ||
-        (r->method != METHOD_POST && rest[n] != '\0')) {
+    if (rest[n] != '\0' && strcmp(rest + n, ROTATE_SUFFIX) != 0) {
         *rc = hr_fail(r, 404, NULL, "Unknown request URL: use DELETE %s/{id} or POST "
                       "%s/{id}/rotate", ADMIN_KEYS_PATH, ADMIN_KEYS_PATH);
         return -1;

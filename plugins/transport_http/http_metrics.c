@@ -28,6 +28,7 @@ static const char *const route_names[ROUTE__COUNT] = {
     [ROUTE_CONVERSATION_EXPORT] = "/v1/conversations/{id}/export",
     [ROUTE_ADMIN_KEYS] = "/admin/keys",
     [ROUTE_ADMIN_KEY] = "/admin/keys/{id}",
+    [ROUTE_ADMIN_KEY_ROTATE] = "/admin/keys/{id}/rotate",
     [ROUTE_OTHER] = "other",
 };
 

@@ -42,7 +42,8 @@ typedef enum http_route {
     ROUTE_CONVERSATION,     /* /v1/conversations/{id} */
     ROUTE_CONVERSATION_EXPORT, /* /v1/conversations/{id}/export */
     ROUTE_ADMIN_KEYS, /* /admin/keys */
-    ROUTE_ADMIN_KEY,  /* /admin/keys/{id}[/rotate] */
+    ROUTE_ADMIN_KEY,  /* /admin/keys/{id} */
+    ROUTE_ADMIN_KEY_ROTATE, /* /admin/keys/{id}/rotate */
     ROUTE_OTHER,
     ROUTE__COUNT
 } http_route;

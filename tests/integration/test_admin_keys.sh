@@ -135,10 +135,10 @@ code=$(call badg "$ADMIN_KEY" POST "$A/admin/keys/key_x/rotate" -d '{"grace": 99
 check "a grace over a week: 400 naming grace" bash -c '[ "$1" = 400 ] && grep -q grace "$2"' _ "$code" "$T/badg.b"
 code=$(call badid "$ADMIN_KEY" DELETE "$A/admin/keys/a%20b")
 check "a bad id in the path: 400" test "$code" = 400
-check "POST /admin/keys/{id} without /rotate: 404" \
-    test "$(call norot "$ADMIN_KEY" POST "$A/admin/keys/key_x")" = 404
-check "DELETE /admin/keys/{id}/rotate: 404" \
-    test "$(call delrot "$ADMIN_KEY" DELETE "$A/admin/keys/key_x/rotate")" = 404
+check "POST /admin/keys/{id} without /rotate: 405 (DELETE only)" \
+    test "$(call norot "$ADMIN_KEY" POST "$A/admin/keys/key_x")" = 405
+check "DELETE /admin/keys/{id}/rotate: 405 (POST only)" \
+    test "$(call delrot "$ADMIN_KEY" DELETE "$A/admin/keys/key_x/rotate")" = 405
 check "GET /admin/keys/{id}: 405" test "$(call getid "$ADMIN_KEY" GET "$A/admin/keys/key_x")" = 405
 check "a bad tenant filter: 400" test "$(call badt "$ADMIN_KEY" GET "$A/admin/keys?tenant=a/b")" = 400
 check "no key at all: 401 before the path is looked at" \

@@ -106,6 +106,7 @@ void ph_hist_list_remove(ph *h)
     ph_hist_append(h, "ta", "a-conv", two + 1, 1);
     ck_assert_int_eq(ph_hist_load(h, "ta", "a-conv", 0, &l), RK_OK);
     ck_assert_str_eq(l.text, "assistant:hi\n");
+}
 
 /* What key_list returned, as "id tenant sha256-prefix scopes revoked" lines. */
 typedef struct keys_seen {
