@@ -5,7 +5,8 @@
 # validated by a real validator (npm @apidevtools/swagger-parser,
 # tests/node/openapi_check.mjs), which also sends every documented
 # operation to the running server (a real document uploaded for {id}, a
-# conversation a /chat started for /v1/conversations/{id}, the operation's
+# conversation a /chat started for /v1/conversations/{id}, a key created
+# with POST /admin/keys for /admin/keys/{id}, the operation's
 # example as the body, the DELETEs last): none may be the router's 404 or a 405,
 # each status must be documented for it and each JSON body must match the
 # documented schema (ajv); the validator itself fails on a document with a
@@ -76,6 +77,12 @@ check "conversations listed, read, exported and deleted, as documented" \
              grep -q 'GET /v1/conversations/{id} -> 200, as documented' '$T/check.out' &&
              grep -q 'GET /v1/conversations/{id}/export -> 200, as documented' '$T/check.out' &&
              grep -q 'DELETE /v1/conversations/{id} -> 204, as documented' '$T/check.out'"
+
+check "API keys created, listed, rotated and revoked, as documented" \
+    bash -c "grep -q 'GET /admin/keys -> 200, as documented' '$T/check.out' &&
+             grep -q 'POST /admin/keys -> 201, as documented' '$T/check.out' &&
+             grep -q 'POST /admin/keys/{id}/rotate -> 200, as documented' '$T/check.out' &&
+             grep -q 'DELETE /admin/keys/{id} -> 204, as documented' '$T/check.out'"
 
 echo "== the validator fails on a broken document"
 python3 - "$T/doc.b" "$T/broken.json" <<'PY'

@@ -9,7 +9,8 @@
 //    $ref resolved) and info.version is EXPECTED_VERSION when given.
 // 3. Every path + method of the document is sent to the server, with
 //    API_KEY when given: {id} is a document uploaded first (under
-//    /v1/conversations/, a conversation a /chat request started), a JSON
+//    /v1/conversations/, a conversation a /chat request started; under
+//    /admin/keys/, a key POST /admin/keys created, its 201 checked), a JSON
 //    body is the operation's example or {}; the DELETEs go last, so the
 //    other operations find what they read. None may get the router's 404
 //    ("Unknown request URL") or a 405, every status must be one the
@@ -90,6 +91,24 @@ async function startConversation(api, auth) {
   return body.conversation_id;
 }
 
+// A stored API key for /admin/keys/{id}: created with the documented
+// example (another name), its 201 checked; rotated, then revoked (DELETEs
+// go last) by the probe.
+async function createKey(api, auth) {
+  const what = "POST /admin/keys (a key for /admin/keys/{id})";
+  const op = api.paths["/admin/keys"]?.post;
+  if (!op) { fail(`${what}: POST /admin/keys is not documented`); return "openapi-probe-key"; }
+  const example = op.requestBody?.content?.["application/json"]?.example ?? {};
+  const r = await send("POST", `${base}/admin/keys`, { ...auth, "Content-Type": "application/json" },
+                       JSON.stringify({ ...example, name: "openapi-probe-key" }));
+  const body = await checkAnswer(what, op, r, false);
+  if (r.status !== 201 || typeof body?.id !== "string" || typeof body?.secret !== "string") {
+    fail(`${what}: status ${r.status}, want 201 with an id and a secret`);
+    return "openapi-probe-key";
+  }
+  return body.id;
+}
+
 // An asynchronous upload: 202 as documented, Location its status, which is
 // polled (each answer checked) until it is no longer pending: indexed.
 async function checkAsyncUpload(api, auth) {
@@ -131,6 +150,7 @@ async function probeAll(api) {
   if (up.status !== 201 || !doc?.id) fail(`POST /documents (raw upload): status ${up.status}, want 201 with an id`);
   else id = doc.id;
   const conv = await startConversation(api, auth);
+  const keyId = await createKey(api, auth);
   await checkAsyncUpload(api, auth);
   // every operation, the DELETEs last: what they remove stays for the rest
   const ops = [];
@@ -141,7 +161,8 @@ async function probeAll(api) {
   for (const [path, m, op] of ops) {
     n++;
     const what = `${m.toUpperCase()} ${path}`;
-    const pid = path.startsWith("/v1/conversations/") ? encodeURIComponent(conv) : id;
+    const pid = path.startsWith("/v1/conversations/") ? encodeURIComponent(conv)
+              : path.startsWith("/admin/keys/") ? keyId : id;
     const url = base + path.replace(/\{[^}]+\}/g, pid);
     const headers = { ...auth };
     let body;
