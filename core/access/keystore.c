@@ -24,7 +24,7 @@
 #include "gate.h"
 #include "log.h"
 #include "loop.h"
-#include "registry.h"
+#include "registry.h" /* struct rk_instance */
 
 #define KS_FIRST_WAIT_MS 1000
 
@@ -56,6 +56,7 @@ struct keystore {
     atomic_int refs;
     atomic_size_t records; /* snap->records, read without the lock per request */
     rk_instance *history;
+    keystore_pin pin;      /* released with the last reference */
     int supported;
     int64_t refresh_ms;
     pthread_rwlock_t snap_lock; /* guards snap (the pointer and what it points to) */
@@ -250,15 +251,22 @@ static void start_thread(keystore *ks)
     pthread_mutex_unlock(&ks->mu);
 }
 
-keystore *keystore_new(rk_instance *history, int64_t refresh_ms)
+static void pin_release(const keystore_pin *pin)
 {
-    if (!history) return NULL;
-    keystore *ks = calloc(1, sizeof *ks);
-    if (!ks) return NULL;
+    if (pin && pin->release) pin->release(pin->ud);
+}
+
+keystore *keystore_new(rk_instance *history, int64_t refresh_ms, const keystore_pin *pin)
+{
+    keystore *ks = history ? calloc(1, sizeof *ks) : NULL;
+    if (!ks) {
+        pin_release(pin);
+        return NULL;
+    }
     atomic_init(&ks->refs, 1);
     atomic_init(&ks->records, 0);
     ks->history = history;
-    if (history->reg) registry_ref(history->reg); /* the instance outlives us */
+    if (pin) ks->pin = *pin; /* the instance outlives us */
     ks->refresh_ms = refresh_ms > 0 ? refresh_ms : KEYSTORE_REFRESH_MS;
     const rk_history_vtable *vt = gate_vtable(history);
     ks->supported = gate_has(vt, rk_history_vtable, key_put) &&
@@ -290,7 +298,7 @@ void keystore_unref(keystore *ks)
     pthread_mutex_unlock(&ks->mu);
     if (ks->has_thread) pthread_join(ks->thread, NULL);
     snap_free(ks->snap);
-    if (ks->history->reg) registry_unref(ks->history->reg);
+    pin_release(&ks->pin);
     pthread_rwlock_destroy(&ks->snap_lock);
     pthread_cond_destroy(&ks->cv);
     pthread_mutex_destroy(&ks->mu);

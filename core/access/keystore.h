@@ -29,7 +29,17 @@ typedef struct keystore keystore;
  * and answers management calls with RK_ERR_UNSUPPORTED naming the plugin.
  * Waits up to about a second for the first load, so stored keys work as
  * soon as a generation is swapped in when the store answers quickly. */
-keystore *keystore_new(rk_instance *history, int64_t refresh_ms);
+/* What keeps history alive while the store has references (its
+ * registry, pinned by the caller): released once, when the last
+ * reference goes, or at once when keystore_new returns NULL. */
+typedef struct keystore_pin {
+    void (*release)(void *ud);
+    void *ud;
+} keystore_pin;
+
+/* pin may be NULL when the caller keeps history alive longer than every
+ * reference. */
+keystore *keystore_new(rk_instance *history, int64_t refresh_ms, const keystore_pin *pin);
 keystore *keystore_ref(keystore *ks);  /* NULL ok */
 void keystore_unref(keystore *ks);     /* NULL ok; the last one joins the thread */
 

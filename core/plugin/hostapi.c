@@ -8,7 +8,7 @@
  * Generations: chat_start, embed_start and list_models read the current
  * generation under a read lock and call into its pipeline before releasing
  * it; pipeline_chat_start counts the chat in flight (and pins the registry)
- * synchronously, so once hostapi_swap() has returned no new chat can reach
+ * synchronously, so once hostgen_swap() has returned no new chat can reach
  * the old pipeline and every chat already on it is visible to
  * pipeline_inflight() — the drain in server.c cannot miss one. Calls made
  * on a loop thread use that loop (a plugin's timers and HTTP calls belong to
@@ -26,7 +26,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auth.h"
+#include "hostauth.h"
+#include "hostgen.h"
 #include "hostsvc.h"
 #include "llmchain.h"
 #include "log.h"
@@ -38,9 +39,6 @@
 #include "procstat.h"
 #include "ratelimit.h"
 
-static _Atomic(pool *) g_pool;
-static pthread_rwlock_t g_lock = PTHREAD_RWLOCK_INITIALIZER;
-static generation g_current;
 
 /* ---- logging, config, clock, metrics ------------------------------------- */
 
@@ -167,7 +165,7 @@ static void h_fd_unwatch(rk_watch *w)
 
 static int h_run_blocking(void (*fn)(void *ud), void *ud)
 {
-    pool *p = atomic_load(&g_pool);
+    pool *p = hostgen_pool();
     return p ? pool_submit(p, fn, ud) : RK_ERR_UNAVAILABLE;
 }
 
@@ -194,11 +192,11 @@ static int h_chat_start(const rk_instance *self, const rk_chat_input *in,
                         const rk_chat_sink *sink, void *ud, rk_chat **chat, rk_err *err)
 {
     (void)self;
-    pthread_rwlock_rdlock(&g_lock);
-    int rc = g_current.pl
-                 ? pipeline_chat_start(g_current.pl, in, sink, ud, chat, err)
+    const generation *g = hostgen_read();
+    int rc = g->pl
+                 ? pipeline_chat_start(g->pl, in, sink, ud, chat, err)
                  : rk_fail(err, RK_ERR_UNAVAILABLE, "the server is not ready");
-    pthread_rwlock_unlock(&g_lock);
+    hostgen_done();
     return rc;
 }
 
@@ -212,9 +210,9 @@ static void h_http_pause(rk_http_call *call, int pause)
 
 static void h_list_models(void (*fn)(void *ud, const char *id, const char *owner), void *ud)
 {
-    pthread_rwlock_rdlock(&g_lock);
-    if (g_current.pl) pipeline_list_models(g_current.pl, fn, ud);
-    pthread_rwlock_unlock(&g_lock);
+    const generation *g = hostgen_read();
+    if (g->pl) pipeline_list_models(g->pl, fn, ud);
+    hostgen_done();
 }
 
 static atomic_int g_draining;
@@ -224,9 +222,9 @@ void hostapi_set_draining(int on) { atomic_store(&g_draining, on); }
 static void h_render_metrics(void (*write)(void *ud, const char *data, size_t len), void *ud)
 {
     procstat_update();
-    pthread_rwlock_rdlock(&g_lock);
-    if (g_current.pl) llmchain_answerable(g_current.pl); /* the breaker gauges */
-    pthread_rwlock_unlock(&g_lock);
+    const generation *g = hostgen_read();
+    if (g->pl) llmchain_answerable(g->pl); /* the breaker gauges */
+    hostgen_done();
     metrics_render(write, ud);
 }
 
@@ -236,13 +234,13 @@ static void h_render_metrics(void (*write)(void *ud, const char *data, size_t le
 static int h_ready(char *why, size_t cap)
 {
     char reason[160] = "";
-    pthread_rwlock_rdlock(&g_lock);
-    registry *r = g_current.reg;
+    const generation *g = hostgen_read();
+    registry *r = g->reg;
     if (atomic_load(&g_draining)) {
         snprintf(reason, sizeof reason, "shutting down");
-    } else if (!r || !g_current.pl) {
+    } else if (!r || !g->pl) {
         snprintf(reason, sizeof reason, "no configuration is loaded yet");
-    } else if (!llmchain_answerable(g_current.pl)) {
+    } else if (!llmchain_answerable(g->pl)) {
         snprintf(reason, sizeof reason, "no LLM can answer: every provider's circuit is open");
     } else {
         for (size_t i = 0; i < r->n && !reason[0]; i++)
@@ -253,7 +251,7 @@ static int h_ready(char *why, size_t cap)
                 snprintf(reason, sizeof reason, "instance %s cannot store writes (the "
                          "last one failed, see the log)", r->inst[i]->name);
     }
-    pthread_rwlock_unlock(&g_lock);
+    hostgen_done();
     if (why && cap) snprintf(why, cap, "%s", reason);
     return reason[0] == '\0';
 }
@@ -263,11 +261,11 @@ static int h_embed_start(const rk_instance *self, const char *model,
                          void *ud, rk_chat **call, rk_err *err)
 {
     (void)self;
-    pthread_rwlock_rdlock(&g_lock);
-    int rc = g_current.pl
-                 ? pipeline_embed_start(g_current.pl, model, inputs, n, sink, ud, call, err)
+    const generation *g = hostgen_read();
+    int rc = g->pl
+                 ? pipeline_embed_start(g->pl, model, inputs, n, sink, ud, call, err)
                  : rk_fail(err, RK_ERR_UNAVAILABLE, "the server is not ready");
-    pthread_rwlock_unlock(&g_lock);
+    hostgen_done();
     return rc;
 }
 
@@ -285,9 +283,9 @@ static int h_doc_put(const rk_instance *self, const rk_doc_upload *up,
                      const rk_doc_sink *sink, void *ud, rk_err *err)
 {
     (void)self;
-    pthread_rwlock_rdlock(&g_lock);
-    int rc = g_current.docs ? docs_put(g_current.docs, up, sink, ud, err) : no_docs(err);
-    pthread_rwlock_unlock(&g_lock);
+    const generation *g = hostgen_read();
+    int rc = g->docs ? docs_put(g->docs, up, sink, ud, err) : no_docs(err);
+    hostgen_done();
     return rc;
 }
 
@@ -295,10 +293,10 @@ static int h_doc_list(const rk_instance *self, const char *tenant, const char *a
                       size_t limit, const rk_doc_sink *sink, void *ud, rk_err *err)
 {
     (void)self;
-    pthread_rwlock_rdlock(&g_lock);
-    int rc = g_current.docs ? docs_list(g_current.docs, tenant, after, limit, sink, ud, err)
+    const generation *g = hostgen_read();
+    int rc = g->docs ? docs_list(g->docs, tenant, after, limit, sink, ud, err)
                             : no_docs(err);
-    pthread_rwlock_unlock(&g_lock);
+    hostgen_done();
     return rc;
 }
 
@@ -307,11 +305,11 @@ static int h_doc_get(const rk_instance *self, const char *tenant, const char *id
                      rk_err *err)
 {
     (void)self;
-    pthread_rwlock_rdlock(&g_lock);
-    int rc = g_current.docs
-                 ? docs_get(g_current.docs, tenant, id, offset, length, sink, ud, err)
+    const generation *g = hostgen_read();
+    int rc = g->docs
+                 ? docs_get(g->docs, tenant, id, offset, length, sink, ud, err)
                  : no_docs(err);
-    pthread_rwlock_unlock(&g_lock);
+    hostgen_done();
     return rc;
 }
 
@@ -319,105 +317,14 @@ static int h_doc_delete(const rk_instance *self, const char *tenant, const char 
                         const rk_doc_sink *sink, void *ud, rk_err *err)
 {
     (void)self;
-    pthread_rwlock_rdlock(&g_lock);
-    int rc = g_current.docs ? docs_delete(g_current.docs, tenant, id, sink, ud, err)
+    const generation *g = hostgen_read();
+    int rc = g->docs ? docs_delete(g->docs, tenant, id, sink, ud, err)
                             : no_docs(err);
-    pthread_rwlock_unlock(&g_lock);
+    hostgen_done();
     return rc;
 }
 
-int hostapi_gen_call(int (*fn)(const generation *g, pool *p, void *arg, rk_err *err),
-                     void *arg, rk_err *err)
-{
-    pthread_rwlock_rdlock(&g_lock);
-    int rc = g_current.reg ? fn(&g_current, atomic_load(&g_pool), arg, err)
-                           : rk_fail(err, RK_ERR_UNAVAILABLE, "the server is not ready");
-    pthread_rwlock_unlock(&g_lock);
-    return rc;
-}
 
-/* ---- auth and limits -----------------------------------------------------------
- * Keys and limits belong to the configuration generation, so a reload can
- * add or revoke keys; the in-process buckets outlive reloads (ratelimit.c). */
-
-static registry *g_starting; /* under g_lock */
-
-void hostapi_set_starting(registry *r)
-{
-    pthread_rwlock_wrlock(&g_lock);
-    g_starting = r;
-    pthread_rwlock_unlock(&g_lock);
-}
-
-/* A generation being started already answers with its own keys: its
- * transport may take requests before the swap. */
-static const auth *current_auth(void)
-{
-    const registry *r = g_starting ? g_starting : g_current.reg;
-    return r ? r->conf->auth : NULL;
-}
-
-/* A starting generation is asked by its transports whether they may
- * listen beyond loopback: only its config keys count then, as in
- * --check-config (the store may be unreachable at start-up). */
-static int h_auth_required(void)
-{
-    pthread_rwlock_rdlock(&g_lock);
-    int r = g_starting ? auth_required(current_auth())
-                       : auth_required_with(current_auth(), g_current.keys);
-    pthread_rwlock_unlock(&g_lock);
-    return r;
-}
-
-static int h_authenticate(const char *api_key, rk_principal *who, rk_err *err)
-{
-    pthread_rwlock_rdlock(&g_lock);
-    int rc = auth_check_with(current_auth(), g_current.keys, api_key, who, err);
-    pthread_rwlock_unlock(&g_lock);
-    return rc;
-}
-
-/* One bucket per key and budget: "rl:req:<key>" and "rl:tok:<key>". */
-static int h_rate_limit(const rk_principal *who, int64_t requests, int64_t tokens, int force,
-                        int64_t *retry_after_ms, rk_err *err)
-{
-    int64_t rpm = 0, tpm = 0, retry = 0;
-    char name[96];
-    int rc = RK_OK;
-    pthread_rwlock_rdlock(&g_lock);
-    if (auth_limits(current_auth(), who->key_id, &rpm, &tpm) < 0)
-        keystore_limits(g_current.keys, who->key_id, &rpm, &tpm);
-    if (requests > 0 && rpm > 0) {
-        snprintf(name, sizeof name, "rl:req:%s", who->key_id);
-        rc = ratelimit_take(g_current.limiter, name, (double)rpm, (double)requests, force, &retry);
-    }
-    if (rc == RK_OK && tokens > 0 && tpm > 0) {
-        snprintf(name, sizeof name, "rl:tok:%s", who->key_id);
-        rc = ratelimit_take(g_current.limiter, name, (double)tpm, (double)tokens, force, &retry);
-    }
-    pthread_rwlock_unlock(&g_lock);
-    if (retry_after_ms) *retry_after_ms = retry;
-    if (rc == RK_ERR_RATE_LIMITED)
-        rk_fail(err, rc, "rate limit exceeded for key '%s': retry in %lld ms", who->key_id,
-                (long long)retry);
-    return rc;
-}
-
-keystore *hostapi_keys_ref(const char *config_id, int *is_config)
-{
-    pthread_rwlock_rdlock(&g_lock);
-    if (is_config) *is_config = auth_has_key(current_auth(), config_id);
-    keystore *ks = keystore_ref(g_current.keys);
-    pthread_rwlock_unlock(&g_lock);
-    return ks;
-}
-
-void hostapi_config_keys(const char *tenant, void (*fn)(void *ud, const rk_api_key *k), void *ud)
-{
-    pthread_rwlock_rdlock(&g_lock);
-    auth_each(current_auth(), tenant, fn, ud);
-    pthread_rwlock_unlock(&g_lock);
-}
 
 /* ---- what one process owns: data locks ------------------------------------ */
 
@@ -473,9 +380,9 @@ static const rk_host HOST = {
     .doc_list = h_doc_list,
     .doc_get = h_doc_get,
     .doc_delete = h_doc_delete,
-    .auth_required = h_auth_required,
-    .authenticate = h_authenticate,
-    .rate_limit = h_rate_limit,
+    .auth_required = hostauth_required,
+    .authenticate = hostauth_authenticate,
+    .rate_limit = hostauth_rate_limit,
     .loop_count = h_loop_count,
     .run_on_loop_n = h_run_on_loop_n,
     .fd_watch = h_fd_watch,
@@ -490,22 +397,5 @@ const rk_host *hostapi_table(void) { return &HOST; }
 void hostapi_set_runtime(loop *l, pool *p)
 {
     loopset_set(l ? &l : NULL, l ? 1 : 0);
-    atomic_store(&g_pool, p);
-}
-
-generation hostapi_swap(generation g)
-{
-    pthread_rwlock_wrlock(&g_lock);
-    generation old = g_current;
-    g_current = g;
-    pthread_rwlock_unlock(&g_lock);
-    return old;
-}
-
-generation hostapi_current(void)
-{
-    pthread_rwlock_rdlock(&g_lock);
-    generation g = g_current;
-    pthread_rwlock_unlock(&g_lock);
-    return g;
+    hostgen_set_pool(p);
 }

@@ -8,7 +8,7 @@
 
 #include "cfg.h"
 #include "convadmin.h"
-#include "hostapi.h"
+#include "hostgen.h"
 
 typedef struct call {
     convadmin_op op;
@@ -32,7 +32,7 @@ int hostconv_list(const rk_instance *self, const char *tenant, const char *after
 {
     (void)self;
     call c = {CONV_LIST, tenant, after, limit, sink, ud};
-    return hostapi_gen_call(start, &c, err);
+    return hostgen_call(start, &c, err);
 }
 
 int hostconv_get(const rk_instance *self, const char *tenant, const char *id,
@@ -40,7 +40,7 @@ int hostconv_get(const rk_instance *self, const char *tenant, const char *id,
 {
     (void)self;
     call c = {CONV_GET, tenant, id ? id : "", 0, sink, ud};
-    return hostapi_gen_call(start, &c, err);
+    return hostgen_call(start, &c, err);
 }
 
 int hostconv_delete(const rk_instance *self, const char *tenant, const char *id,
@@ -48,5 +48,5 @@ int hostconv_delete(const rk_instance *self, const char *tenant, const char *id,
 {
     (void)self;
     call c = {CONV_DELETE, tenant, id ? id : "", 0, sink, ud};
-    return hostapi_gen_call(start, &c, err);
+    return hostgen_call(start, &c, err);
 }

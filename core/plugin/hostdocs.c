@@ -2,14 +2,14 @@
  * hostdocs — the document administration slots of the "documents"
  * service. They exist only in the service table (no deprecated rk_host
  * slot to mirror), so they live here rather than in hostapi.c: each packs
- * its arguments and hands them to docs_admin through hostapi_gen_call,
+ * its arguments and hands them to docs_admin through hostgen_call,
  * which holds the generation's read lock for the hand-over only, as the
  * older doc_* slots do.
  */
 #include "hostdocs.h"
 
 #include "docs_admin.h"
-#include "hostapi.h"
+#include "hostgen.h"
 
 typedef struct call {
     const char *tenant, *id;
@@ -51,7 +51,7 @@ int hostdocs_status(const rk_instance *self, const char *tenant, const char *id,
 {
     (void)self;
     call c = {tenant, id, NULL, sink, ud};
-    return hostapi_gen_call(do_status, &c, err);
+    return hostgen_call(do_status, &c, err);
 }
 
 int hostdocs_reindex(const rk_instance *self, const char *tenant, const char *id,
@@ -59,7 +59,7 @@ int hostdocs_reindex(const rk_instance *self, const char *tenant, const char *id
 {
     (void)self;
     call c = {tenant, id, NULL, sink, ud};
-    return hostapi_gen_call(do_reindex, &c, err);
+    return hostgen_call(do_reindex, &c, err);
 }
 
 int hostdocs_put_async(const rk_instance *self, const rk_doc_upload *up,
@@ -67,5 +67,5 @@ int hostdocs_put_async(const rk_instance *self, const rk_doc_upload *up,
 {
     (void)self;
     call c = {NULL, NULL, up, sink, ud};
-    return hostapi_gen_call(do_put_async, &c, err);
+    return hostgen_call(do_put_async, &c, err);
 }

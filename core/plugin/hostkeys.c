@@ -9,7 +9,8 @@
  */
 #include "hostkeys.h"
 
-#include "hostapi.h"
+#include "hostauth.h"
+#include "hostgen.h"
 #include "keyadmin.h"
 
 static int config_key(const char *id, rk_err *err)
@@ -22,7 +23,7 @@ static int config_key(const char *id, rk_err *err)
 int hostkeys_create(const rk_api_key_spec *spec, rk_api_key_secret_fn fn, void *ud,
                     rk_err *err)
 {
-    keystore *ks = hostapi_keys_ref(NULL, NULL);
+    keystore *ks = hostauth_keys_ref(NULL, NULL);
     int rc = keyadmin_create(ks, spec, fn, ud, err);
     keystore_unref(ks);
     return rc;
@@ -32,8 +33,8 @@ int hostkeys_list(const char *tenant, void (*fn)(void *ud, const rk_api_key *k),
                   rk_err *err)
 {
     if (!fn) return rk_fail(err, RK_ERR_INVALID, "key_list: no callback");
-    keystore *ks = hostapi_keys_ref(NULL, NULL);
-    hostapi_config_keys(tenant, fn, ud);
+    keystore *ks = hostauth_keys_ref(NULL, NULL);
+    hostauth_config_keys(tenant, fn, ud);
     /* no store, or one that cannot keep keys: the config keys are the
      * whole answer (creating one says why there are no others) */
     rk_err why = {{0}};
@@ -47,7 +48,7 @@ int hostkeys_rotate(const char *id, int64_t grace_ms, rk_api_key_secret_fn fn, v
                     rk_err *err)
 {
     int is_config = 0;
-    keystore *ks = hostapi_keys_ref(id, &is_config);
+    keystore *ks = hostauth_keys_ref(id, &is_config);
     int rc = is_config ? config_key(id, err) : keyadmin_rotate(ks, id, grace_ms, fn, ud, err);
     keystore_unref(ks);
     return rc;
@@ -56,7 +57,7 @@ int hostkeys_rotate(const char *id, int64_t grace_ms, rk_api_key_secret_fn fn, v
 int hostkeys_revoke(const char *id, rk_err *err)
 {
     int is_config = 0;
-    keystore *ks = hostapi_keys_ref(id, &is_config);
+    keystore *ks = hostauth_keys_ref(id, &is_config);
     int rc = is_config ? config_key(id, err) : keyadmin_revoke(ks, id, err);
     keystore_unref(ks);
     return rc;

@@ -76,7 +76,7 @@ static int check_config(const char *path)
     if (c && paths_enter_config_dir(path, abs, sizeof abs) != 0) {
         cfg_diag_add(&d, path, 0, 0, "%s", strerror(errno));
         errs++;
-    } else if (c && registry_check(c, hostapi_table(), hostapi_set_starting, &d) != 0) {
+    } else if (c && registry_check(c, hostapi_table(), hostgen_set_starting, &d) != 0) {
         errs++;
     }
     cfg_diag_sort(&d);

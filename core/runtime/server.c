@@ -86,6 +86,8 @@ static void apply_http_client(server *s, const rk_conf *c)
                      : "libcurl for every call");
 }
 
+static void unpin_registry(void *reg) { registry_unref(reg); }
+
 /* The document service and the rate limiter of a generation. */
 static int attach_services(server *s, generation *g, rk_err *err)
 {
@@ -97,8 +99,10 @@ static int attach_services(server *s, generation *g, rk_err *err)
         return rk_fail(err, RK_ERR_CONFIG, "auth.limiter '%s' is not a cache instance", lim);
     const char *hist = cfg_values_string(c->pipeline, "history");
     /* stored API keys live in the history store; NULL without one */
+    registry_ref(g->reg); /* the history instance outlives every key reference */
+    keystore_pin pin = {unpin_registry, g->reg};
     g->keys = keystore_new(hist ? registry_get_kind(g->reg, hist, RK_KIND_HISTORY) : NULL,
-                           auth_refresh_ms(c->auth));
+                           auth_refresh_ms(c->auth), &pin);
     if (!st) return RK_OK;
     rk_instance *si = registry_get_kind(g->reg, st, RK_KIND_STORAGE);
     rk_instance *ri = rt ? registry_get_kind(g->reg, rt, RK_KIND_RETRIEVER) : NULL;
@@ -179,10 +183,10 @@ static generation build_generation(server *s, rk_conf *c, cfg_diag *d)
         diag_stage(d, cfg_file(g.reg->conf->doc), "pipeline: ", err.msg);
         goto fail;
     }
-    hostapi_set_starting(g.reg);
+    hostgen_set_starting(g.reg);
     int started = registry_start(g.reg, &err);
     if (started != RK_OK) {
-        hostapi_set_starting(NULL);
+        hostgen_set_starting(NULL);
         diag_stage(d, cfg_file(g.reg->conf->doc), "start: ", err.msg);
         goto fail;
     }
@@ -212,8 +216,8 @@ server *server_new(const char *config_path, cfg_diag *d)
     s->gen = build_generation(s, c, d);
     c = NULL;
     if (!s->gen.reg) goto fail;
-    hostapi_swap(s->gen);
-    hostapi_set_starting(NULL);
+    hostgen_swap(s->gen);
+    hostgen_set_starting(NULL);
     replace_housekeeping(s);
     log_info("core", "ragkernel %s started (ABI %d.%d) with %s", RK_VERSION, RK_ABI_MAJOR,
              RK_ABI_MINOR, config_path);
@@ -236,8 +240,8 @@ int server_reload(server *s, cfg_diag *d)
     if (!g.reg) return -1;
     apply_logging(g.reg->conf);
     apply_http_client(s, g.reg->conf);
-    generation old = hostapi_swap(g);
-    hostapi_set_starting(NULL);
+    generation old = hostgen_swap(g);
+    hostgen_set_starting(NULL);
     s->gen = g;
     s->grace_ms = grace;
     s->delay_ms = delay;
@@ -309,7 +313,7 @@ void server_free(server *s)
     housekeep_free(s->hk);
     generation none = {0};
     if (s->gen.reg) {
-        generation old = hostapi_swap(none);
+        generation old = hostgen_swap(none);
         retire_generation(old, clock_now_ms() + s->grace_ms);
     }
     /* The loop stops first (its queued posts may still submit to the pool);

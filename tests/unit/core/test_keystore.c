@@ -91,7 +91,7 @@ START_TEST(config_and_stored_keys_merge)
 {
     cfg_doc *doc;
     auth *a = yaml_auth(&doc, "auth:\n  keys:\n    alice: {key: alice-secret-1, tenant: acme}\n");
-    keystore *ks = keystore_new(registry_get(reg, "h"), 60000);
+    keystore *ks = keystore_new(registry_get(reg, "h"), 60000, NULL);
     ck_assert_ptr_nonnull(ks);
     made m = create(ks, "beta", RK_SCOPE_CHAT, 0);
     ck_assert_int_eq(strncmp(m.secret, "rk_", 3), 0);
@@ -117,7 +117,7 @@ END_TEST
 /* Another host revokes: this host's snapshot answers until it reloads. */
 START_TEST(revocation_by_another_host_at_refresh)
 {
-    keystore *ks = keystore_new(registry_get(reg, "h"), 60000); /* no timed refresh here */
+    keystore *ks = keystore_new(registry_get(reg, "h"), 60000, NULL); /* no timed refresh here */
     made m = create(ks, "acme", RK_SCOPE_CHAT, 0);
     rk_instance *h = registry_get(reg, "h");
     const rk_history_vtable *vt = h->plugin->vtable;
@@ -130,7 +130,7 @@ START_TEST(revocation_by_another_host_at_refresh)
     keystore_unref(ks);
 
     /* with a 100 ms refresh the thread alone brings the revocation */
-    ks = keystore_new(h, 100);
+    ks = keystore_new(h, 100, NULL);
     m = create(ks, "acme", RK_SCOPE_CHAT, 0);
     ck_assert_int_eq(vt->key_revoke(h->ctx, m.id, clock_wall_ms(), &err), RK_OK);
     int64_t end = clock_now_ms() + 5000;
@@ -142,7 +142,7 @@ END_TEST
 
 START_TEST(rotation_grace_and_expiry)
 {
-    keystore *ks = keystore_new(registry_get(reg, "h"), 60000);
+    keystore *ks = keystore_new(registry_get(reg, "h"), 60000, NULL);
     made m = create(ks, "acme", RK_SCOPE_CHAT, 0);
     made r, g;
     memset(&r, 0, sizeof r);
@@ -179,7 +179,7 @@ END_TEST
 START_TEST(many_keys_each_found)
 {
     enum { N = 60 };
-    keystore *ks = keystore_new(registry_get(reg, "h"), 60000);
+    keystore *ks = keystore_new(registry_get(reg, "h"), 60000, NULL);
     static made m[N];
     for (int i = 0; i < N; i++) {
         rk_api_key_spec s = {.struct_size = sizeof s, .name = "bot", .tenant = "acme",
@@ -211,7 +211,7 @@ END_TEST
 
 START_TEST(first_stored_key_turns_auth_on)
 {
-    keystore *ks = keystore_new(registry_get(reg, "h"), 60000);
+    keystore *ks = keystore_new(registry_get(reg, "h"), 60000, NULL);
     rk_principal who;
     ck_assert_int_eq(auth_required_with(NULL, ks), 0);
     ck_assert_int_eq(check_key(NULL, ks, NULL, &who), RK_OK);
@@ -234,7 +234,7 @@ static void on_listed(void *ud, const rk_api_key *k) { (void)k, ++*(int *)ud; }
 
 START_TEST(store_without_slots_and_bad_input)
 {
-    keystore *old = keystore_new(registry_get(reg, "old"), 60000);
+    keystore *old = keystore_new(registry_get(reg, "old"), 60000, NULL);
     rk_err err = {{0}};
     ck_assert_int_eq(keystore_supported(old, &err), RK_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(err.msg, "good_history"));
@@ -243,9 +243,9 @@ START_TEST(store_without_slots_and_bad_input)
     ck_assert_int_eq(keyadmin_create(old, &s, on_made, NULL, &err), RK_ERR_UNSUPPORTED);
     ck_assert_int_eq(keyadmin_create(NULL, &s, on_made, NULL, &err), RK_ERR_UNSUPPORTED);
     keystore_unref(old);
-    ck_assert_ptr_null(keystore_new(NULL, 1000));
+    ck_assert_ptr_null(keystore_new(NULL, 1000, NULL));
 
-    keystore *ks = keystore_new(registry_get(reg, "h"), 60000);
+    keystore *ks = keystore_new(registry_get(reg, "h"), 60000, NULL);
     rk_api_key_spec bad[] = {
         {sizeof s, "a b", "t", RK_SCOPE_CHAT, 0, 0, 0},
         {sizeof s, "x", "", RK_SCOPE_CHAT, 0, 0, 0},
@@ -266,7 +266,7 @@ END_TEST
 /* The store keeps digests: the secret's text is nowhere in the file. */
 START_TEST(only_digests_are_stored)
 {
-    keystore *ks = keystore_new(registry_get(reg, "h"), 60000);
+    keystore *ks = keystore_new(registry_get(reg, "h"), 60000, NULL);
     made m = create(ks, "acme", RK_SCOPE_CHAT, 0);
     keystore_unref(ks);
     char cmd[700];
