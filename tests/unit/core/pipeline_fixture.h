@@ -214,7 +214,7 @@ static inline void setup(void)
 static inline void retire(void)
 {
     generation none = {0};
-    hostapi_swap(none);
+    hostgen_swap(none);
     if (PL) {
         for (int i = 0; i < 500 && pipeline_inflight(PL) > 0; i++) msleep(10);
         pipeline_free(PL);
@@ -257,7 +257,7 @@ static inline int boot_err(const char *pipe, const char *instances, rk_err *err)
     PL = pipeline_new(R, L, P, err);
     if (!PL) return RK_ERR_CONFIG;
     generation g = {.reg = R, .pl = PL};
-    hostapi_swap(g);
+    hostgen_swap(g);
     return RK_OK;
 }
 

@@ -126,7 +126,7 @@ START_TEST(plugins_1_0_work)
     server *s = server_new(cfg_path, &d);
     for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
     ck_assert_ptr_nonnull(s);
-    rk_instance *t = registry_get(hostapi_current().reg, "t10");
+    rk_instance *t = registry_get(hostgen_current().reg, "t10");
     ck_assert_ptr_nonnull(t);
     char report[512];
     wait_for_hit(t, report, sizeof report);

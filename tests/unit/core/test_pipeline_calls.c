@@ -243,7 +243,7 @@ START_TEST(host_table_and_readiness)
     ck_assert_int_eq(h->chat_start(NULL, &in, &SINK, NULL, &chat, &err), RK_ERR_UNAVAILABLE);
     boot(BASIC, LLMS);
     ck_assert_int_eq(h->ready(why, sizeof why), 1);
-    ck_assert_ptr_eq(hostapi_current().pl, PL);
+    ck_assert_ptr_eq(hostgen_current().pl, PL);
     const rk_instance *p = registry_get(R, "primary");
     ck_assert_str_eq(h->instance_name(p), "primary");
     ck_assert_str_eq(h->instance_name(NULL), "core");
@@ -263,7 +263,7 @@ START_TEST(pipeline_free_with_chat_in_flight)
     msleep(50);
     ck_assert_int_eq(pipeline_inflight(PL), 1);
     generation none = {0};
-    generation old = hostapi_swap(none);
+    generation old = hostgen_swap(none);
     ck_assert_ptr_eq(old.pl, PL);
     pipeline_free(PL); /* drain gave up: the chat keeps what it needs alive */
     PL = NULL;

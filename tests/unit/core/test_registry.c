@@ -223,7 +223,7 @@ START_TEST(create_fails)
     /* --check-config never calls create(), so the same file passes it. */
     cfg_diag d2 = {0};
     rk_conf *c = load(g_plugins, body, &d2);
-    ck_assert_int_eq(registry_check(c, hostapi_table(), hostapi_set_starting, &d2), 0);
+    ck_assert_int_eq(registry_check(c, hostapi_table(), hostgen_set_starting, &d2), 0);
     ck_assert_uint_eq(d2.n, 0);
     conf_free(c);
     cfg_diag_free(&d2);
@@ -245,7 +245,7 @@ START_TEST(check_kinds_and_plugin_check)
                       "    config: {check_needs_keys: true}\n"
                       "pipeline:\n  llm: [echo]\n  cache: echo\n  history_summarizer: tx\n",
                       &d);
-    ck_assert_int_eq(registry_check(c, hostapi_table(), hostapi_set_starting, &d), -1);
+    ck_assert_int_eq(registry_check(c, hostapi_table(), hostgen_set_starting, &d), -1);
     char want[512];
     snprintf(want, sizeof want, "%s:14:10: pipeline.cache: instance 'echo' is a llm, not a cache",
              g_yaml);
@@ -268,7 +268,7 @@ START_TEST(check_reports_all)
                       "  a:\n    plugin: nope_one\n"
                       "  b:\n    plugin: good_cache\n    config: {max_entries: x}\n"
                       "  c:\n    plugin: bad_null_slot\n", &d);
-    ck_assert_int_eq(registry_check(c, hostapi_table(), hostapi_set_starting, &d), -1);
+    ck_assert_int_eq(registry_check(c, hostapi_table(), hostgen_set_starting, &d), -1);
     ck_assert_uint_eq(d.n, 3);
     ck_diag(&d, "instance 'a': plugin 'nope_one' not found");
     ck_diag(&d, "max_entries");
