@@ -86,7 +86,11 @@
  *        and rk_llm_vtable.pause (optional);
  *        rk_plugin.check (optional: --check-config without create());
  *        the extractor kind (RK_KIND_EXTRACTOR, extractor.h): document
- *        formats as plugins.
+ *        formats as plugins; the documents service's doc_status,
+ *        doc_reindex and doc_put_async (rk_doc_sink.on_status); the
+ *        "conversations" service; history list and remove (optional); history
+ *        key_put, key_list and key_revoke (optional) and the auth service's
+ *        key management (key_create, key_list, key_rotate, key_revoke).
  */
 #ifndef RAGKERNEL_H
 #define RAGKERNEL_H
