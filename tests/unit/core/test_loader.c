@@ -3,8 +3,9 @@
  * (tests/plugins/, built into $BUILD/test-plugins): each broken one must
  * be refused with one line naming the file, the plugin and both ABI
  * versions; good ones must load; find and scan must walk the search path.
- * Also: abi_minor as the lowest minor needed, requirement bits, and a file
- * changed on disk while its image is loaded coming back as a new image.
+ * Also: a file changed on disk while its image is loaded coming back as a
+ * new image. Descriptors built in memory (abi_minor, requirement bits, the
+ * extractor kind) are test_loader_validate's.
  * Run from the repository root (BUILD defaults to "build").
  */
 #define _GNU_SOURCE
@@ -15,15 +16,8 @@
 #include <unistd.h>
 
 #include "loader.h"
-
-/* The versions in messages, from the headers this test is built with. */
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define HOST_ABI "host ABI " STR(RK_ABI_MAJOR) "." STR(RK_ABI_MINOR)
-#define PLUGIN_ABI "plugin ABI " STR(RK_ABI_MAJOR) "." STR(RK_ABI_MINOR)
-#define MAJOR2_ABI "plugin ABI 2.0" /* bad_abi_major is pinned to 2.0 */
-
-#include <ragkernel/ragkernel.h>
+#include "loader_fixture.h"
+#include "testenv.h"
 
 static char g_dir[512];
 
@@ -54,8 +48,6 @@ static void refused(const char *name, rk_kind expect, rk_err *err)
     ck_assert_msg(strchr(err->msg, '\n') == NULL, "not one line: %s", err->msg);
     ck_assert_msg(strstr(err->msg, HOST_ABI) != NULL, "no host ABI in: %s", err->msg);
 }
-
-#define ck_has(msg, s) ck_assert_msg(strstr((msg), (s)) != NULL, "'%s' not in: %s", (s), (msg))
 
 START_TEST(refuses_dlopen_failure)
 {
@@ -254,102 +246,6 @@ START_TEST(loads_good)
 }
 END_TEST
 
-START_TEST(validate_in_memory)
-{
-    static const rk_cache_vtable vt = {.struct_size = sizeof vt};
-    rk_plugin d = {.struct_size = sizeof d, .abi_major = RK_ABI_MAJOR,
-                   .abi_minor = RK_ABI_MINOR, .kind = RK_KIND_CACHE,
-                   .name = "mem", .vtable = &vt};
-    rk_err err = {{0}};
-    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "mem.so: plugin mem: create is NULL (" HOST_ABI ", " PLUGIN_ABI ")");
-    ck_assert_int_eq(loader_validate(NULL, "x.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "x.so: plugin ?: entry returned NULL (" HOST_ABI ", plugin ABI ?)");
-    ck_assert_str_eq(loader_kind_name(RK_KIND_HISTORY), "history");
-    ck_assert_str_eq(loader_kind_name(RK_KIND_EXTRACTOR), "extractor");
-    ck_assert_str_eq(loader_kind_name((rk_kind)99), "?");
-}
-END_TEST
-
-
-static int m_create(const rk_host *h, rk_instance *self, void **ctx, rk_err *err)
-{
-    return RK_OK;
-}
-static void m_destroy(void *ctx) {}
-
-static int x_extract(void *ctx, const rk_extract_request *rq, const rk_extract_sink *out,
-                     rk_err *err)
-{
-    return RK_OK;
-}
-
-/* The extractor kind (since 1.1): formats and extract are required, and a
- * descriptor that claims to need only 1.0 cannot be one. */
-START_TEST(extractor_slots)
-{
-    static const rk_extract_format fmts[] = {{"text/x-test", ".xt", NULL}, {NULL, NULL, NULL}};
-    rk_extractor_vtable vt = {.struct_size = sizeof vt, .formats = fmts};
-    rk_plugin d = {.struct_size = sizeof d, .abi_major = RK_ABI_MAJOR, .abi_minor = 1,
-                   .kind = RK_KIND_EXTRACTOR, .name = "mem", .vtable = &vt,
-                   .create = m_create, .destroy = m_destroy};
-    rk_err err = {{0}};
-    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "extractor vtable slot 'extract' is NULL");
-    vt.extract = x_extract;
-    ck_assert_int_eq(loader_validate(&d, "mem.so", RK_KIND_EXTRACTOR, &err), RK_OK);
-    vt.formats = NULL;
-    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "extractor vtable slot 'formats' is NULL");
-    vt.formats = fmts;
-    vt.struct_size = offsetof(rk_extractor_vtable, extract);
-    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "extractor vtable struct_size");
-    vt.struct_size = sizeof vt;
-    d.abi_minor = 0;
-    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "is an extractor, a kind of ABI 1.1, but declares it needs only 1.0");
-}
-END_TEST
-
-/* abi_minor is the lowest minor the plugin needs: 1.0 and 1.1 load here,
- * 1.2 does not; requirement bits this host does not know are refused, and
- * so is any requirement in a descriptor that claims 1.0 (a 1.0 host would
- * never see it). */
-START_TEST(minor_and_requirements)
-{
-    static const rk_cache_vtable vt = {.struct_size = sizeof vt, .get = (void *)1,
-                                       .set = (void *)1, .del = (void *)1};
-    rk_plugin d = {RK_PLUGIN_HEADER_NEEDS(0), .kind = RK_KIND_CACHE, .name = "mem",
-                   .create = m_create, .destroy = m_destroy, .vtable = &vt};
-    rk_err err = {{0}};
-    ck_assert_int_eq(d.abi_minor, 0);
-    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_OK);
-    d.abi_minor = RK_ABI_MINOR;
-    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_OK);
-    d.abi_minor = RK_ABI_MINOR + 1;
-    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "mem.so: plugin mem: needs ABI 1.2, newer than the host's");
-
-    d.abi_minor = RK_ABI_MINOR;
-    d.requirements = 0x80000000u;
-    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "mem.so: plugin mem: requires feature bits 0x80000000 that this host "
-                    "does not know (host ABI 1.1, plugin ABI 1.1)");
-    d.abi_minor = 0;
-    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_ERR_ABI);
-    ck_has(err.msg, "sets requirement bits 0x80000000 but declares ABI 1.0");
-
-    /* a 1.0-sized descriptor has no requirements or caps to read */
-    d.requirements = 0;
-    d.caps = RK_CAP_READ_ONLY;
-    ck_assert_uint_eq(loader_caps(&d), RK_CAP_READ_ONLY);
-    d.struct_size = (uint32_t)offsetof(rk_plugin, requirements);
-    ck_assert_int_eq(loader_validate(&d, "mem.so", 0, &err), RK_OK);
-    ck_assert_uint_eq(loader_caps(&d), 0);
-}
-END_TEST
-
 /* Copies src to dst through a temporary name and rename(), as an install
  * or a linker does: a new inode under the same path. */
 static void replace_file(const char *src, const char *dst)
@@ -467,40 +363,17 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("loader");
-    TCase *tc = tcase_create("loader");
-    tcase_add_test(tc, refuses_dlopen_failure);
-    tcase_add_test(tc, refuses_missing_file);
-    tcase_add_test(tc, refuses_no_entry);
-    tcase_add_test(tc, refuses_null_entry);
-    tcase_add_test(tc, refuses_abi_major);
-    tcase_add_test(tc, refuses_abi_minor);
-    tcase_add_test(tc, minor_and_requirements);
-    tcase_add_test(tc, changed_file_gets_a_new_image);
-    tcase_add_test(tc, refuses_short_desc);
-    tcase_add_test(tc, refuses_unknown_kind);
-    tcase_add_test(tc, refuses_kind_mismatch);
-    tcase_add_test(tc, kind_match_accepted);
-    tcase_add_test(tc, refuses_null_create);
-    tcase_add_test(tc, refuses_short_vtable);
-    tcase_add_test(tc, refuses_null_slot);
-    tcase_add_test(tc, refuses_bad_name_chars);
-    tcase_add_test(tc, refuses_name_mismatch);
-    tcase_add_test(tc, refuses_bad_schema);
-    tcase_add_test(tc, refuses_renamed_file);
+    TCase *tc = ph_add_tcase(
+        s, "loader", 30, NULL, NULL,
+        PH_TESTS(refuses_dlopen_failure, refuses_missing_file, refuses_no_entry,
+                 refuses_null_entry, refuses_abi_major, refuses_abi_minor,
+                 changed_file_gets_a_new_image, refuses_short_desc, refuses_unknown_kind,
+                 refuses_kind_mismatch, kind_match_accepted, refuses_null_create,
+                 refuses_short_vtable, refuses_null_slot, refuses_bad_name_chars,
+                 refuses_name_mismatch, refuses_bad_schema, refuses_renamed_file));
     tcase_add_loop_test(tc, loads_good, 0, (int)(sizeof good / sizeof *good));
-    tcase_add_test(tc, validate_in_memory);
-    tcase_add_test(tc, extractor_slots);
-    tcase_add_test(tc, find_in_path);
-    tcase_add_test(tc, scan_lists);
-    suite_add_tcase(s, tc);
+    ph_add_tcase(s, "search", 30, NULL, NULL, PH_TESTS(find_in_path, scan_lists));
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return ph_run_suite(suite()); }
