@@ -16,6 +16,7 @@
 # deletes what the other stored.
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
+. "$RK_ROOT/tests/lib/http.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
 cd "$RK_ROOT"
 _svc_init
@@ -26,19 +27,14 @@ export RAGKERNEL_DATA=$T/data # kept across the restart below
 key() { head -c 18 /dev/urandom | base64 | tr '+/' 'xy'; }
 export ALICE_KEY="sk-a-$(key)" BOB_KEY="sk-b-$(key)" READER_KEY="sk-r-$(key)" ADMIN_KEY="sk-o-$(key)"
 
-# req NAME KEY METHOD PATH [curl args...]: $T/NAME.{code,h,b}
+# req NAME KEY METHOD PATH [curl args...]: $T/NAME.{code,h,b}; every request
+# here carries a key, so this req takes it and replaces http.sh's
 req() {
     local name=$1 k=$2 method=$3 path=$4; shift 4
     curl -s --max-time 30 -X "$method" -D "$T/$name.h" -o "$T/$name.b" \
         -H "Authorization: Bearer $k" -w '%{http_code}' "$@" "$RK_URL$path" \
         >"$T/$name.code" 2>/dev/null
 }
-code_is() { [ "$(cat "$T/$1.code")" = "$2" ]; }
-header() { tr -d '\r' <"$T/$1.h" | awk -v h="$(tr 'A-Z' 'a-z' <<<"$2")" \
-    'BEGIN{FS=": "} tolower($1)==h {sub(/^[^:]*: /,""); print; exit}'; }
-jq_py() { python3 -c 'import json,sys
-d=json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 # error_names NAME PARAM: an OpenAI-style error whose param is PARAM
 error_names() { jq_py "$T/$1.b" "d['error']['param']=='$2' and d['error']['message']!=''"; }

@@ -12,6 +12,7 @@
 # 0.0.0.0 without keys (auth_open.yaml: the process must exit 1).
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
+. "$RK_ROOT/tests/lib/http.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
 cd "$RK_ROOT"
 _svc_init
@@ -23,17 +24,6 @@ ALICE=$(key alice); BOB=$(key bob); READER=$(key reader)
 LIMITED=$(key limited); TOK=$(key tok); ADMIN=$(key admin)
 WRONG=$(key wrong)
 
-req() {
-    local name=$1 method=$2 path=$3; shift 3
-    curl -s --max-time 30 -X "$method" -D "$T/$name.h" -o "$T/$name.b" \
-        -w '%{http_code}' "$@" "$RK_URL$path" >"$T/$name.code" 2>/dev/null
-}
-code_is() { [ "$(cat "$T/$1.code")" = "$2" ]; }
-header() { tr -d '\r' <"$T/$1.h" | awk -v h="$(tr 'A-Z' 'a-z' <<<"$2")" \
-    'BEGIN{FS=": "} tolower($1)==h {sub(/^[^:]*: /,""); print; exit}'; }
-jq_py() { python3 -c 'import json,sys
-d=json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null; }
 err_is() { jq_py "$T/$1.b" "d['error']['type']=='$2' and d['error']['code']=='$3' and d['error']['message']!=''"; }
 as() { echo "Authorization: Bearer $1"; }
 # chat NAME KEY MESSAGE [CONVERSATION]

@@ -10,6 +10,7 @@
 # file deleted: the documents are re-indexed from storage and cited again.
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
+. "$RK_ROOT/tests/lib/http.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
 cd "$RK_ROOT"
 _svc_init
@@ -18,18 +19,6 @@ F=tests/fixtures/docs
 CFG=${DOCS_CFG:-tests/integration/configs/docs_local.yaml}   # test_documents_s3.sh: docs_s3.yaml
 export RAGKERNEL_DATA=$T/data # kept across the restart below
 
-# req NAME METHOD PATH [curl args...]: $T/NAME.{code,h,b}
-req() {
-    local name=$1 method=$2 path=$3; shift 3
-    curl -s --max-time 30 -X "$method" -D "$T/$name.h" -o "$T/$name.b" \
-        -w '%{http_code}' "$@" "$RK_URL$path" >"$T/$name.code" 2>/dev/null
-}
-code_is() { [ "$(cat "$T/$1.code")" = "$2" ]; }
-header() { tr -d '\r' <"$T/$1.h" | awk -v h="$(tr 'A-Z' 'a-z' <<<"$2")" \
-    'BEGIN{FS=": "} tolower($1)==h {sub(/^[^:]*: /,""); print; exit}'; }
-jq_py() { python3 -c 'import json,sys
-d=json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 openai_error() { jq_py "$T/$1.b" 'isinstance(d["error"]["message"],str) and d["error"]["message"]!="" and isinstance(d["error"]["type"],str) and "param" in d["error"] and "code" in d["error"]'; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }

@@ -9,6 +9,7 @@
 # another kind is a config error at its line.
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
+. "$RK_ROOT/tests/lib/http.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
 cd "$RK_ROOT"
 _svc_init
@@ -47,7 +48,6 @@ up() {
     curl -s --max-time 30 -o "$T/$1.b" -w '%{http_code}' -H "Content-Type: $3" \
         --data-binary @"$T/$1.in" "$RK_URL/documents?filename=$2" >"$T/$1.code" 2>/dev/null
 }
-code_is() { [ "$(cat "$T/$1.code")" = "$2" ]; }
 said() { grep -q "$2" "$T/$1.b"; }
 json_is() { python3 -c 'import json,sys
 d=json.load(open(sys.argv[1])); sys.exit(0 if str(d.get(sys.argv[2]))==sys.argv[3] else 1)' \

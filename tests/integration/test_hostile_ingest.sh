@@ -15,6 +15,7 @@
 #    are the pipeline.pdftotext* keys of old configs, naming where they went.
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
+. "$RK_ROOT/tests/lib/http.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
 cd "$RK_ROOT"
 _svc_init
@@ -34,8 +35,6 @@ code() { cut -d' ' -f1 "$T/$1.res"; }
 secs() { cut -d' ' -f2 "$T/$1.res"; }
 under() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 said() { grep -q -- "$2" "$T/$1.b"; }
-header() { tr -d '\r' <"$T/$1.h" | awk -v h="$(tr 'A-Z' 'a-z' <<<"$2")" \
-    'BEGIN{FS=": "} tolower($1)==h {sub(/^[^:]*: /,""); print; exit}'; }
 stored() { curl -s --max-time 10 "$RK_URL/documents?limit=1000" | python3 -c '
 import json, sys
 sys.exit(0 if any(d["filename"] == sys.argv[1] for d in json.load(sys.stdin)["data"]) else 1)' "$1"; }

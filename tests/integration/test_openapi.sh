@@ -16,25 +16,13 @@
 # test test_http_openapi, which also names what is missing.
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
+. "$RK_ROOT/tests/lib/http.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
 cd "$RK_ROOT"
 _svc_init
 T=$SVC_TMP
 KEY="rk-ops-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 VERSION=$("$RK_BIN" --version | awk '{print $2}')
-
-req() { # NAME METHOD PATH [curl args...]
-    local name=$1 method=$2 path=$3; shift 3
-    local head=(-X "$method"); [ "$method" = HEAD ] && head=(-I)
-    curl -s --max-time 30 "${head[@]}" -D "$T/$name.h" -o "$T/$name.b" \
-        -w '%{http_code}' "$@" "$RK_URL$path" >"$T/$name.code" 2>/dev/null
-}
-code_is() { [ "$(cat "$T/$1.code")" = "$2" ]; }
-header() { tr -d '\r' <"$T/$1.h" | awk -v h="$(tr 'A-Z' 'a-z' <<<"$2")" \
-    'BEGIN{FS=": "} tolower($1)==h {sub(/^[^:]*: /,""); print; exit}'; }
-py() { python3 -c 'import json,sys
-d=json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null; }
 
 rk_start tests/integration/configs/openapi.yaml OPENAPI_KEY="$KEY" >/dev/null || { echo "ragkernel did not start"; exit 1; }
 
@@ -43,9 +31,9 @@ req doc GET /openapi.json
 check "200 without a key" code_is doc 200
 check "Content-Type application/json" bash -c "[[ '$(header doc Content-Type)' == application/json* ]]"
 check "X-Request-Id" test -n "$(header doc X-Request-Id)"
-check "OpenAPI 3.1" py "$T/doc.b" "d['openapi'].startswith('3.1.')"
-check "info.version is the server's ($VERSION)" py "$T/doc.b" "d['info']['version']=='$VERSION'"
-check "documents its own path" py "$T/doc.b" "'get' in d['paths']['/openapi.json']"
+check "OpenAPI 3.1" jq_py "$T/doc.b" "d['openapi'].startswith('3.1.')"
+check "info.version is the server's ($VERSION)" jq_py "$T/doc.b" "d['info']['version']=='$VERSION'"
+check "documents its own path" jq_py "$T/doc.b" "'get' in d['paths']['/openapi.json']"
 req models GET /v1/models
 check "while /v1/models without a key is 401" code_is models 401
 req head HEAD /openapi.json
