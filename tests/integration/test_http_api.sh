@@ -7,6 +7,7 @@
 # (echo test LLM).
 set -u
 . "$RK_ROOT/tests/lib/services.sh"; . "$RK_ROOT/tests/lib/rk.sh"
+. "$RK_ROOT/tests/lib/http.sh"
 trap stop_all EXIT; trap 'exit 143' TERM INT
 cd "$RK_ROOT"
 _svc_init
@@ -14,20 +15,7 @@ T=$SVC_TMP
 J='Content-Type: application/json'
 CFG=config/test-http.yaml
 
-# req NAME METHOD PATH [curl args...]: $T/NAME.{code,h,b}
-req() {
-    local name=$1 method=$2 path=$3; shift 3
-    curl -s --max-time 15 -X "$method" -D "$T/$name.h" -o "$T/$name.b" \
-        -w '%{http_code}' "$@" "$RK_URL$path" >"$T/$name.code" 2>/dev/null
-}
-code_is() { [ "$(cat "$T/$1.code")" = "$2" ]; }
-# header NAME HEADER: the value (case-insensitive name), CR stripped
-header() { tr -d '\r' <"$T/$1.h" | awk -v h="$(tr 'A-Z' 'a-z' <<<"$2")" \
-    'BEGIN{FS=": "} tolower($1)==h {sub(/^[^:]*: /,""); print; exit}'; }
-# jq_py FILE EXPR: EXPR (python, `d` = the parsed JSON) must be true
-jq_py() { python3 -c 'import json,sys
-d=json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null; }
+REQ_TIMEOUT=15 # each req here gives up after 15 s (http.sh's default is 30)
 # OpenAI error body: {"error":{"message":str,"type":str,"param":..,"code":..}}
 openai_error() { jq_py "$T/$1.b" 'isinstance(d["error"]["message"],str) and d["error"]["message"]!="" and isinstance(d["error"]["type"],str) and "param" in d["error"] and "code" in d["error"]'; }
 # sse FILE EXPR: parse "data:" events; `ev` = JSON events, `done` = saw [DONE] last
@@ -51,7 +39,7 @@ check "/ready 200 ready" jq_py "$T/ready.b" 'd["status"]=="ready"'
 req models GET /v1/models
 check "/v1/models 200" code_is models 200
 check "/v1/models lists echo-model" jq_py "$T/models.b" 'd["object"]=="list" and any(m["id"]=="echo-model" and m["object"]=="model" and "owned_by" in m and m["created"]==0 for m in d["data"])'
-req head HEAD /health -I
+req head HEAD /health
 check "HEAD /health 200" code_is head 200
 
 echo "== request id"
