@@ -51,6 +51,19 @@ async function shot(page, name) {
 }
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent);
+// Click what sel matches at the moment of the click, inside the page: a
+// list or message the page re-renders may replace the element between a
+// lookup and a puppeteer click ("Node is detached from document").
+async function clickNow(page, sel) {
+  for (let i = 0; ; i++) {
+    try {
+      await page.waitForSelector(sel, { timeout: STEP_MS });
+      return await page.$eval(sel, (e) => e.click());
+    } catch (e) {
+      if (i >= 4 || !/detached|not find|No element/i.test(String(e))) throw e;
+    }
+  }
+}
 
 async function login(page) {
   await page.goto(`${URL_}/`, { waitUntil: 'load', timeout: STEP_MS });
@@ -144,14 +157,14 @@ async function chat(page, docId) {
   check('a citation [n] points at the uploaded file', !!cite, JSON.stringify(cites));
   await shot(page, 'chat');
   if (!cite) return;
-  await page.click(`.msg.assistant .text button.cite[data-n="${cite.n}"]`);
+  await clickNow(page, `.msg.assistant .text button.cite[data-n="${cite.n}"]`);
   await page.waitForSelector('#passage[open]', { timeout: STEP_MS });
   const passage = await text(page, '#passage-text');
   const doc = await text(page, '#passage-doc');
   check('the cited passage opens with its text', passage.includes(key), passage);
   check('the passage names its document', doc.includes(FILENAME) && doc.includes(docId), doc);
   await shot(page, 'passage');
-  await page.click('#passage-close');
+  await clickNow(page, '#passage-close');
   await page.waitForFunction(() => !document.getElementById('passage').open, { timeout: STEP_MS });
 }
 
@@ -159,7 +172,7 @@ async function remove(page, docId) {
   await page.goto(`${URL_}/#docs`, { waitUntil: 'load', timeout: STEP_MS });
   await page.waitForSelector(`#doc-list tr[data-id="${docId}"]`, { timeout: STEP_MS });
   page.once('dialog', (d) => d.accept());
-  await page.click(`#doc-list tr[data-id="${docId}"] button.danger`);
+  await clickNow(page, `#doc-list tr[data-id="${docId}"] button.danger`);
   await page.waitForFunction((id) => !document.querySelector(`#doc-list tr[data-id="${id}"]`),
     { timeout: STEP_MS }, docId);
   check('after delete the file is gone from the list', true);
