@@ -5,7 +5,8 @@
  * error rather than a key with default scopes), the answers' JSON (a
  * secret appears in exactly one response: the one that created it), and
  * the hop to a host worker, since every call reaches the history store.
- * Same suspend-before-call pattern as http_docs.c: the connection is
+ * Same suspend-before-call pattern as http_docs.c, through http_job.c
+ * (which also holds the outcome the worker records): the connection is
  * suspended before run_blocking, the worker records the result under
  * r->mu and resumes, the MHD thread answers.
  */
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_job.h"
 #include "http_resp.h"
 #include "http_server.h"
 
@@ -26,12 +28,11 @@
 typedef enum ak_op { AK_CREATE, AK_LIST, AK_ROTATE, AK_REVOKE } ak_op;
 
 typedef struct ak_job {
+    hjob out; /* first: r->job is an hjob too (http_job.h) */
     ak_op op;
     rk_api_key_spec spec;
     char name[65], tenant[65];
     int64_t grace_ms;
-    int done, status, oom;
-    char msg[RK_ERR_MSG_MAX];
     json_t *result; /* create/rotate: the key; list: the array */
 } ak_job;
 
@@ -81,7 +82,7 @@ static void on_secret(void *ud, const rk_api_key *k, const char *secret)
     ak_job *j = ud;
     json_decref(j->result);
     j->result = key_json(k, secret);
-    j->oom |= j->result == NULL;
+    j->out.oom |= j->result == NULL;
 }
 
 static void on_listed(void *ud, const rk_api_key *k)
@@ -89,7 +90,7 @@ static void on_listed(void *ud, const rk_api_key *k)
     ak_job *j = ud;
     json_t *o = key_json(k, NULL);
     if (!o || json_array_append_new(j->result, o) < 0)
-        j->oom = 1;
+        j->out.oom = 1;
 }
 
 /* The job is the worker's until done is set under r->mu. */
@@ -111,14 +112,7 @@ static void ak_run(void *ud)
     ak_job *j = r->job; /* set before run_blocking; not touched by MHD until done */
     rk_err err = {{0}};
     int st = call_host(r, j, &err);
-    pthread_mutex_lock(&r->mu);
-    j->done = 1;
-    j->status = st;
-    snprintf(j->msg, sizeof j->msg, "%s", err.msg[0] ? err.msg : rk_strerror(st));
-    int free_now = req_async_end_locked(r);
-    pthread_mutex_unlock(&r->mu);
-    if (free_now)
-        req_free(r);
+    hjob_on_done(r, st, 0, err.msg[0] ? err.msg : rk_strerror(st), NULL);
 }
 
 /* ---- answers (MHD thread) ------------------------------------------------- */
@@ -132,17 +126,16 @@ static int status_of(int st)
     }
 }
 
-static enum MHD_Result answer_locked(http_req *r, ak_job *j)
+static enum MHD_Result answer_locked(http_req *r)
 {
-    if (!j->done) {
-        if (r->stopping)
-            return hr_fail(r, 503, NULL, "The server is shutting down");
-        req_suspend_locked(r); /* woken too early: wait for the worker */
-        return MHD_YES;
-    }
-    if (j->status != RK_OK)
-        return hr_fail(r, status_of(j->status), NULL, "%s", j->msg);
-    if (j->oom)
+    ak_job *j = r->job;
+    enum MHD_Result rc;
+    if (hjob_waiting_locked(r, &rc))
+        return rc;
+    if (j->out.rc != RK_OK)
+        return hr_fail(r, status_of(j->out.rc), NULL, "%s",
+                       j->out.msg ? j->out.msg : rk_strerror(j->out.rc));
+    if (j->out.oom)
         return hr_fail(r, 503, NULL, "out of memory");
     json_t *res = j->result;
     j->result = NULL;
@@ -158,16 +151,7 @@ static enum MHD_Result answer_locked(http_req *r, ak_job *j)
 
 static enum MHD_Result ak_resume(http_req *r)
 {
-    pthread_mutex_lock(&r->mu);
-    hr_hold_locked(r);
-    enum MHD_Result rc = answer_locked(r, r->job);
-    pthread_mutex_unlock(&r->mu);
-    return hr_release(r, rc);
-}
-
-static void ak_cancel(http_req *r)
-{
-    (void)r; /* one short database call: it ends by itself */
+    return hjob_resume(r, answer_locked);
 }
 
 static void ak_free(void *p)
@@ -175,11 +159,14 @@ static void ak_free(void *p)
     ak_job *j = p;
     if (!j)
         return;
+    hjob_clear(&j->out);
     json_decref(j->result);
     free(j);
 }
 
-static const http_job_ops ak_ops = {.resume = ak_resume, .cancel = ak_cancel, .free = ak_free};
+/* one short database call: it ends by itself */
+static const http_job_ops ak_ops = {.resume = ak_resume, .cancel = hjob_no_cancel,
+                                    .free = ak_free};
 
 static int supported(const http_req *r)
 {
@@ -206,22 +193,11 @@ static enum MHD_Result start(http_req *r, ak_job *j)
     r->ops = &ak_ops; /* req_free frees the job from here on */
     r->job = j;
     r->phase = PHASE_ASYNC;
-    pthread_mutex_lock(&r->mu);
-    if (req_suspend_locked(r) < 0) {
-        pthread_mutex_unlock(&r->mu);
-        return hr_fail(r, 503, NULL, "The server is shutting down");
-    }
-    r->pending = 1;
-    pthread_mutex_unlock(&r->mu);
-    if (r->srv->host->run_blocking(ak_run, r) != RK_OK) {
-        pthread_mutex_lock(&r->mu);
-        j->done = 1;
-        j->status = RK_ERR_UNAVAILABLE;
-        snprintf(j->msg, sizeof j->msg, "no worker thread could take the call");
-        r->pending = 0;
-        req_wake_locked(r);
-        pthread_mutex_unlock(&r->mu);
-    }
+    enum MHD_Result rc;
+    if (hjob_suspend(r, &rc) < 0)
+        return rc;
+    if (r->srv->host->run_blocking(ak_run, r) != RK_OK)
+        return hjob_called(r, RK_ERR_UNAVAILABLE, "no worker thread could take the call");
     return MHD_YES;
 }
 

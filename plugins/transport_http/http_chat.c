@@ -14,6 +14,7 @@
 
 #include "http_auth.h"
 #include "http_chat_parse.h"
+#include "http_job.h"
 #include "http_resp.h"
 #include "http_server.h"
 #include "http_sse.h"
@@ -295,8 +296,9 @@ static char *completion_body(const chat_job *j, size_t *len)
     return hbuf_take(&b, len);
 }
 
-static enum MHD_Result answer_locked(http_req *r, chat_job *j)
+static enum MHD_Result answer_locked(http_req *r)
 {
+    chat_job *j = r->job;
     /* X-History-Saved whenever the outcome is known before the headers go:
      * every non-streamed answer; a stream says it in its last event (only
      * /chat keeps conversations, and its last event is legacy_json) */
@@ -329,11 +331,7 @@ static enum MHD_Result answer_locked(http_req *r, chat_job *j)
 
 static enum MHD_Result chat_resume(http_req *r)
 {
-    pthread_mutex_lock(&r->mu);
-    hr_hold_locked(r); /* queued below, after r->mu (see http_resp.h) */
-    enum MHD_Result rc = answer_locked(r, r->job);
-    pthread_mutex_unlock(&r->mu);
-    return hr_release(r, rc);
+    return hjob_resume(r, answer_locked);
 }
 
 static void chat_cancel_op(http_req *r)
@@ -368,15 +366,9 @@ static const http_job_ops chat_ops = {
 
 static enum MHD_Result start_chat(http_req *r, chat_job *j)
 {
-    pthread_mutex_lock(&r->mu);
-    /* suspend BEFORE the host can call back: a resume must find it */
-    if (req_suspend_locked(r) < 0) {
-        pthread_mutex_unlock(&r->mu);
-        return hr_fail(r, 503, NULL, "The server is shutting down");
-    }
-    r->pending = 1;
-    pthread_mutex_unlock(&r->mu);
-
+    enum MHD_Result rc;
+    if (hjob_suspend(r, &rc) < 0) /* BEFORE the host can call back */
+        return rc;
     rk_chat *chat = NULL;
     rk_err err = {{0}};
     int st = r->srv->chat->chat_start(r->srv->self, &j->req.in, &chat_sink, r, &chat,

@@ -1,8 +1,9 @@
 /*
  * http_conversations — list, read, export and delete stored conversations.
- * Same suspend-then-call pattern as http_docs.c: the connection is
- * suspended before the host call, the worker thread builds the JSON items
- * under r->mu as they come, on_done resumes, and the MHD thread answers.
+ * Same suspend-then-call pattern as http_docs.c (the shared steps and the
+ * outcome are http_job.c's): the connection is suspended before the host
+ * call, the worker thread builds the JSON items under r->mu as they come,
+ * on_done resumes, and the MHD thread answers.
  * Listing asks the host for one item more than the page so has_more is
  * exact. Which tenant is read is decided here, before any host call: the
  * key's own, or with ?tenant= one an admin key names; the host then treats
@@ -19,6 +20,7 @@
 
 #include "http_docmeta.h"
 #include "http_docs.h"
+#include "http_job.h"
 #include "http_resp.h"
 #include "http_server.h"
 
@@ -27,11 +29,10 @@
 typedef enum conv_op { COP_LIST, COP_GET, COP_EXPORT, COP_DELETE } conv_op;
 
 typedef struct conv_job {
+    hjob out; /* first: r->job is an hjob too (http_job.h) */
     conv_op op;
     size_t limit;   /* list: the page size the client asked for */
     json_t *items;  /* conversations or messages so far */
-    int oom, done, rc, http;
-    char *msg, *next;
     char tenant[sizeof ((rk_principal *)0)->tenant];
 } conv_job;
 
@@ -40,9 +41,8 @@ static void job_free(void *p)
     conv_job *j = p;
     if (!j)
         return;
+    hjob_clear(&j->out);
     json_decref(j->items);
-    free(j->msg);
-    free(j->next);
     free(j);
 }
 
@@ -67,7 +67,7 @@ static void append_locked(http_req *r, json_t *item)
 {
     conv_job *j = r->job;
     if (!item || json_array_append_new(j->items, item) < 0)
-        j->oom = 1;
+        j->out.oom = 1;
 }
 
 static void on_conv(void *ud, const rk_conv_info *c)
@@ -94,53 +94,14 @@ static void on_message(void *ud, const rk_history_entry *e)
     pthread_mutex_unlock(&r->mu);
 }
 
-static void on_done(void *ud, int status, int http_status, const char *message,
-                    const char *next)
-{
-    http_req *r = ud;
-    pthread_mutex_lock(&r->mu);
-    conv_job *j = r->job;
-    j->done = 1;
-    j->rc = status;
-    j->http = http_status;
-    j->msg = message ? strdup(message) : NULL;
-    j->next = next ? strdup(next) : NULL;
-    if (next && !j->next)
-        j->oom = 1;
-    int free_now = req_async_end_locked(r);
-    pthread_mutex_unlock(&r->mu);
-    if (free_now)
-        req_free(r);
-}
-
 static const rk_conv_sink conv_sink = {
     .struct_size = sizeof(rk_conv_sink),
     .on_conv = on_conv,
     .on_message = on_message,
-    .on_done = on_done,
+    .on_done = hjob_on_done,
 };
 
 /* ---- answers (MHD thread, r->mu held) ------------------------------------ */
-
-static enum MHD_Result send_list(http_req *r, conv_job *j)
-{
-    json_t *items = j->items, *next = NULL;
-    j->items = NULL;
-    if (json_array_size(items) > j->limit) {
-        /* the extra item proves there is more: the cursor is the last id
-         * of this page */
-        next = json_incref(json_object_get(json_array_get(items, j->limit - 1), "id"));
-        while (json_array_size(items) > j->limit)
-            json_array_remove(items, j->limit);
-    } else if (j->next) {
-        next = hj_str(j->next); /* a full page at the host's cap */
-    }
-    int more = next != NULL;
-    return hr_send_json(r, 200,
-                        json_pack("{s:s,s:o,s:b,s:o}", "object", "list", "data", items,
-                                  "has_more", more, "next", next ? next : json_null()),
-                        NULL);
-}
 
 /* A filename safe in a header: the id when it is plain, else generic. */
 static void export_name(const char *id, char *out, size_t cap)
@@ -173,27 +134,17 @@ static enum MHD_Result send_conversation(http_req *r, conv_job *j)
                         extra);
 }
 
-static enum MHD_Result answer_locked(http_req *r, conv_job *j)
+static enum MHD_Result answer_locked(http_req *r)
 {
-    if (!j->done) {
-        if (r->stopping)
-            return hr_fail(r, 503, NULL, "The server is shutting down");
-        req_suspend_locked(r); /* woken too early: wait for on_done */
-        return MHD_YES;
+    conv_job *j = r->job;
+    enum MHD_Result rc;
+    if (hjob_answered_locked(r, &rc))
+        return rc;
+    if (j->op == COP_LIST) {
+        json_t *items = j->items;
+        j->items = NULL;
+        return hjob_send_page(r, items, j->limit, j->out.next);
     }
-    if (j->rc != RK_OK) {
-        hr_error e = {
-            .status = j->http >= 400 && j->http <= 599 ? j->http : hr_status_for(j->rc),
-            .message = j->msg && j->msg[0] ? j->msg : rk_strerror(j->rc),
-        };
-        if (e.status == 503)
-            e.retry_after_ms = 2000;
-        return hr_send_error(r, &e);
-    }
-    if (j->oom)
-        return hr_fail(r, 503, NULL, "out of memory");
-    if (j->op == COP_LIST)
-        return send_list(r, j);
     if (j->op == COP_DELETE)
         return hr_send_empty(r, 204, NULL);
     return send_conversation(r, j);
@@ -201,22 +152,13 @@ static enum MHD_Result answer_locked(http_req *r, conv_job *j)
 
 static enum MHD_Result conv_resume(http_req *r)
 {
-    pthread_mutex_lock(&r->mu);
-    hr_hold_locked(r); /* queued below, after r->mu (see http_resp.h) */
-    enum MHD_Result rc = answer_locked(r, r->job);
-    pthread_mutex_unlock(&r->mu);
-    return hr_release(r, rc);
+    return hjob_resume(r, answer_locked);
 }
 
 /* Nothing to cancel: each call is one short query; on_done frees. */
-static void conv_cancel(http_req *r)
-{
-    (void)r;
-}
-
 static const http_job_ops conv_ops = {
     .resume = conv_resume,
-    .cancel = conv_cancel,
+    .cancel = hjob_no_cancel,
     .free = job_free,
 };
 
@@ -268,48 +210,22 @@ static enum MHD_Result start(http_req *r, conv_op op, size_t limit, const char *
     if (pick_tenant(r, j, &rc) < 0)
         return rc;
     r->phase = PHASE_ASYNC;
-    pthread_mutex_lock(&r->mu);
-    if (req_suspend_locked(r) < 0) {
-        pthread_mutex_unlock(&r->mu);
-        return hr_fail(r, 503, NULL, "The server is shutting down");
-    }
-    r->pending = 1;
-    pthread_mutex_unlock(&r->mu);
+    if (hjob_suspend(r, &rc) < 0)
+        return rc;
     rk_err err = {{0}};
     int st = op == COP_LIST
                  ? cs->conv_list(r->srv->self, j->tenant, after, limit + 1, &conv_sink, r, &err)
              : op == COP_DELETE
                  ? cs->conv_delete(r->srv->self, j->tenant, r->doc_id, &conv_sink, r, &err)
                  : cs->conv_get(r->srv->self, j->tenant, r->doc_id, &conv_sink, r, &err);
-    if (st == RK_OK)
-        return MHD_YES;
-    pthread_mutex_lock(&r->mu);
-    j->done = 1;
-    j->rc = st;
-    j->msg = strdup(err.msg[0] ? err.msg : rk_strerror(st));
-    r->pending = 0;
-    req_wake_locked(r);
-    pthread_mutex_unlock(&r->mu);
-    return MHD_YES;
-}
-
-/* 1..RK_CONV_LIST_MAX in plain digits. */
-static int parse_limit(const char *s, size_t *out)
-{
-    size_t n = 0, i = 0;
-    for (; s[i] >= '0' && s[i] <= '9' && n <= RK_CONV_LIST_MAX; i++)
-        n = n * 10 + (size_t)(s[i] - '0');
-    if (i == 0 || s[i] || n < 1 || n > RK_CONV_LIST_MAX)
-        return -1;
-    *out = n;
-    return 0;
+    return hjob_called(r, st, err.msg);
 }
 
 enum MHD_Result conv_list_handle(http_req *r)
 {
     size_t limit = LIST_DEFAULT;
     const char *l = query(r, "limit"), *after = query(r, "after");
-    if (l && parse_limit(l, &limit) < 0)
+    if (l && hjob_parse_limit(l, RK_CONV_LIST_MAX, &limit) < 0)
         return hr_fail(r, 400, "limit", "'limit' must be an integer from 1 to %d",
                        RK_CONV_LIST_MAX);
     if (after && !*after)

@@ -3,10 +3,11 @@
  * side. Same suspend-then-call pattern as chats (http_chat.c): the
  * connection is suspended before the host call so a fast on_done cannot
  * resume it first, the host's worker thread records what it learns under
- * r->mu, on_done resumes, and the MHD thread answers. Uploads reach the
- * host as one buffer (the body, bounded by max_body, or the file part of
- * a multipart body, sliced without a copy) because the host ingests the
- * whole document at once anyway. Listing asks for one item more than the
+ * r->mu, on_done resumes, and the MHD thread answers (those steps and the
+ * outcome they share with the other host calls are http_job.c's). Uploads
+ * reach the host as one buffer (the body, bounded by max_body, or the file
+ * part of a multipart body, sliced without a copy) because the host
+ * ingests the whole document at once anyway. Listing asks for one item more than the
  * page so `has_more` is exact instead of "maybe".
  */
 #include "http_docs.h"
@@ -17,6 +18,7 @@
 #include <strings.h>
 
 #include "http_docs_admin.h"
+#include "http_job.h"
 #include "http_multipart.h"
 #include "http_resp.h"
 #include "http_server.h"
@@ -28,12 +30,10 @@
 typedef enum docs_op { DOP_PUT, DOP_LIST, DOP_DELETE } docs_op;
 
 typedef struct docs_job {
+    hjob out; /* first: r->job is an hjob too (http_job.h) */
     docs_op op;
     size_t limit;   /* list: the page size the client asked for */
     json_t *result; /* put: the document; list: the items so far */
-    int oom;
-    int done, status, http_status;
-    char *msg, *next;
 } docs_job;
 
 static void job_free(void *p)
@@ -41,9 +41,8 @@ static void job_free(void *p)
     docs_job *j = p;
     if (!j)
         return;
+    hjob_clear(&j->out);
     json_decref(j->result);
-    free(j->msg);
-    free(j->next);
     free(j);
 }
 
@@ -61,10 +60,10 @@ static void on_meta(void *ud, const rk_doc_meta *m)
     pthread_mutex_lock(&r->mu);
     docs_job *j = r->job;
     if (!doc) {
-        j->oom = 1;
+        j->out.oom = 1;
     } else if (j->op == DOP_LIST) {
         if (json_array_append_new(j->result, doc) < 0)
-            j->oom = 1;
+            j->out.oom = 1;
     } else {
         json_decref(j->result);
         j->result = doc;
@@ -72,49 +71,13 @@ static void on_meta(void *ud, const rk_doc_meta *m)
     pthread_mutex_unlock(&r->mu);
 }
 
-static void on_done(void *ud, int status, int http_status, const char *message,
-                    const char *next)
-{
-    http_req *r = ud;
-    pthread_mutex_lock(&r->mu);
-    docs_job *j = r->job;
-    j->done = 1;
-    j->status = status;
-    j->http_status = http_status;
-    j->msg = message ? strdup(message) : NULL;
-    j->next = next ? strdup(next) : NULL;
-    if (next && !j->next)
-        j->oom = 1;
-    int free_now = req_async_end_locked(r);
-    pthread_mutex_unlock(&r->mu);
-    if (free_now)
-        req_free(r);
-}
-
 static const rk_doc_sink docs_sink = {
     .struct_size = sizeof(rk_doc_sink),
     .on_meta = on_meta,
-    .on_done = on_done,
+    .on_done = hjob_on_done,
 };
 
 /* ---- answers (MHD thread, r->mu held) ------------------------------------ */
-
-/* A 503 from the document service (every PDF reader busy, storage
- * unreachable) is worth another try soon: say so with Retry-After. */
-#define DOCS_RETRY_AFTER_MS 2000
-
-static enum MHD_Result send_failure(http_req *r, const docs_job *j)
-{
-    hr_error e = {
-        .status = j->http_status >= 400 && j->http_status <= 599
-                      ? j->http_status
-                      : hr_status_for(j->status),
-        .message = j->msg && j->msg[0] ? j->msg : rk_strerror(j->status),
-    };
-    if (e.status == 503)
-        e.retry_after_ms = DOCS_RETRY_AFTER_MS;
-    return hr_send_error(r, &e);
-}
 
 static enum MHD_Result send_put(http_req *r, docs_job *j)
 {
@@ -130,67 +93,32 @@ static enum MHD_Result send_put(http_req *r, docs_job *j)
     return hr_send_json(r, 201, doc, extra);
 }
 
-static enum MHD_Result send_list(http_req *r, docs_job *j)
+static enum MHD_Result answer_locked(http_req *r)
 {
-    json_t *items = j->result;
-    j->result = NULL;
-    json_t *next = NULL;
-    if (json_array_size(items) > j->limit) {
-        /* the extra item proves there is more: the cursor is the last id
-         * of this page */
-        json_t *last = json_array_get(items, j->limit - 1);
-        next = json_incref(json_object_get(last, "id"));
-        while (json_array_size(items) > j->limit)
-            json_array_remove(items, j->limit);
-    } else if (j->next) {
-        next = hj_str(j->next); /* a full page at the host's cap */
-    }
-    int more = next != NULL;
-    return hr_send_json(r, 200,
-                        json_pack("{s:s,s:o,s:b,s:o}", "object", "list",
-                                  "data", items, "has_more", more, "next",
-                                  next ? next : json_null()),
-                        NULL);
-}
-
-static enum MHD_Result answer_locked(http_req *r, docs_job *j)
-{
-    if (!j->done) {
-        if (r->stopping)
-            return hr_fail(r, 503, NULL, "The server is shutting down");
-        req_suspend_locked(r); /* woken too early: wait for on_done */
-        return MHD_YES;
-    }
-    if (j->status != RK_OK)
-        return send_failure(r, j);
-    if (j->oom)
-        return hr_fail(r, 503, NULL, "out of memory");
+    docs_job *j = r->job;
+    enum MHD_Result rc;
+    if (hjob_answered_locked(r, &rc))
+        return rc;
     if (j->op == DOP_PUT)
         return send_put(r, j);
-    if (j->op == DOP_LIST)
-        return send_list(r, j);
+    if (j->op == DOP_LIST) {
+        json_t *items = j->result;
+        j->result = NULL;
+        return hjob_send_page(r, items, j->limit, j->out.next);
+    }
     return hr_send_empty(r, 204, NULL);
 }
 
 static enum MHD_Result docs_resume(http_req *r)
 {
-    pthread_mutex_lock(&r->mu);
-    hr_hold_locked(r); /* queued below, after r->mu (see http_resp.h) */
-    enum MHD_Result rc = answer_locked(r, r->job);
-    pthread_mutex_unlock(&r->mu);
-    return hr_release(r, rc);
+    return hjob_resume(r, answer_locked);
 }
 
 /* Nothing to cancel: put, list and delete are short and end by
  * themselves; on_done then frees the request. */
-static void docs_cancel(http_req *r)
-{
-    (void)r;
-}
-
 static const http_job_ops docs_ops = {
     .resume = docs_resume,
-    .cancel = docs_cancel,
+    .cancel = hjob_no_cancel,
     .free = job_free,
 };
 
@@ -206,37 +134,6 @@ static docs_job *job_new(http_req *r, docs_op op)
     r->job = j;
     r->phase = PHASE_ASYNC;
     return j;
-}
-
-/* Suspend BEFORE the host can call back: a resume must find it. */
-static int pre_call(http_req *r, enum MHD_Result *rc)
-{
-    pthread_mutex_lock(&r->mu);
-    if (req_suspend_locked(r) < 0) {
-        pthread_mutex_unlock(&r->mu);
-        *rc = hr_fail(r, 503, NULL, "The server is shutting down");
-        return -1;
-    }
-    r->pending = 1;
-    pthread_mutex_unlock(&r->mu);
-    return 0;
-}
-
-/* After the host call returned st: without RK_OK no callback follows, so
- * answer from here. */
-static enum MHD_Result post_call(http_req *r, docs_job *j, int st,
-                                 const rk_err *err)
-{
-    if (st == RK_OK)
-        return MHD_YES;
-    pthread_mutex_lock(&r->mu);
-    j->done = 1;
-    j->status = st;
-    j->msg = strdup(err->msg[0] ? err->msg : rk_strerror(st));
-    r->pending = 0;
-    req_wake_locked(r);
-    pthread_mutex_unlock(&r->mu);
-    return MHD_YES;
 }
 
 static enum MHD_Result unavailable(http_req *r)
@@ -393,28 +290,16 @@ enum MHD_Result docs_upload_handle(http_req *r)
     docs_job *j = job_new(r, DOP_PUT);
     if (!j)
         return hr_fail(r, 503, NULL, "out of memory");
-    if (pre_call(r, &rc) < 0)
+    if (hjob_suspend(r, &rc) < 0)
         return rc;
     rk_err err = {{0}};
     int st = r->srv->docs->doc_put(r->srv->self, &up, &docs_sink, r, &err);
-    rc = post_call(r, j, st, &err);
+    rc = hjob_called(r, st, err.msg);
     hbuf_free(&r->body); /* doc_put took its own copy */
     return rc;
 }
 
 /* ---- GET /documents, DELETE /documents/{id} ------------------------------ */
-
-/* 1..LIST_MAX in plain digits. */
-static int parse_limit(const char *s, size_t *out)
-{
-    size_t n = 0, i = 0;
-    for (; s[i] >= '0' && s[i] <= '9' && n <= LIST_MAX; i++)
-        n = n * 10 + (size_t)(s[i] - '0');
-    if (i == 0 || s[i] || n < 1 || n > LIST_MAX)
-        return -1;
-    *out = n;
-    return 0;
-}
 
 enum MHD_Result docs_list_handle(http_req *r)
 {
@@ -422,7 +307,7 @@ enum MHD_Result docs_list_handle(http_req *r)
         return unavailable(r);
     size_t limit = LIST_DEFAULT;
     const char *l = query(r, "limit"), *after = query(r, "after");
-    if (l && parse_limit(l, &limit) < 0)
+    if (l && hjob_parse_limit(l, LIST_MAX, &limit) < 0)
         return hr_fail(r, 400, "limit", "'limit' must be an integer from 1 "
                                         "to %d", LIST_MAX);
     if (after && !docs_id_ok(after))
@@ -433,12 +318,12 @@ enum MHD_Result docs_list_handle(http_req *r)
         return hr_fail(r, 503, NULL, "out of memory");
     j->limit = limit;
     enum MHD_Result rc = MHD_YES;
-    if (pre_call(r, &rc) < 0)
+    if (hjob_suspend(r, &rc) < 0)
         return rc;
     rk_err err = {{0}};
     int st = r->srv->docs->doc_list(r->srv->self, docmeta_tenant(r), after,
                                     limit + 1, &docs_sink, r, &err);
-    return post_call(r, j, st, &err);
+    return hjob_called(r, st, err.msg);
 }
 
 enum MHD_Result docs_delete_handle(http_req *r)
@@ -449,12 +334,12 @@ enum MHD_Result docs_delete_handle(http_req *r)
     if (!j)
         return hr_fail(r, 503, NULL, "out of memory");
     enum MHD_Result rc = MHD_YES;
-    if (pre_call(r, &rc) < 0)
+    if (hjob_suspend(r, &rc) < 0)
         return rc;
     rk_err err = {{0}};
     int st = r->srv->docs->doc_delete(r->srv->self, docmeta_tenant(r), r->doc_id,
                                       &docs_sink, r, &err);
-    return post_call(r, j, st, &err);
+    return hjob_called(r, st, err.msg);
 }
 
 int docs_id_ok(const char *id)

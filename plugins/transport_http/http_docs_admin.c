@@ -1,9 +1,10 @@
 /*
  * http_docs_admin — per-document status, re-index and asynchronous upload
- * over HTTP. The host calls follow http_docs.c's pattern: suspend the
- * connection before the call (so a fast on_done cannot resume it first),
- * record what the worker thread reports under r->mu, resume, and answer
- * on the MHD thread. The status arrives as an rk_doc_status and is turned
+ * over HTTP. The host calls follow http_docs.c's pattern (the shared
+ * steps and the outcome are http_job.c's): suspend the connection before
+ * the call (so a fast on_done cannot resume it first), record what the
+ * worker thread reports under r->mu, resume, and answer on the MHD
+ * thread. The status arrives as an rk_doc_status and is turned
  * into JSON on the worker (its strings live for the callback only). A host
  * older than these 1.1 slots gets 501 naming what is missing, so a client
  * can tell "not supported here" from "not found".
@@ -19,13 +20,13 @@
 
 #include "http_docmeta.h"
 #include "http_docs.h"
+#include "http_job.h"
 #include "http_resp.h"
 #include "http_server.h"
 
 typedef struct adm_job {
+    hjob out;       /* first: r->job is an hjob too (http_job.h) */
     json_t *status; /* the document's state, once on_status came */
-    int done, rc, http, oom;
-    char *msg;
 } adm_job;
 
 static void job_free(void *p)
@@ -33,8 +34,8 @@ static void job_free(void *p)
     adm_job *j = p;
     if (!j)
         return;
+    hjob_clear(&j->out);
     json_decref(j->status);
-    free(j->msg);
     free(j);
 }
 
@@ -88,30 +89,13 @@ static void on_status(void *ud, const rk_doc_status *st)
     adm_job *j = r->job;
     json_decref(j->status);
     j->status = o;
-    j->oom = o == NULL;
+    j->out.oom = o == NULL;
     pthread_mutex_unlock(&r->mu);
-}
-
-static void on_done(void *ud, int status, int http_status, const char *message,
-                    const char *next)
-{
-    (void)next;
-    http_req *r = ud;
-    pthread_mutex_lock(&r->mu);
-    adm_job *j = r->job;
-    j->done = 1;
-    j->rc = status;
-    j->http = http_status;
-    j->msg = message ? strdup(message) : NULL;
-    int free_now = req_async_end_locked(r);
-    pthread_mutex_unlock(&r->mu);
-    if (free_now)
-        req_free(r);
 }
 
 static const rk_doc_sink adm_sink = {
     .struct_size = sizeof(rk_doc_sink),
-    .on_done = on_done,
+    .on_done = hjob_on_done,
     .on_status = on_status,
 };
 
@@ -123,7 +107,7 @@ static enum MHD_Result send_status(http_req *r, adm_job *j)
         return hr_fail(r, 503, NULL, "out of memory");
     json_t *o = j->status;
     j->status = NULL;
-    if (j->http != 202)
+    if (j->out.http != 202)
         return hr_send_json(r, 200, o, NULL);
     const char *id = json_string_value(json_object_get(o, "id"));
     char loc[sizeof "/documents//status" + HTTP_DOC_ID_MAX];
@@ -132,47 +116,23 @@ static enum MHD_Result send_status(http_req *r, adm_job *j)
     return hr_send_json(r, 202, o, extra);
 }
 
-static enum MHD_Result answer_locked(http_req *r, adm_job *j)
+static enum MHD_Result answer_locked(http_req *r)
 {
-    if (!j->done) {
-        if (r->stopping)
-            return hr_fail(r, 503, NULL, "The server is shutting down");
-        req_suspend_locked(r); /* woken too early: wait for on_done */
-        return MHD_YES;
-    }
-    if (j->rc != RK_OK) {
-        hr_error e = {
-            .status = j->http >= 400 && j->http <= 599 ? j->http
-                                                      : hr_status_for(j->rc),
-            .message = j->msg && j->msg[0] ? j->msg : rk_strerror(j->rc),
-        };
-        if (e.status == 503)
-            e.retry_after_ms = 2000;
-        return hr_send_error(r, &e);
-    }
-    if (j->oom)
-        return hr_fail(r, 503, NULL, "out of memory");
-    return send_status(r, j);
+    enum MHD_Result rc;
+    if (hjob_answered_locked(r, &rc))
+        return rc;
+    return send_status(r, r->job);
 }
 
 static enum MHD_Result adm_resume(http_req *r)
 {
-    pthread_mutex_lock(&r->mu);
-    hr_hold_locked(r); /* queued below, after r->mu (see http_resp.h) */
-    enum MHD_Result rc = answer_locked(r, r->job);
-    pthread_mutex_unlock(&r->mu);
-    return hr_release(r, rc);
+    return hjob_resume(r, answer_locked);
 }
 
 /* Status and re-index end by themselves; on_done then frees the request. */
-static void adm_cancel(http_req *r)
-{
-    (void)r;
-}
-
 static const http_job_ops adm_ops = {
     .resume = adm_resume,
-    .cancel = adm_cancel,
+    .cancel = hjob_no_cancel,
     .free = job_free,
 };
 
@@ -216,13 +176,8 @@ static enum MHD_Result start(http_req *r, adm_call call, const rk_doc_upload *up
     r->ops = &adm_ops; /* req_free frees the job from here on */
     r->job = j;
     r->phase = PHASE_ASYNC;
-    pthread_mutex_lock(&r->mu);
-    if (req_suspend_locked(r) < 0) {
-        pthread_mutex_unlock(&r->mu);
-        return hr_fail(r, 503, NULL, "The server is shutting down");
-    }
-    r->pending = 1;
-    pthread_mutex_unlock(&r->mu);
+    if (hjob_suspend(r, &rc) < 0)
+        return rc;
     const rk_docs_service *d = r->srv->docs;
     rk_err err = {{0}};
     const char *tenant = docmeta_tenant(r);
@@ -231,16 +186,7 @@ static enum MHD_Result start(http_req *r, adm_call call, const rk_doc_upload *up
              : call == CALL_REINDEX
                  ? d->doc_reindex(r->srv->self, tenant, r->doc_id, &adm_sink, r, &err)
                  : d->doc_put_async(r->srv->self, up, &adm_sink, r, &err);
-    if (st == RK_OK)
-        return MHD_YES;
-    pthread_mutex_lock(&r->mu);
-    j->done = 1;
-    j->rc = st;
-    j->msg = strdup(err.msg[0] ? err.msg : rk_strerror(st));
-    r->pending = 0;
-    req_wake_locked(r);
-    pthread_mutex_unlock(&r->mu);
-    return MHD_YES;
+    return hjob_called(r, st, err.msg);
 }
 
 enum MHD_Result docs_status_handle(http_req *r)
