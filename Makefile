@@ -178,6 +178,10 @@ HTTP_TEST_OBJS := $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard plugins/transport_
 $(BUILD)/tests/test_http_openapi: $(HTTP_TEST_OBJS)
 TEST_EXTRA_test_http_openapi := $(HTTP_TEST_OBJS) $(call pkg_libs,libmicrohttpd jansson) -lpthread
 TEST_CFLAGS_test_http_openapi := -Iplugins/transport_http $(call pkg_cflags,libmicrohttpd)
+# test_http_job: the shared job outcome, against the same objects
+$(BUILD)/tests/test_http_job: $(HTTP_TEST_OBJS)
+TEST_EXTRA_test_http_job := $(TEST_EXTRA_test_http_openapi)
+TEST_CFLAGS_test_http_job := $(TEST_CFLAGS_test_http_openapi)
 TEST_CFLAGS_test_pdftext := -Iplugins/extract_pdf
 TEST_CFLAGS_test_llm_call := -Iplugins/lib/llm
 
