@@ -61,9 +61,9 @@ uint32_t auth_scope_parse(const char *s)
     return 0;
 }
 
-static int valid_ident(const char *s)
+int auth_ident_ok(const char *s)
 {
-    size_t n = strlen(s);
+    size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > 64) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -134,7 +134,7 @@ static int load_scopes(auth_key *k, const cfg_values *v, const cfg_node *map, cf
 
 static int load_key(auth_key *k, const cfg_node *name, const cfg_node *map, cfg_diag *d)
 {
-    if (!valid_ident(name->str)) {
+    if (!auth_ident_ok(name->str)) {
         cfg_diag_at(d, name, "auth key name '%s' must match [A-Za-z0-9_-]{1,64}", name->str);
         return -1;
     }
@@ -147,7 +147,7 @@ static int load_key(auth_key *k, const cfg_node *name, const cfg_node *map, cfg_
     if (!v) return -1;
     int rc = -1;
     const char *tenant = cfg_values_string(v, "tenant");
-    if (!valid_ident(tenant)) {
+    if (!auth_ident_ok(tenant)) {
         cfg_diag_at(d, map, "auth key '%s': tenant must match [A-Za-z0-9_-]{1,64}", k->name);
         goto done;
     }

@@ -46,6 +46,9 @@ int auth_check_with(const auth *a, keystore *ks, const char *key, rk_principal *
 int64_t auth_refresh_ms(const auth *a);
 /* 1 if name is a config key (auth.keys). */
 int auth_has_key(const auth *a, const char *name);
+
+/* [A-Za-z0-9_-]{1,64}: key names, tenants and stored key ids. */
+int auth_ident_ok(const char *s);
 /* Each config key as the management slots show it (no digest); tenant
  * NULL = all. */
 void auth_each(const auth *a, const char *tenant, void (*fn)(void *ud, const rk_api_key *k),

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "auth.h"
 #include "gate.h"
 #include "loop.h"
 #include "registry.h"
@@ -25,19 +26,6 @@
 #define SECRET_LEN (3 + 2 * SECRET_BYTES + 1)
 #define ID_BYTES 8
 #define ID_LEN (4 + 2 * ID_BYTES + 1)
-
-int keyadmin_ident_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 64) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
 
 static int random_hex(const char *prefix, size_t nbytes, char *out, size_t cap, rk_err *err)
 {
@@ -85,10 +73,10 @@ static rk_api_key public_view(const rk_history_key *k)
 static int check_spec(const rk_api_key_spec *s, rk_err *err)
 {
     if (!s) return rk_fail(err, RK_ERR_INVALID, "key_create: no key description");
-    if (!keyadmin_ident_ok(s->name))
+    if (!auth_ident_ok(s->name))
         return rk_fail(err, RK_ERR_INVALID, "name: use 1 to 64 characters of A-Z, a-z, 0-9, "
                        "'_' and '-'");
-    if (!keyadmin_ident_ok(s->tenant))
+    if (!auth_ident_ok(s->tenant))
         return rk_fail(err, RK_ERR_INVALID, "tenant: use 1 to 64 characters of A-Z, a-z, "
                        "0-9, '_' and '-'");
     if (!s->scopes || (s->scopes & ~RK_SCOPE_ALL))
@@ -206,7 +194,7 @@ int keyadmin_rotate(keystore *ks, const char *id, int64_t grace_ms, rk_api_key_s
 {
     int rc = keystore_supported(ks, err);
     if (rc != RK_OK) return rc;
-    if (!keyadmin_ident_ok(id)) return rk_fail(err, RK_ERR_INVALID, "id: not a key id");
+    if (!auth_ident_ok(id)) return rk_fail(err, RK_ERR_INVALID, "id: not a key id");
     if (grace_ms < 0 || grace_ms > KEYADMIN_MAX_GRACE_MS)
         return rk_fail(err, RK_ERR_INVALID, "grace must be between 0 and 604800 seconds");
     found f;
@@ -230,7 +218,7 @@ int keyadmin_revoke(keystore *ks, const char *id, rk_err *err)
 {
     int rc = keystore_supported(ks, err);
     if (rc != RK_OK) return rc;
-    if (!keyadmin_ident_ok(id)) return rk_fail(err, RK_ERR_INVALID, "id: not a key id");
+    if (!auth_ident_ok(id)) return rk_fail(err, RK_ERR_INVALID, "id: not a key id");
     rc = GATE_CALL(keystore_history(ks), rk_history_vtable, key_revoke, RK_ERR_UNSUPPORTED,
                    id, clock_wall_ms(), err);
     if (rc != RK_OK) return rc;

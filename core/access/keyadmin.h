@@ -24,7 +24,4 @@ int keyadmin_rotate(keystore *ks, const char *id, int64_t grace_ms, rk_api_key_s
                     void *ud, rk_err *err);
 int keyadmin_revoke(keystore *ks, const char *id, rk_err *err);
 
-/* [A-Za-z0-9_-]{1,64}: names, tenants and ids. */
-int keyadmin_ident_ok(const char *s);
-
 #endif
