@@ -118,7 +118,9 @@ static int buf_grow(hc_conn *c)
 void hc_conn_read(hc_conn *c)
 {
     for (int round = 0; round < 16; round++) {
-        if (c->req->paused) return; /* the buffer may be full of unread body */
+        /* process() keeps c->req while it returns 1; a paused reader's
+         * buffer may be full of unread body */
+        if (!c->req || c->req->paused) return;
         if (c->rlen == c->rcap && buf_grow(c) < 0) {
             c->hc->up->fail(c, RK_ERR_NOMEM, "out of memory");
             return;
@@ -128,7 +130,7 @@ void hc_conn_read(hc_conn *c)
         if (n > 0) {
             c->rlen += (size_t)n;
             c->req->got_bytes = 1;
-            if (!c->hc->up->process(c) || (size_t)n < room || c->req->paused) return;
+            if (!c->hc->up->process(c) || (size_t)n < room) return;
         } else if (n == 0) {
             c->hc->up->eof(c);
             return;
@@ -143,6 +145,10 @@ void hc_conn_read(hc_conn *c)
 int hc_conn_send(hc_conn *c)
 {
     httpc_req *r = c->req;
+    if (!r) { /* only a request's connection sends */
+        hc_conn_close(c);
+        return 0;
+    }
     while (r->outoff < r->outlen) {
         ssize_t n = send(c->fd, r->out + r->outoff, r->outlen - r->outoff, MSG_NOSIGNAL);
         if (n > 0) {
@@ -205,6 +211,10 @@ static void on_io(void *ud, uint32_t ev)
         char b;
         ssize_t n = recv(c->fd, &b, 1, MSG_PEEK);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+        hc_conn_close(c);
+        return;
+    }
+    if (!c->req) { /* neither idle nor in use: out of step, never reused */
         hc_conn_close(c);
         return;
     }
