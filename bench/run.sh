@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bench/gateway.sh "$@"
 bench/cache.sh
+bench/rag.sh
 [ -x bench/retrieval/run.sh ] && bench/retrieval/run.sh

@@ -9,12 +9,13 @@
  * short and the texts (a handful of passages) small, so a table would buy
  * nothing.
  */
-#define _GNU_SOURCE /* memmem */
 #include "terms.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <pthread.h>
 
 #include <libstemmer.h>
 
@@ -149,14 +150,65 @@ static int fold(uint32_t cp, uint32_t *lower)
     return CH_NONE;
 }
 
-static int is_stopword(const char *list, size_t list_len, const char *w, size_t n)
+/* The stopword lists as open-addressing hash sets of (offset, length) in
+ * their strings, built once: a word is looked up in O(its length), not by
+ * a scan of the whole list (which cost 14% of a /chat request's CPU). */
+#define STOP_SLOTS 1024 /* power of two, over 4x the longer list */
+
+typedef struct stopset {
+    uint16_t off[STOP_SLOTS];
+    uint8_t len[STOP_SLOTS]; /* 0 = empty slot */
+} stopset;
+
+static stopset g_stop_en, g_stop_ru;
+static pthread_once_t g_stop_once = PTHREAD_ONCE_INIT;
+
+static uint32_t word_hash(const char *w, size_t n)
 {
-    char key[WORD_MAX + 3];
-    key[0] = ' ';
-    memcpy(key + 1, w, n);
-    key[n + 1] = ' ';
-    return memmem(list, list_len, key, n + 2) != NULL;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)w[i]) * 16777619u;
+    return h;
 }
+
+static void stop_build(stopset *set, const char *list, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        while (i < len && list[i] == ' ')
+            i++;
+        size_t j = i;
+        while (j < len && list[j] != ' ')
+            j++;
+        if (j > i) {
+            uint32_t k = word_hash(list + i, j - i) & (STOP_SLOTS - 1);
+            while (set->len[k])
+                k = (k + 1) & (STOP_SLOTS - 1);
+            set->off[k] = (uint16_t)i;
+            set->len[k] = (uint8_t)(j - i);
+        }
+        i = j;
+    }
+}
+
+static void stop_init(void)
+{
+    stop_build(&g_stop_en, stop_en, sizeof stop_en - 1);
+    stop_build(&g_stop_ru, stop_ru, sizeof stop_ru - 1);
+}
+
+static int is_stopword(int ru, const char *w, size_t n)
+{
+    pthread_once(&g_stop_once, stop_init);
+    const stopset *set = ru ? &g_stop_ru : &g_stop_en;
+    const char *list = ru ? stop_ru : stop_en;
+    for (uint32_t k = word_hash(w, n) & (STOP_SLOTS - 1); set->len[k];
+         k = (k + 1) & (STOP_SLOTS - 1))
+        if (set->len[k] == n && memcmp(list + set->off[k], w, n) == 0)
+            return 1;
+    return 0;
+}
+
+_Static_assert(sizeof stop_ru < 65536 && sizeof stop_en < 65536, "offsets are 16-bit");
 
 static int set_add(term_set *set, const char *term)
 {
@@ -195,8 +247,7 @@ static int add_word(terms *t, const char *w, size_t n, int cyr, int latin,
 {
     if (latin && !cyr && n == 1)
         return 0;
-    if (cyr ? is_stopword(stop_ru, sizeof stop_ru - 1, w, n)
-            : is_stopword(stop_en, sizeof stop_en - 1, w, n))
+    if (is_stopword(cyr, w, n))
         return 0;
     struct sb_stemmer *st = cyr ? t->ru : latin ? t->en : NULL;
     char term[WORD_MAX + 4];
