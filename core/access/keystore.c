@@ -197,14 +197,7 @@ rk_instance *keystore_history(const keystore *ks) { return ks ? ks->history : NU
 
 static void timed_wait(keystore *ks, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = clock_mono_after(ms);
     pthread_cond_timedwait(&ks->cv, &ks->mu, &ts);
 }
 

@@ -82,14 +82,7 @@ static void *hk_main(void *arg)
         int64_t wait = next_expire - clock_now_ms();
         if (wait > HK_PROBE_MS) wait = HK_PROBE_MS;
         if (wait < 0) wait = 0;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += wait / 1000;
-        ts.tv_nsec += (wait % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = clock_mono_after(wait);
         while (!h->stopping && pthread_cond_timedwait(&h->cv, &h->mu, &ts) == 0) {}
         if (h->stopping) break;
         pthread_mutex_unlock(&h->mu);

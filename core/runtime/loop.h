@@ -10,6 +10,7 @@
 #define RK_CORE_LOOP_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include <ragkernel/host.h>
 
@@ -17,6 +18,9 @@ typedef struct loop loop;
 
 int64_t clock_now_ms(void);  /* CLOCK_MONOTONIC in ms */
 int64_t clock_wall_ms(void); /* Unix time in ms */
+/* The CLOCK_MONOTONIC instant ms from now, as pthread_cond_timedwait
+ * takes it (for a condvar whose clock attribute is CLOCK_MONOTONIC). */
+struct timespec clock_mono_after(int64_t ms);
 
 loop *loop_new(rk_err *err);
 /* Start the thread. */
