@@ -5,7 +5,8 @@
  * for eval.py and measures warm top-10 latency; `rbench fts5` does the same
  * with a plain SQLite FTS5 table (porter unicode61, title + text in one
  * column, bm25() ORDER BY), the reference the plugin has to beat, measured
- * on the same machine and queries. Results go to stdout as `key=value`.
+ * on the same machine and queries (rbench_fts5.c). Results go to stdout as
+ * `key=value`.
  */
 #include <dlfcn.h>
 #include <jansson.h>
@@ -19,34 +20,20 @@
 
 #include <ragkernel/ragkernel.h>
 
-#include "../../plugins/lib/text/tp_lang.c"
-#include "../../plugins/lib/text/tp_stem.c"
-#include "../../plugins/lib/text/tp_token.c"
+#include "rbench.h"
 
-typedef struct doc {
-    char *id, *title, *text;
-} doc;
+doc *g_docs, *g_queries;
+size_t g_ndocs, g_nqueries;
+opts g_o;
 
-typedef struct opts {
-    const char *plugin, *db, *corpus, *queries, *run;
-    int copies, threads, collapse, no_index;
-    size_t k;
-    const char *kv[32]; /* key=value config items */
-    int n_kv;
-} opts;
-
-static doc *g_docs, *g_queries;
-static size_t g_ndocs, g_nqueries;
-static opts g_o;
-
-static double now_s(void)
+double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -268,7 +255,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* p50 and p99 (ms) of n samples (seconds); sorts them. */
-static void percentiles(double *v, size_t n, double *p50, double *p99, double *mean)
+void percentiles(double *v, size_t n, double *p50, double *p99, double *mean)
 {
     qsort(v, n, sizeof *v, cmp_double);
     double sum = 0;
@@ -334,7 +321,7 @@ static long rss_kb(void)
     return kb;
 }
 
-static void remove_db(const char *path)
+void remove_db(const char *path)
 {
     char p[4096];
     const char *suffix[] = {"", "-wal", "-shm"};
@@ -389,116 +376,6 @@ static int cmd_plugin(void)
     latency(vt, ctx, "reopen_query");
     p->destroy(ctx);
     dlclose(dl);
-    return 0;
-}
-
-/* ---- FTS5 reference --------------------------------------------------------- */
-
-static void sql_ok(sqlite3 *db, int rc, const char *what)
-{
-    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        die("sqlite %s: %s", what, sqlite3_errmsg(db));
-}
-
-static double fts5_build(sqlite3 *db)
-{
-    sqlite3_stmt *ins;
-    char id[256];
-    double t0 = now_s();
-    sql_ok(db, sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                "CREATE VIRTUAL TABLE fts USING fts5(id UNINDEXED, body,"
-                                " tokenize='porter unicode61'); BEGIN", NULL, NULL, NULL), "create");
-    sql_ok(db, sqlite3_prepare_v2(db, "INSERT INTO fts(id, body) VALUES(?1, ?2)", -1, &ins, NULL),
-           "prepare");
-    for (size_t i = 0; i < g_ndocs * (size_t)g_o.copies; i++) {
-        const doc *d = &g_docs[i % g_ndocs];
-        size_t copy = i / g_ndocs;
-        if (copy)
-            snprintf(id, sizeof id, "%s#c%zu", d->id, copy);
-        else
-            snprintf(id, sizeof id, "%s", d->id);
-        char *body = sqlite3_mprintf("%s\n%s", d->title, d->text);
-        sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(ins, 2, body, -1, sqlite3_free);
-        sql_ok(db, sqlite3_step(ins), "insert");
-        sqlite3_reset(ins);
-    }
-    sqlite3_finalize(ins);
-    sql_ok(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), "commit");
-    return now_s() - t0;
-}
-
-/* "w1" OR "w2" ... over the query's lower-cased words, stopwords dropped
- * (English for Latin words, Russian for Cyrillic ones). */
-static char *fts5_match(const char *text)
-{
-    size_t cap = strlen(text) * 8 + 16, o = 0, pos = 0, len = strlen(text);
-    char *m = malloc(cap);
-    tp_token t;
-    if (!m)
-        die("out of memory");
-    m[0] = '\0';
-    while (tp_next_token(text, len, &pos, &t)) {
-        int lang = t.script == TP_SC_CYRILLIC ? tp_lang_find("russian")
-                   : t.script == TP_SC_LATIN  ? tp_lang_english()
-                                              : -1;
-        if (tp_is_stopword(lang, t.norm, t.nlen))
-            continue;
-        o += (size_t)snprintf(m + o, cap - o, "%s\"%s\"", o ? " OR " : "", t.norm);
-    }
-    return m;
-}
-
-static void fts5_pass(sqlite3 *db, size_t k, FILE *run, double *lat)
-{
-    sqlite3_stmt *q;
-    sql_ok(db, sqlite3_prepare_v2(db, "SELECT id, bm25(fts) FROM fts WHERE fts MATCH ?1"
-                                      " ORDER BY bm25(fts) LIMIT ?2", -1, &q, NULL), "prepare");
-    for (size_t i = 0; i < g_nqueries; i++) {
-        char *m = fts5_match(g_queries[i].text);
-        double t0 = now_s();
-        sqlite3_bind_text(q, 1, m, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 2, (sqlite3_int64)k);
-        size_t rank = 0;
-        int rc;
-        while (m[0] && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-            char id[128];
-            snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
-            if (g_o.collapse)
-                id[strcspn(id, "#")] = '\0';
-            if (run) /* eval.py keeps the first occurrence of a doc id */
-                fprintf(run, "%s Q0 %s %zu %.6f fts5\n", g_queries[i].id, id, ++rank,
-                        -sqlite3_column_double(q, 1));
-        }
-        sqlite3_reset(q);
-        if (lat)
-            lat[i] = now_s() - t0;
-        free(m);
-    }
-    sqlite3_finalize(q);
-}
-
-static int cmd_fts5(void)
-{
-    sqlite3 *db;
-    remove_db(g_o.db);
-    if (sqlite3_open(g_o.db, &db) != SQLITE_OK)
-        die("cannot open %s", g_o.db);
-    printf("chunks=%zu index_s=%.2f\n", g_ndocs * (size_t)g_o.copies, fts5_build(db));
-    FILE *run = fopen(g_o.run, "w");
-    if (!run)
-        die("cannot write %s", g_o.run);
-    fts5_pass(db, g_o.k, run, NULL);
-    fclose(run);
-    double *lat = malloc(g_nqueries * sizeof *lat), p50, p99, mean;
-    if (!lat)
-        die("out of memory");
-    fts5_pass(db, 10, NULL, lat); /* warm */
-    fts5_pass(db, 10, NULL, lat);
-    percentiles(lat, g_nqueries, &p50, &p99, &mean);
-    printf("query_p50_ms=%.3f query_p99_ms=%.3f query_mean_ms=%.3f\n", p50, p99, mean);
-    free(lat);
-    sqlite3_close(db);
     return 0;
 }
 

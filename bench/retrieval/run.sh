@@ -25,9 +25,7 @@ RECORD=0
 [ -f "$DATA/eval.py" ] || { echo "no IR data in $DATA (set RK_IR_DATA)" >&2; exit 2; }
 mkdir -p "$OUT"
 make -s "$BUILD/plugins/retriever_sqlite.so"
-cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
-   -Isdk/include bench/retrieval/rbench.c -o "$OUT/rbench" \
-   $(pkg-config --libs jansson sqlite3) -lstemmer -lpthread -ldl
+bench/retrieval/build_rbench.sh "$OUT"
 PLUGIN=$BUILD/plugins/retriever_sqlite.so
 
 # key=value lines of a run -> shell variables R_<key>

@@ -19,9 +19,7 @@ OUT=$BUILD/bench/retrieval
 [ -f "$DATA/scifact/corpus.jsonl" ] || { echo "no IR data in $DATA (set RK_IR_DATA)" >&2; exit 2; }
 mkdir -p "$OUT"
 make -s "$BUILD/plugins/retriever_sqlite.so"
-cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
-   -Isdk/include bench/retrieval/rbench.c -o "$OUT/rbench" \
-   $(pkg-config --libs jansson sqlite3) -lstemmer -lpthread -ldl
+bench/retrieval/build_rbench.sh "$OUT"
 
 val() { grep -o "$2=[0-9.]*" "$1" | head -1 | cut -d= -f2; }
 TSV=$OUT/scale.tsv
