@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "docs.h"
+#include "docs_env.h"
 #include "docs_admin.h"
 #include "hostapi.h"
 #include "ingest.h"
@@ -93,13 +94,6 @@ static inline void res_wait(result *r)
 
 /* ---- environment -------------------------------------------------------- */
 
-typedef struct env {
-    registry *reg;
-    pool *pool;
-    docs *docs;
-    rk_instance *storage, *retriever;
-} env;
-
 static inline void setup(void)
 {
     ph_tmpdir(g_dir, sizeof g_dir);
@@ -108,61 +102,11 @@ static inline void setup(void)
 
 static inline void teardown(void) { ph_rmtree(g_dir); }
 
-/* The configured extractor instances (extract_text) read e's uploads. */
-static inline void with_extractors(env *e)
-{
-    rk_err err = {{0}};
-    ingest_set *ing = ingest_set_new(e->reg, &err);
-    ck_assert_msg(ing != NULL, "ingest_set_new: %s", err.msg);
-    docs_set_ingest(e->docs, ing);
-}
-
 /* storage_local at <dir>/documents; retriever_sqlite at <dir>/index.sqlite,
  * or the named test retriever. */
 static inline env env_open(const char *retriever)
 {
-    char yaml[256], text[2048], index_cfg[512];
-    if (retriever)
-        snprintf(index_cfg, sizeof index_cfg, "    plugin: %s\n", retriever);
-    else
-        snprintf(index_cfg, sizeof index_cfg,
-                 "    plugin: retriever_sqlite\n    config: {path: \"%s/index.sqlite\"}\n", g_dir);
-    snprintf(yaml, sizeof yaml, "%s/rk.yaml", g_dir);
-    snprintf(text, sizeof text,
-             "server:\n  plugin_path: [\"%s/plugins\", \"%s/test-plugins\"]\n"
-             "instances:\n  files:\n    plugin: storage_local\n"
-             "    config: {root: \"%s/documents\"}\n  index:\n%s"
-             "  text:\n    plugin: extract_text\n",
-             ph_build_dir(), ph_build_dir(), g_dir, index_cfg);
-    FILE *f = fopen(yaml, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-    cfg_diag d = {0};
-    rk_conf *c = conf_load(yaml, &d);
-    ck_assert_msg(c != NULL, "conf: %s", d.n ? d.lines[0] : "?");
-    env e = {0};
-    e.reg = registry_build(c, hostapi_table(), &d);
-    ck_assert_msg(e.reg != NULL, "registry: %s", d.n ? d.lines[0] : "?");
-    cfg_diag_free(&d);
-    rk_err err = {{0}};
-    ck_assert_msg(registry_start(e.reg, &err) == RK_OK, "start: %s", err.msg);
-    e.pool = pool_new(3, &err);
-    ck_assert_ptr_nonnull(e.pool);
-    e.storage = registry_get(e.reg, "files");
-    e.retriever = registry_get(e.reg, "index");
-    e.docs = docs_new(e.storage, e.retriever, e.pool, NULL, &err);
-    ck_assert_msg(e.docs != NULL, "docs_new: %s", err.msg);
-    with_extractors(&e);
-    return e;
-}
-
-static inline void env_close(env *e)
-{
-    docs_free(e->docs);
-    pool_free(e->pool);
-    registry_stop(e->reg, 0);
-    registry_unref(e->reg);
+    return docs_env_open(g_dir, "storage_local", "index.sqlite", retriever, NULL);
 }
 
 /* ---- operations, waited for ----------------------------------------------- */

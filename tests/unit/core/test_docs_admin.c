@@ -147,7 +147,7 @@ START_TEST(without_an_index)
     docs_free(e.docs);
     e.docs = docs_new(e.storage, NULL, e.pool, NULL, &err);
     ck_assert_ptr_nonnull(e.docs);
-    with_extractors(&e);
+    docs_env_extractors(&e);
     result r;
     ck_assert_int_eq(put_sync(&e, NULL, "log", "log.txt", V1), 201);
     status(&e, NULL, "log", &r);
