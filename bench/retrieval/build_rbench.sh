@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 T=plugins/lib/text
 cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
-   -Isdk/include -I$T bench/retrieval/rbench.c bench/retrieval/rbench_fts5.c \
+   -Isdk/include -Icommon -I$T bench/retrieval/rbench.c bench/retrieval/rbench_fts5.c \
    $T/tp_token.c $T/tp_lang.c $T/tp_stem.c -o "$1/rbench" \
    $(pkg-config --libs jansson sqlite3) -lstemmer -lpthread -ldl

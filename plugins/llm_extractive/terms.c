@@ -19,6 +19,8 @@
 
 #include <libstemmer.h>
 
+#include "utf8.h"
+
 #define WORD_MAX 96
 
 struct terms {
@@ -92,23 +94,6 @@ static size_t utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *
     }
     *cp = v;
     return n;
-}
-
-static size_t utf8_put(uint32_t cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    out[0] = (char)(0xE0 | (cp >> 12));
-    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[2] = (char)(0x80 | (cp & 0x3F));
-    return 3;
 }
 
 enum { CH_NONE, CH_DIGIT, CH_LATIN, CH_CYRILLIC, CH_MARK };
@@ -289,7 +274,7 @@ long terms_collect(terms *t, const char *text, size_t len, term_set *set)
         }
         if (cls != CH_NONE) {
             if (wn + 3 <= WORD_MAX) /* longer words are cut, not split */
-                wn += utf8_put(lower, w + wn);
+                wn += utf8_put(w + wn, lower);
             cyr |= cls == CH_CYRILLIC;
             latin |= cls == CH_LATIN;
             continue;

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "textproc.h"
+#include "utf8.h"
 
 static const char *config_of(int lang)
 {
@@ -100,13 +101,6 @@ size_t rp_query_text(const char *text, char *out, size_t cap, int *other_script)
 
 /* ---- folding ---------------------------------------------------------- */
 
-static size_t put_cp(char *out, uint32_t c)
-{
-    out[0] = (char)(0xC0 | (c >> 6)); /* every code point here is 2 bytes */
-    out[1] = (char)(0x80 | (c & 0x3F));
-    return 2;
-}
-
 static uint32_t fold_cp(uint32_t c)
 {
     if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) ||
@@ -138,8 +132,8 @@ void rp_fold_sets(char from[RP_FOLD_MAX], char to[RP_FOLD_MAX])
         uint32_t l = fold_cp(c);
         if (l == c)
             continue;
-        n += put_cp(from + n, c);
-        m += put_cp(to + m, l);
+        n += utf8_put(from + n, c);
+        m += utf8_put(to + m, l);
     }
     from[n] = '\0';
     to[m] = '\0';

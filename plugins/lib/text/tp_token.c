@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "utf8.h"
+
 uint32_t tp_hash(const char *s, size_t n, uint32_t seed)
 {
     uint32_t h = 2166136261u ^ seed;
@@ -46,30 +48,6 @@ static uint32_t utf8_decode(const unsigned char *s, size_t len, size_t *adv)
     }
     *adv = n;
     return c;
-}
-
-static size_t utf8_encode(uint32_t c, char *out)
-{
-    if (c < 0x80) {
-        out[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        out[0] = (char)(0xC0 | (c >> 6));
-        out[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        out[0] = (char)(0xE0 | (c >> 12));
-        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (c >> 18));
-    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
 }
 
 /* Lower case for the alphabets we stem, plus ё -> е. Case pairs in the
@@ -183,7 +161,7 @@ static int cp_class(uint32_t c, tp_script *sc)
 static void tok_append(tp_token *t, uint32_t c)
 {
     char buf[4];
-    size_t n = utf8_encode(cp_lower(c), buf);
+    size_t n = utf8_put(buf, cp_lower(c));
     if (t->nlen + n <= TP_MAX_TOKEN) {
         memcpy(t->norm + t->nlen, buf, n);
         t->nlen += n;
